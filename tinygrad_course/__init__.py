@@ -1,0 +1,20 @@
+"""tinygrad_course: a small, honest deep-learning framework on NumPy, for the course
+"Improving Deep Neural Networks"."""
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
+from .dtypes import get_default_dtype, set_default_dtype
+from .random import manual_seed
+from .tensor import Tensor
+from .ops import *  # noqa: F401,F403
+from .ops import __all__ as _ops_all
+from .creation import (arange, eye, full, ones, ones_like, rand, randn, tensor, zeros,
+                       zeros_like)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "grad", "gradcheck",
+    "gradgradcheck", "GradcheckError", "set_default_dtype", "get_default_dtype", "manual_seed",
+    "tensor", "zeros", "ones", "full", "arange", "eye", "randn", "rand", "zeros_like", "ones_like",
+    *_ops_all,
+]

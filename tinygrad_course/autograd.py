@@ -1,0 +1,405 @@
+"""The autograd engine: grad mode, `Function` (one op: forward + backward), and backpropagation.
+
+Backward rules are written once and run on two kinds of values: plain ndarrays when
+`create_graph=False` (no wrappers, NumPy speed) and Tensors when `create_graph=True`
+(so the gradient is itself a graph that can be differentiated again). A rule only uses
+what both kinds share: arithmetic, `@`, `.sum/.mean/.reshape/.transpose/.swapaxes`,
+NumPy ufuncs (Tensor implements `__array_ufunc__`) and the helpers in `ops.common`.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+Tensor: Any = None  # set by tensor.py; autograd sits below tensor in the import order
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph in this thread."""
+    return _mode.enabled
+
+
+class _SetGradMode:
+    _target = True
+
+    def __init__(self) -> None:
+        self._prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._prev.append(_mode.enabled)
+        _mode.enabled = self._target
+
+    def __exit__(self, *exc) -> None:
+        _mode.enabled = self._prev.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_SetGradMode):
+    """Context manager and decorator: ops inside record no graph (evaluation, optimizer steps)."""
+
+    _target = False
+
+
+class enable_grad(_SetGradMode):
+    """Context manager and decorator: turn graph recording back on inside `no_grad`."""
+
+    _target = True
+
+
+# The module whose forward is running (innermost last); ops record it so a graph can be
+# drawn with one box per module. The base entry None means "no module".
+_scope_stack: list = [None]
+
+
+def push_scope(module) -> None:
+    _scope_stack.append(module)
+
+
+def pop_scope() -> None:
+    if len(_scope_stack) > 1:
+        _scope_stack.pop()
+
+
+class BackwardError(RuntimeError):
+    """Backpropagation cannot go on: a freed graph, a changed saved tensor, a bad gradient."""
+
+
+class Function:
+    """One differentiable op. Subclass it with `forward(ctx, *arrays, **kw) -> array` and
+    `backward(ctx, grad) -> grad per positional input`, both static, then call `apply`.
+
+    `forward` gets ndarrays (Tensor arguments unwrapped, other arguments as given) and keeps
+    what backward needs with `ctx.save_for_backward(...)`; `backward` reads it back from
+    `ctx.saved_tensors` and returns one gradient (or None) per positional input.
+    """
+
+    name = "function"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__.lower()
+
+    @staticmethod
+    def forward(ctx: "Function", *args, **kwargs):
+        raise NotImplementedError(f"{type(ctx).__name__}.forward is not written")
+
+    @staticmethod
+    def backward(ctx: "Function", grad):
+        raise NotImplementedError(f"{type(ctx).__name__}.backward is not written")
+
+    def save_for_backward(self, *values) -> None:
+        """Keep arrays for backward; inputs and the output saved here are checked for in-place changes."""
+        self.saved = values
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What forward saved: ndarrays in plain backward, Tensors under `create_graph=True`."""
+        saved = self.saved
+        if saved is None:
+            raise BackwardError(
+                f"{type(self).__name__}: its saved values were freed by an earlier backward(); "
+                "call backward(retain_graph=True) the first time to backpropagate twice")
+        if not self._create_graph:
+            return saved
+        out = []
+        for a in saved:
+            if isinstance(a, np.ndarray):
+                a = self._as_tensor(a)
+            out.append(a)
+        return tuple(out)
+
+    def _as_tensor(self, a: np.ndarray):
+        # A saved input or output becomes its graph Tensor, so second derivatives flow through it.
+        for t in self.inputs:
+            if isinstance(t, Tensor) and t.data is a:
+                return t
+        if self._out is not None and self._out.data is a:
+            return self._out
+        return Tensor(a)
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run forward on the unwrapped arguments and, if any input requires grad, record the node."""
+        ctx = cls.__new__(cls)
+        ctx.saved = ()
+        arrays = []
+        needs = []
+        track = _mode.enabled
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(track and a.requires_grad)
+            else:
+                arrays.append(a)
+                needs.append(False)
+        ctx.needs_input_grad = needs
+        out_data = cls.forward(ctx, *arrays, **kwargs)
+        if type(out_data) is not np.ndarray:
+            out_data = np.asarray(out_data)
+        out = Tensor.__new__(Tensor)
+        out.data = out_data
+        out.grad = None
+        out._retains_grad = False
+        out.name = None
+        if True in needs:
+            if out_data.dtype.kind != "f":
+                raise TypeError(f"{cls.name}: produced dtype {out_data.dtype}, which cannot carry a gradient")
+            out.requires_grad = True
+            ctx.inputs = args
+            ctx.versions = [a._vc[0] if isinstance(a, Tensor) else 0 for a in args]
+            ctx._create_graph = False
+            ctx._out = None
+            ctx.scope = _scope_stack[-1]
+            out._ctx = ctx
+        else:
+            out.requires_grad = False
+            out._ctx = None
+        if cls.is_view and np.may_share_memory(out_data, arrays[0]):
+            out._vc = args[0]._vc  # a view shares its base's version counter, as in PyTorch
+        else:
+            out._vc = [0]
+        if out._ctx is not None:
+            ctx.out_version = out._vc[0]
+        return out
+
+    is_view = False
+
+
+def _check_versions(ctx: Function, out) -> None:
+    saved = ctx.saved
+    if not saved:
+        return
+    for t, v in zip(ctx.inputs, ctx.versions):
+        if isinstance(t, Tensor) and t._vc[0] != v and any(s is t.data for s in saved):
+            _raise_modified(ctx, t, v)
+    if out._vc[0] != ctx.out_version and any(s is out.data for s in saved):
+        _raise_modified(ctx, out, ctx.out_version)
+
+
+def _raise_modified(ctx: Function, t, v: int) -> None:
+    raise BackwardError(
+        f"{type(ctx).__name__}: a tensor of shape {t.shape} that it saved for backward was changed "
+        f"in place (version {v} when saved, {t._vc[0]} now); use an out-of-place op (x = x + y) "
+        "instead of x += y, or clone the tensor before changing it")
+
+
+def unbroadcast(g, shape: tuple, ctx: Function | None = None):
+    """Sum a gradient over the axes broadcasting added or stretched, back to `shape`."""
+    extra = g.ndim - len(shape)
+    if extra < 0:
+        raise BackwardError(f"{_opname(ctx)}: backward returned a gradient of shape {g.shape} "
+                            f"for an input of shape {shape}")
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if extra:
+        g = g.reshape(shape)
+    if g.shape != shape:
+        raise BackwardError(f"{_opname(ctx)}: backward returned a gradient of shape {g.shape} "
+                            f"for an input of shape {shape}")
+    return g
+
+
+def _opname(ctx) -> str:
+    return type(ctx).__name__ if ctx is not None else "backward"
+
+
+def toposort(roots: Sequence) -> list:
+    """Tensors with a grad_fn that `roots` depend on, inputs before users, without recursion."""
+    order: list = []
+    seen: set[int] = set()
+    stack = [(r, False) for r in reversed(roots) if r._ctx is not None]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        for inp in reversed(t._ctx.inputs):
+            if isinstance(inp, Tensor) and inp._ctx is not None and id(inp) not in seen:
+                stack.append((inp, False))
+    return order
+
+
+def _leaf_grad(g, t, given: set):
+    # A leaf's .grad must be its own writable array of its own dtype: never a broadcast view,
+    # never the same array as another tensor's .grad or the caller's upstream gradient.
+    if g.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    elif id(g) in given or g.base is not None or not g.flags.writeable:
+        g = g.copy()
+    given.add(id(g))
+    return g
+
+
+def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = False,
+                 create_graph: bool = False, inputs: Sequence | None = None,
+                 allow_unused: bool = False):
+    """Backpropagate from `roots`; accumulate into leaves' `.grad`, or return grads of `inputs`."""
+    grads: dict[int, Any] = {}
+    given: set[int] = set()
+    for r, g in zip(roots, grad_roots):
+        given.add(id(g.data if isinstance(g, Tensor) else g))
+        if r._ctx is None:
+            if inputs is None:
+                _accumulate_leaf(r, g, create_graph, given)
+            else:
+                grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
+        else:
+            grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
+    capture = None if inputs is None else {id(t): None for t in inputs}
+    order = toposort(roots)
+    with (enable_grad() if create_graph else no_grad()):
+        for t in reversed(order):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if capture is not None and id(t) in capture:
+                capture[id(t)] = g
+            if t._retains_grad and inputs is None:
+                _accumulate_leaf(t, g, create_graph, given)
+            ctx = t._ctx
+            if ctx.saved is None:
+                raise BackwardError(
+                    f"{type(ctx).__name__}: trying to backward through the graph a second time; "
+                    "its saved values were freed by the first backward(). Pass "
+                    "retain_graph=True to the first call if you need to backpropagate twice")
+            _check_versions(ctx, t)
+            if create_graph:
+                ctx._create_graph = True
+                ctx._out = t
+                g = g if isinstance(g, Tensor) else Tensor(g)
+            try:
+                gin = type(ctx).backward(ctx, g)
+            finally:
+                ctx._create_graph = False
+                ctx._out = None
+            if not isinstance(gin, tuple):
+                gin = (gin,)
+            if len(gin) != len(ctx.inputs):
+                raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
+                                    f"for {len(ctx.inputs)} inputs")
+            for inp, gi, need in zip(ctx.inputs, gin, ctx.needs_input_grad):
+                if not need or gi is None:
+                    continue
+                if gi.shape != inp.data.shape:
+                    gi = unbroadcast(gi, inp.data.shape, ctx)
+                if inp._ctx is None:
+                    if capture is None:
+                        _accumulate_leaf(inp, gi, create_graph, given)
+                    elif id(inp) in capture:
+                        prev = capture[id(inp)]
+                        capture[id(inp)] = gi if prev is None else prev + gi
+                else:
+                    k = id(inp)
+                    prev = grads.get(k)
+                    grads[k] = gi if prev is None else prev + gi
+            if not retain_graph:
+                ctx.saved = None
+    if capture is None:
+        return None
+    result = []
+    for t in inputs:
+        g = capture[id(t)]
+        if g is None:
+            if not allow_unused:
+                raise BackwardError(
+                    f"grad: an input of shape {t.shape} was not used to compute the outputs "
+                    "(pass allow_unused=True to get None for it)")
+            result.append(None)
+            continue
+        if isinstance(g, Tensor):
+            result.append(g)
+        else:
+            if g.dtype != t.data.dtype:
+                g = g.astype(t.data.dtype)
+            elif id(g) in given or g.base is not None or not g.flags.writeable:
+                g = g.copy()
+            given.add(id(g))
+            result.append(Tensor._wrap(g))
+    return result
+
+
+def _accumulate_leaf(t, g, create_graph: bool, given: set) -> None:
+    if create_graph:
+        g = g if isinstance(g, Tensor) else Tensor(g)
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if isinstance(g, Tensor):
+        g = g.data
+    if t.grad is None:
+        t.grad = Tensor._wrap(_leaf_grad(g, t, given))
+    else:
+        acc = t.grad.data
+        if acc.shape != g.shape:
+            g = np.broadcast_to(g, acc.shape)
+        np.add(acc, g, out=acc, casting="unsafe")
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> list:
+    """Gradients of `outputs` with respect to `inputs`, returned (not accumulated into `.grad`)."""
+    outputs = _as_list(outputs)
+    inputs = _as_list(inputs)
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise BackwardError("grad: every input must be a Tensor with requires_grad=True")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    grad_outputs = _as_list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    gs = [_initial_grad(o, g, "grad", create_graph) for o, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    return run_backward(outputs, gs, retain_graph, create_graph, inputs, allow_unused)
+
+
+def _as_list(x) -> list:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _initial_grad(out, g, op: str, create_graph: bool):
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: expected a Tensor output, got {type(out).__name__}")
+    if not out.requires_grad:
+        raise BackwardError(f"{op}: the output does not require grad (no input had requires_grad=True, "
+                            "or it was computed under no_grad)")
+    if g is None:
+        if out.data.size != 1:
+            raise BackwardError(f"{op}: the output has shape {out.shape}, so a gradient must be given "
+                                "(backward() without arguments only works for a scalar, e.g. loss.sum())")
+        return np.ones_like(out.data) if not create_graph else Tensor(np.ones_like(out.data))
+    if isinstance(g, Tensor):
+        gd = g.data
+    else:
+        gd = np.asarray(g, dtype=out.data.dtype)
+    if gd.shape != out.data.shape:
+        raise ValueError(f"{op}: gradient has shape {gd.shape} but the output has shape {out.shape}")
+    if not np.all(np.isfinite(gd)):
+        raise ValueError(f"{op}: the upstream gradient contains NaN or inf")
+    if create_graph:
+        return g if isinstance(g, Tensor) else Tensor(gd)
+    return gd

@@ -1,0 +1,77 @@
+"""Factories: tensor, zeros, ones, full, arange, eye, randn, rand, zeros_like, ones_like."""
+from __future__ import annotations
+
+import numpy as np
+
+from .dtypes import get_default_dtype
+from .random import get_rng
+from .tensor import Tensor
+
+
+def _shape(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"shape entries must be non-negative ints, got {shape}")
+    return tuple(int(s) for s in shape)
+
+
+def _float(dtype):
+    return np.dtype(dtype) if dtype is not None else get_default_dtype()
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """A new tensor (a copy of `data`)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._wrap(np.zeros(_shape(shape), _float(dtype))).requires_grad_(requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._wrap(np.ones(_shape(shape), _float(dtype))).requires_grad_(requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape = _shape((shape,) if isinstance(shape, (int, np.integer)) else (shape,))
+    if dtype is None:
+        dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
+    return Tensor._wrap(np.full(shape, fill_value, dtype)).requires_grad_(requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, stop), as numpy.arange (floats give the default dtype)."""
+    a = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is not None:
+        a = a.astype(dtype)
+    elif a.dtype.kind == "f":
+        a = a.astype(get_default_dtype())
+    return Tensor._wrap(a).requires_grad_(requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor._wrap(np.eye(n, m, dtype=_float(dtype))).requires_grad_(requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the global seeded generator (see `manual_seed`)."""
+    a = get_rng().standard_normal(_shape(shape)).astype(_float(dtype))
+    return Tensor._wrap(a).requires_grad_(requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the global seeded generator."""
+    a = get_rng().random(_shape(shape)).astype(_float(dtype))
+    return Tensor._wrap(a).requires_grad_(requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    d = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return Tensor._wrap(np.zeros_like(d, dtype=dtype)).requires_grad_(requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    d = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return Tensor._wrap(np.ones_like(d, dtype=dtype)).requires_grad_(requires_grad)

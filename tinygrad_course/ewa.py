@@ -1,0 +1,78 @@
+"""Exponentially weighted averages, the one implementation behind Momentum, RMSprop, Adam and
+BatchNorm's running statistics."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_beta(beta: float, name: str = "beta") -> float:
+    beta = float(beta)
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"EWA: {name} must be in [0, 1), got {beta}")
+    return beta
+
+
+class EWA:
+    """v_t = beta * v_{t-1} + (1 - beta) * theta_t, from v_0 = 0; bias-corrected v_t / (1 - beta^t).
+
+    Averages roughly the last 1 / (1 - beta) values. Works on scalars and arrays; with
+    arrays, `update` writes into its state in place (no allocation per step after the first).
+    """
+
+    def __init__(self, beta: float, bias_correction: bool = False):
+        self.beta = _check_beta(beta)
+        self.bias_correction = bias_correction
+        self.value = None
+        self.t = 0
+
+    def update(self, theta):
+        """Fold in one observation and return the (corrected, if asked) average."""
+        self.t += 1
+        b = self.beta
+        if self.value is None:
+            theta_arr = np.asarray(theta)
+            if theta_arr.ndim == 0:
+                self.value = (1 - b) * float(theta_arr)
+            else:
+                self.value = (1 - b) * theta_arr.astype(theta_arr.dtype if theta_arr.dtype.kind == "f"
+                                                        else np.float64)
+        elif isinstance(self.value, np.ndarray):
+            self.value *= b
+            self.value += (1 - b) * np.asarray(theta)
+        else:
+            self.value = b * self.value + (1 - b) * float(theta)
+        return self.average
+
+    @property
+    def correction(self) -> float:
+        """1 - beta^t: what the raw average is divided by to remove the bias toward v_0 = 0."""
+        return 1.0 - self.beta ** self.t if self.t else 1.0
+
+    @property
+    def average(self):
+        """The current average, bias-corrected when `bias_correction` is on."""
+        if self.value is None:
+            raise ValueError("EWA: no value yet; call update() first")
+        if self.bias_correction:
+            return self.value / self.correction
+        return self.value
+
+    def reset(self) -> None:
+        self.value = None
+        self.t = 0
+
+    def state_dict(self) -> dict:
+        return {"beta": self.beta, "t": self.t,
+                "value": None if self.value is None else np.array(self.value, copy=True)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.beta = _check_beta(state["beta"])
+        self.t = int(state["t"])
+        v = state["value"]
+        self.value = None if v is None else (np.array(v, copy=True) if np.ndim(v) else float(v))
+
+
+def ewa_series(values, beta: float, bias_correction: bool = False) -> np.ndarray:
+    """The EWA of a whole series (the course's temperature plot), one average per value."""
+    avg = EWA(beta, bias_correction)
+    return np.array([avg.update(v) for v in np.asarray(values, dtype=np.float64)])

@@ -1,0 +1,134 @@
+"""Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax, logsumexp (all stable)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from .common import expand_reduced, normalize_axis
+
+
+class ReLU(Function):
+    """relu(x) = max(x, 0); derivative 1 for x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x > 0)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return g * mask
+
+
+class LeakyReLU(Function):
+    """leaky_relu(x) = x if x > 0 else slope * x."""
+
+    name = "leaky_relu"
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        d = np.where(x > 0, 1.0, negative_slope).astype(x.dtype)
+        ctx.save_for_backward(d)
+        return x * d
+
+    @staticmethod
+    def backward(ctx, g):
+        (d,) = ctx.saved_tensors
+        return g * d, None
+
+
+class Sigmoid(Function):
+    """sigmoid(x) = 1 / (1 + e^-x), computed without overflow; derivative s (1 - s)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (s,) = ctx.saved_tensors
+        return g * s * (1 - s)
+
+
+class Tanh(Function):
+    """tanh(x); derivative 1 - tanh(x)^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (t,) = ctx.saved_tensors
+        return g * (1 - t * t)
+
+
+def _logsumexp(x: np.ndarray, axes: tuple) -> np.ndarray:
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
+
+
+class Softmax(Function):
+    """softmax(x)_i = e^(x_i - max x) / sum_j e^(x_j - max x); backward s * (g - sum(g s))."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (s,) = ctx.saved_tensors
+        gs = g * s
+        return gs - s * gs.sum(axis=ctx.axis, keepdims=True), None
+
+
+class LogSoftmax(Function):
+    """log_softmax(x) = x - logsumexp(x); backward g - softmax(x) * sum(g)."""
+
+    name = "log_softmax"
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        out = x - _logsumexp(x, (axis,))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True), None
+
+
+class LogSumExp(Function):
+    """logsumexp(x) = m + log sum e^(x - m), m = max x; derivative softmax(x)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        axes = normalize_axis(axis, x.ndim, "logsumexp")
+        ctx.axes = axes
+        ctx.keepdims = keepdims
+        out = _logsumexp(x, axes)
+        if not keepdims:
+            out = out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        if not ctx.keepdims:
+            g = expand_reduced(g, x.shape, ctx.axes)
+            out = expand_reduced(out, x.shape, ctx.axes)
+        return g * np.exp(x - out), None, None

@@ -1,0 +1,104 @@
+"""Indexing: x[index] (basic and advanced), its adjoint index_add, where, and setitem."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd
+from ..autograd import Function
+from .common import scatter_add
+
+
+def normalize_index(index):
+    """An index with Tensors replaced by their arrays, checked to be something NumPy accepts."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for i in items:
+        if isinstance(i, autograd.Tensor):
+            i = i.data
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+            raise IndexError(f"getitem: arrays used as indices must be integer or bool, got {i.dtype}")
+        if isinstance(i, float):
+            raise IndexError(f"getitem: index {i!r} is a float; indices must be ints, slices, "
+                             "None, ..., or integer/bool arrays")
+        out.append(i)
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+class GetItem(Function):
+    """x[index]; the gradient is scattered back, repeated indices accumulating."""
+
+    name = "getitem"
+
+    @staticmethod
+    def forward(ctx, x, index):
+        try:
+            out = x[index]
+        except IndexError as e:
+            raise IndexError(f"getitem: index {index!r} for a tensor of shape {x.shape}: {e}") from None
+        ctx.index, ctx.shape = index, x.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return scatter_add(g, ctx.index, ctx.shape), None
+
+    is_view = True
+
+
+class IndexAdd(Function):
+    """zeros(shape) with g added at index (the adjoint of getitem); its gradient is getitem."""
+
+    name = "index_add"
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        ctx.index = index
+        return scatter_add(g, index, shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.index], None, None
+
+
+class Where(Function):
+    """where(cond, a, b): a where cond is true, else b; the gradient is routed the same way."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        cond = np.asarray(cond, dtype=bool)
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad[1:]
+        return None, (g * cond if na else None), (g * ~cond if nb else None)
+
+
+class SetItem(Function):
+    """x with x[index] = v, out of place; gradients: g with the index zeroed to x, g[index] to v."""
+
+    name = "setitem"
+
+    @staticmethod
+    def forward(ctx, x, index, v):
+        out = x.copy()
+        try:
+            out[index] = v
+        except (IndexError, ValueError) as e:
+            raise type(e)(f"setitem: cannot set index {index!r} of a tensor of shape {x.shape} "
+                          f"to a value of shape {np.shape(v)}: {e}") from None
+        keep = np.ones(x.shape, dtype=x.dtype)
+        keep[index] = 0
+        ctx.index = index
+        ctx.save_for_backward(keep)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (keep,) = ctx.saved_tensors
+        nx, _, nv = ctx.needs_input_grad
+        return (g * keep if nx else None), None, (g[ctx.index] if nv else None)

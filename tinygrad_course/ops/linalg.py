@@ -1,0 +1,91 @@
+"""Matrix products with NumPy's rules: 1-D operands, batched (broadcast) leading dimensions."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+
+
+def _check_matmul(a, b) -> None:
+    sa, sb = np.shape(a), np.shape(b)
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"matmul: {sa} @ {sb}: both operands need at least one dimension "
+                         "(use * for a scalar product)")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        raise ValueError(f"matmul: {sa} @ {sb}: inner dimensions {ka} and {kb} differ")
+
+
+class MatMul(Function):
+    """z = a @ b; da = g @ b^T, db = a^T @ g (with 1-D operands promoted as NumPy does)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_matmul(a, b)
+        na, nb = ctx.needs_input_grad
+        ctx.save_for_backward(a if nb else None, b if na else None)
+        ctx.nd = (np.ndim(a), np.ndim(b))
+        try:
+            return a @ b
+        except ValueError as e:
+            raise ValueError(f"matmul: {np.shape(a)} @ {np.shape(b)}: batch dimensions do not "
+                             f"broadcast ({e})") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        a_nd, b_nd = ctx.nd
+        if a_nd == 1 and b_nd == 1:
+            return (g * b if na else None), (g * a if nb else None)
+        if a_nd == 1:
+            g2 = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+            ga = (g2 @ b.swapaxes(-1, -2)) if na else None
+            gb = None
+            if nb:
+                gb = a.reshape((a.shape[0], 1)) @ g2
+            return ga, gb
+        if b_nd == 1:
+            g2 = g.reshape(g.shape + (1,))
+            ga = (g2 @ b.reshape((1, b.shape[0]))) if na else None
+            gb = None
+            if nb:
+                gb2 = a.swapaxes(-1, -2) @ g2
+                gb = gb2.reshape(gb2.shape[:-1])
+            return ga, gb
+        ga = (g @ b.swapaxes(-1, -2)) if na else None
+        gb = (a.swapaxes(-1, -2) @ g) if nb else None
+        return ga, gb
+
+
+class Linear(Function):
+    """z = x @ W^T + b, fused (one node, one pass): dx = g W, dW = g^T x, db = sum(g)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        if x.ndim < 1 or x.shape[-1] != w.shape[1]:
+            raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
+                             f"features but the weight of shape {w.shape} expects {w.shape[1]}")
+        nx, nw, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if nw else None, w if nx else None)
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        gx = g @ w if nx else None
+        gw = None
+        if nw:
+            if g.ndim == 2:
+                gw = g.T @ x
+            else:
+                gw = g.reshape((-1, g.shape[-1])).T @ x.reshape((-1, x.shape[-1]))
+        gb = None
+        if nb:
+            gb = g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+        return gx, gw, gb

@@ -1,0 +1,117 @@
+"""Tensor's operators and methods, each a call to the op in `ops`; in-place ops with version counting."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..autograd import is_grad_enabled
+from ..tensor import Tensor
+from .elementwise import Add, Div, Mul, Sub
+from .indexing import GetItem, SetItem, normalize_index
+
+_c = ops._c
+
+
+def _r(fn):
+    return lambda self, other: fn(_c(other), self)
+
+
+def _inplace(cls, symbol: str):
+    def op(self, other):
+        other = _c(other)
+        other_rg = isinstance(other, Tensor) and other.requires_grad
+        _check_leaf(self, symbol)
+        if is_grad_enabled() and (self.requires_grad or other_rg):
+            _rebase(self, cls.apply(_alias(self), other))
+        else:
+            od = other.data if isinstance(other, Tensor) else other
+            try:
+                _UFUNC[cls](self.data, od, out=self.data, casting="same_kind")
+            except (ValueError, np.exceptions.UFuncTypeError) as e:
+                raise type(e)(f"{symbol}: cannot update a tensor of shape {self.shape} and dtype "
+                              f"{self.dtype} in place with shape {np.shape(od)}: {e}") from None
+            self._vc[0] += 1
+        return self
+    op.__name__ = f"__i{cls.name}__"
+    return op
+
+
+_UFUNC = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.true_divide}
+
+
+def _check_leaf(t: Tensor, symbol: str) -> None:
+    if t.requires_grad and t._ctx is None and is_grad_enabled():
+        raise RuntimeError(
+            f"{symbol}: a leaf tensor that requires grad (shape {t.shape}) cannot be changed in place "
+            "while grad is recorded; do it under `with tc.no_grad():` (as optimizers do) or use an "
+            "out-of-place op")
+
+
+def _alias(t: Tensor) -> Tensor:
+    # The tensor as it was before the in-place op: same data, counter and graph node.
+    a = Tensor._wrap(t.data, t.requires_grad)
+    a._vc, a._ctx = t._vc, t._ctx
+    return a
+
+
+def _rebase(t: Tensor, result: Tensor) -> None:
+    # Write the result into t's own memory (so views see it) and make t the output of that op.
+    np.copyto(t.data, result.data, casting="same_kind")
+    t._vc[0] += 1
+    t._ctx = result._ctx
+    t.requires_grad = result.requires_grad
+    if t._ctx is not None:
+        t._ctx.out_version = t._vc[0]
+
+
+def _setitem(self, index, value):
+    _check_leaf(self, "setitem")
+    index = normalize_index(index)
+    if is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        _rebase(self, SetItem.apply(_alias(self), index, value))
+    else:
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+        self._vc[0] += 1
+
+
+def _getitem(self, index):
+    return GetItem.apply(self, normalize_index(index))
+
+
+T = Tensor
+T.__add__ = ops.add
+T.__radd__ = _r(ops.add)
+T.__sub__ = ops.sub
+T.__rsub__ = _r(ops.sub)
+T.__mul__ = ops.mul
+T.__rmul__ = _r(ops.mul)
+T.__truediv__ = ops.div
+T.__rtruediv__ = _r(ops.div)
+T.__pow__ = ops.pow
+T.__rpow__ = _r(ops.pow)
+T.__matmul__ = ops.matmul
+T.__rmatmul__ = lambda self, other: ops.matmul(other, self)
+T.__neg__ = ops.neg
+T.__pos__ = lambda self: self
+T.__abs__ = ops.abs
+T.__eq__ = ops.equal
+T.__ne__ = ops.not_equal
+T.__lt__ = ops.less
+T.__le__ = ops.less_equal
+T.__gt__ = ops.greater
+T.__ge__ = ops.greater_equal
+T.__iadd__ = _inplace(Add, "+=")
+T.__isub__ = _inplace(Sub, "-=")
+T.__imul__ = _inplace(Mul, "*=")
+T.__itruediv__ = _inplace(Div, "/=")
+T.__getitem__ = _getitem
+T.__setitem__ = _setitem
+
+for _name in ["abs", "sqrt", "exp", "log", "maximum", "minimum", "clip", "relu", "leaky_relu",
+              "sigmoid", "tanh", "softmax", "log_softmax", "logsumexp", "sum", "mean", "max", "min",
+              "var", "std", "reshape", "transpose", "permute", "swapaxes", "squeeze", "unsqueeze",
+              "expand_dims", "broadcast_to", "flatten", "split", "pad", "matmul", "dot", "argmax",
+              "argmin"]:
+    setattr(T, _name, getattr(ops, _name))
+T.T = property(lambda self: ops.transpose(self), doc="The transpose (axes reversed).")
+T.mT = property(lambda self: ops.swapaxes(self, -1, -2), doc="Transpose of the last two axes.")

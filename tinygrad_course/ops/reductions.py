@@ -1,0 +1,111 @@
+"""Reductions over `axis` (int, tuple or None) with `keepdims`: sum, mean, max, min, var."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from .common import broadcast_to, expand_reduced, keepdims_shape, normalize_axis
+
+
+def _count(shape: tuple, axes: tuple) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class Sum(Function):
+    """sum over axes; the gradient is g broadcast back over the summed axes."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        axes = normalize_axis(axis, x.ndim, "sum")
+        ctx.axes, ctx.keepdims, ctx.shape = axes, keepdims, x.shape
+        return np.sum(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.keepdims:
+            g = expand_reduced(g, ctx.shape, ctx.axes)
+        return broadcast_to(g, ctx.shape), None, None
+
+
+class Mean(Function):
+    """mean over axes; the gradient is g / n broadcast back."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        axes = normalize_axis(axis, x.ndim, "mean")
+        if x.ndim and _count(x.shape, axes) == 0:
+            raise ValueError(f"mean: cannot take the mean over an empty axis of shape {x.shape}")
+        ctx.axes, ctx.keepdims, ctx.shape = axes, keepdims, x.shape
+        ctx.n = _count(x.shape, axes)
+        return np.mean(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.keepdims:
+            g = expand_reduced(g, ctx.shape, ctx.axes)
+        return broadcast_to(g / ctx.n, ctx.shape), None, None
+
+
+class _Extremum(Function):
+    _np = None
+
+    @classmethod
+    def forward(cls, ctx, x, axis, keepdims):
+        axes = normalize_axis(axis, x.ndim, cls.name)
+        if x.size == 0:
+            raise ValueError(f"{cls.name}: cannot reduce an empty tensor of shape {x.shape}")
+        out = cls._np(x, axis=axes, keepdims=True)
+        # Ties share the gradient evenly, so the rule is symmetric and matches the subgradient mean.
+        mask = x == out
+        w = mask / np.sum(mask, axis=axes, keepdims=True, dtype=x.dtype)
+        ctx.axes, ctx.keepdims, ctx.shape = axes, keepdims, x.shape
+        ctx.save_for_backward(w.astype(x.dtype, copy=False))
+        return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        if not ctx.keepdims:
+            g = expand_reduced(g, ctx.shape, ctx.axes)
+        return g * w, None, None
+
+
+class Max(_Extremum):
+    """max over axes; the gradient goes to the maximum, split evenly among ties."""
+
+    _np = staticmethod(np.max)
+
+
+class Min(_Extremum):
+    """min over axes; the gradient goes to the minimum, split evenly among ties."""
+
+    _np = staticmethod(np.min)
+
+
+class Var(Function):
+    """var = sum((x - mean)^2) / (n - ddof); gradient 2 (x - mean) / (n - ddof)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, ddof):
+        axes = normalize_axis(axis, x.ndim, "var")
+        n = _count(x.shape, axes)
+        if n - ddof <= 0:
+            raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom "
+                             f"(shape {x.shape}, axis {axis})")
+        ctx.axes, ctx.keepdims, ctx.shape, ctx.denom = axes, keepdims, x.shape, n - ddof
+        ctx.save_for_backward(x)
+        return np.var(x, axis=axes, keepdims=keepdims, ddof=ddof)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not ctx.keepdims:
+            g = expand_reduced(g, ctx.shape, ctx.axes)
+        centered = x - x.mean(axis=ctx.axes, keepdims=True)
+        return g * centered * (2.0 / ctx.denom), None, None, None
+
+
+__all__ = ["Sum", "Mean", "Max", "Min", "Var", "keepdims_shape"]
