@@ -18,3 +18,18 @@ __all__ = [
     "tensor", "zeros", "ones", "full", "arange", "eye", "randn", "rand", "zeros_like", "ones_like",
     *_ops_all,
 ]
+
+_SUBMODULES = {"nn", "optim", "data", "viz", "tuning", "diagnostics", "training", "testing",
+               "ewa", "serialization"}
+_LAZY = {"save": "serialization", "load": "serialization", "EWA": "ewa", "fit": "training"}
+
+
+def __getattr__(name: str):
+    # Submodules load on first use, so `import tinygrad_course` stays light and the floors
+    # above the engine may import it freely.
+    import importlib
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'tinygrad_course' has no attribute {name!r}")
