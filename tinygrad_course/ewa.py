@@ -12,6 +12,22 @@ def _check_beta(beta: float, name: str = "beta") -> float:
     return beta
 
 
+def ewa_update_(avg: np.ndarray, value, beta: float, scratch: np.ndarray | None = None) -> np.ndarray:
+    """In place: avg = beta * avg + (1 - beta) * value. `scratch` (an array like `avg`, which may be
+    `value` itself when it can be overwritten) saves the one temporary, for optimizers' hot paths."""
+    if scratch is None:
+        scratch = np.empty_like(avg)
+    np.multiply(value, 1.0 - beta, out=scratch)
+    avg *= beta
+    avg += scratch
+    return avg
+
+
+def correction_factor(beta: float, t: int) -> float:
+    """1 - beta^t: what an average started from 0 is divided by after t updates (bias correction)."""
+    return 1.0 - beta ** t if t else 1.0
+
+
 class EWA:
     """v_t = beta * v_{t-1} + (1 - beta) * theta_t, from v_0 = 0; bias-corrected v_t / (1 - beta^t).
 
@@ -37,8 +53,7 @@ class EWA:
                 self.value = (1 - b) * theta_arr.astype(theta_arr.dtype if theta_arr.dtype.kind == "f"
                                                         else np.float64)
         elif isinstance(self.value, np.ndarray):
-            self.value *= b
-            self.value += (1 - b) * np.asarray(theta)
+            ewa_update_(self.value, np.asarray(theta), b)
         else:
             self.value = b * self.value + (1 - b) * float(theta)
         return self.average
@@ -46,7 +61,7 @@ class EWA:
     @property
     def correction(self) -> float:
         """1 - beta^t: what the raw average is divided by to remove the bias toward v_0 = 0."""
-        return 1.0 - self.beta ** self.t if self.t else 1.0
+        return correction_factor(self.beta, self.t)
 
     @property
     def average(self):
