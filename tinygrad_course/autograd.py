@@ -81,6 +81,22 @@ class BackwardError(RuntimeError):
     """Backpropagation cannot go on: a freed graph, a changed saved tensor, a bad gradient."""
 
 
+# A global count of in-place changes. A tensor's version counter holds the count at its last
+# change, and a node remembers the count when it was made: if nothing changed anywhere since,
+# backward skips the in-place check entirely (the common case), else it compares stamps.
+_epoch = [0]
+
+
+def bump_version(t) -> None:
+    """Record that `t`'s memory was changed in place (optimizers call this after `p.data -= ...`)."""
+    _epoch[0] += 1
+    t._vc[0] = _epoch[0]
+
+
+_NO_NEEDS = [(False,) * n for n in range(33)]
+_new = object.__new__
+
+
 class Function:
     """One differentiable op. Subclass it with `forward(ctx, *arrays, **kw) -> array` and
     `backward(ctx, grad) -> grad per positional input`, both static, then call `apply`.
@@ -91,6 +107,12 @@ class Function:
     """
 
     name = "function"
+    is_view = False
+    # Defaults read when apply did not set them (fewer attribute writes per op).
+    saved: tuple | None = ()
+    scope = None
+    _create_graph = False
+    _out = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -119,12 +141,7 @@ class Function:
                 "call backward(retain_graph=True) the first time to backpropagate twice")
         if not self._create_graph:
             return saved
-        out = []
-        for a in saved:
-            if isinstance(a, np.ndarray):
-                a = self._as_tensor(a)
-            out.append(a)
-        return tuple(out)
+        return tuple(self._as_tensor(a) if isinstance(a, np.ndarray) else a for a in saved)
 
     def _as_tensor(self, a: np.ndarray):
         # A saved input or output becomes its graph Tensor, so second derivatives flow through it.
@@ -133,28 +150,21 @@ class Function:
                 return t
         if self._out is not None and self._out.data is a:
             return self._out
-        return Tensor(a)
+        return Tensor._wrap(a)
 
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run forward on the unwrapped arguments and, if any input requires grad, record the node."""
-        ctx = cls.__new__(cls)
-        ctx.saved = ()
-        arrays = []
-        needs = []
-        track = _mode.enabled
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a.data)
-                needs.append(track and a.requires_grad)
-            else:
-                arrays.append(a)
-                needs.append(False)
+        ctx = _new(cls)
+        if _mode.enabled:
+            needs = [a.requires_grad if isinstance(a, Tensor) else False for a in args]
+        else:
+            needs = _NO_NEEDS[len(args)] if len(args) <= 32 else [False] * len(args)
         ctx.needs_input_grad = needs
-        out_data = cls.forward(ctx, *arrays, **kwargs)
+        out_data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
         if type(out_data) is not np.ndarray:
             out_data = np.asarray(out_data)
-        out = Tensor.__new__(Tensor)
+        out = _new(Tensor)
         out.data = out_data
         out.grad = None
         out._retains_grad = False
@@ -163,42 +173,34 @@ class Function:
             if out_data.dtype.kind != "f":
                 raise TypeError(f"{cls.name}: produced dtype {out_data.dtype}, which cannot carry a gradient")
             out.requires_grad = True
-            ctx.inputs = args
-            ctx.versions = [a._vc[0] if isinstance(a, Tensor) else 0 for a in args]
-            ctx._create_graph = False
-            ctx._out = None
-            ctx.scope = _scope_stack[-1]
             out._ctx = ctx
+            ctx.inputs = args
+            ctx.epoch = _epoch[0]
+            ctx.scope = _scope_stack[-1]
         else:
             out.requires_grad = False
             out._ctx = None
-        if cls.is_view and np.may_share_memory(out_data, arrays[0]):
+        if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(out_data, args[0].data):
             out._vc = args[0]._vc  # a view shares its base's version counter, as in PyTorch
         else:
             out._vc = [0]
-        if out._ctx is not None:
-            ctx.out_version = out._vc[0]
         return out
-
-    is_view = False
 
 
 def _check_versions(ctx: Function, out) -> None:
     saved = ctx.saved
-    if not saved:
-        return
-    for t, v in zip(ctx.inputs, ctx.versions):
-        if isinstance(t, Tensor) and t._vc[0] != v and any(s is t.data for s in saved):
-            _raise_modified(ctx, t, v)
-    if out._vc[0] != ctx.out_version and any(s is out.data for s in saved):
-        _raise_modified(ctx, out, ctx.out_version)
+    for t in ctx.inputs:
+        if isinstance(t, Tensor) and t._vc[0] > ctx.epoch and any(s is t.data for s in saved):
+            _raise_modified(ctx, t)
+    if out._vc[0] > ctx.epoch and any(s is out.data for s in saved):
+        _raise_modified(ctx, out)
 
 
-def _raise_modified(ctx: Function, t, v: int) -> None:
+def _raise_modified(ctx: Function, t) -> None:
     raise BackwardError(
         f"{type(ctx).__name__}: a tensor of shape {t.shape} that it saved for backward was changed "
-        f"in place (version {v} when saved, {t._vc[0]} now); use an out-of-place op (x = x + y) "
-        "instead of x += y, or clone the tensor before changing it")
+        "in place after it was saved; use an out-of-place op (x = x + y) instead of x += y, "
+        "or clone the tensor before changing it")
 
 
 def unbroadcast(g, shape: tuple, ctx: Function | None = None):
@@ -228,96 +230,158 @@ def toposort(roots: Sequence) -> list:
     order: list = []
     seen: set[int] = set()
     stack = [(r, False) for r in reversed(roots) if r._ctx is not None]
+    push, pop, add, append = stack.append, stack.pop, seen.add, order.append
     while stack:
-        t, expanded = stack.pop()
+        t, expanded = pop()
         if expanded:
-            order.append(t)
+            append(t)
             continue
         if id(t) in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
+        add(id(t))
+        push((t, True))
         for inp in reversed(t._ctx.inputs):
             if isinstance(inp, Tensor) and inp._ctx is not None and id(inp) not in seen:
-                stack.append((inp, False))
+                push((inp, False))
     return order
 
 
 def _leaf_grad(g, t, given: set):
-    # A leaf's .grad must be its own writable array of its own dtype: never a broadcast view,
-    # never the same array as another tensor's .grad or the caller's upstream gradient.
+    # A leaf's .grad must be its own array of its own dtype: never a broadcast view, never the
+    # same array as another tensor's .grad or the caller's upstream gradient.
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
-    elif id(g) in given or g.base is not None or not g.flags.writeable:
+    elif g.base is not None or id(g) in given or not g.flags.writeable:
         g = g.copy()
     given.add(id(g))
     return g
+
+
+def _freed(ctx) -> BackwardError:
+    return BackwardError(
+        f"{type(ctx).__name__}: trying to backward through the graph a second time; its saved "
+        "values were freed by the first backward(). Pass retain_graph=True to the first call if "
+        "you need to backpropagate twice")
 
 
 def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = False,
                  create_graph: bool = False, inputs: Sequence | None = None,
                  allow_unused: bool = False):
     """Backpropagate from `roots`; accumulate into leaves' `.grad`, or return grads of `inputs`."""
+    if create_graph or inputs is not None:
+        with (enable_grad() if create_graph else no_grad()):
+            return _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
+    # The plain path: gradients are ndarrays and rules run on them directly, so no grad-mode
+    # switch and no Tensor wrappers are needed until a leaf receives its .grad.
     grads: dict[int, Any] = {}
     given: set[int] = set()
     for r, g in zip(roots, grad_roots):
-        given.add(id(g.data if isinstance(g, Tensor) else g))
+        given.add(id(g))
         if r._ctx is None:
-            if inputs is None:
-                _accumulate_leaf(r, g, create_graph, given)
+            _accumulate_leaf(r, g, False, given)
+        else:
+            prev = grads.get(id(r))
+            grads[id(r)] = g if prev is None else prev + g
+    epoch = _epoch[0]
+    pop = grads.pop
+    for t in reversed(toposort(roots)):
+        g = pop(id(t), None)
+        if g is None:
+            continue
+        ctx = t._ctx
+        if ctx.saved is None:
+            raise _freed(ctx)
+        if t._retains_grad:
+            _accumulate_leaf(t, g, False, given)
+        if ctx.epoch != epoch and ctx.saved:
+            _check_versions(ctx, t)
+        gin = type(ctx).backward(ctx, g)
+        if type(gin) is not tuple:
+            gin = (gin,)
+        inputs_ = ctx.inputs
+        if len(gin) != len(inputs_):
+            raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
+                                f"for {len(inputs_)} inputs")
+        for inp, gi, need in zip(inputs_, gin, ctx.needs_input_grad):
+            if not need or gi is None:
+                continue
+            if gi.shape != inp.data.shape:
+                gi = unbroadcast(gi, inp.data.shape, ctx)
+            if inp._ctx is None:
+                acc = inp.grad
+                if acc is None:
+                    inp.grad = Tensor._wrap(_leaf_grad(gi, inp, given))
+                else:
+                    acc = acc.data
+                    np.add(acc, gi, out=acc, casting="unsafe")
             else:
-                grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
+                k = id(inp)
+                prev = grads.get(k)
+                grads[k] = gi if prev is None else prev + gi
+        if not retain_graph:
+            ctx.saved = None
+    return None
+
+
+def _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
+    grads: dict[int, Any] = {}
+    given: set[int] = set()
+    capture = None if inputs is None else {id(t): None for t in inputs}
+    for r, g in zip(roots, grad_roots):
+        given.add(id(g.data if isinstance(g, Tensor) else g))
+        if r._ctx is None and capture is None:
+            _accumulate_leaf(r, g, create_graph, given)
+        elif r._ctx is None:
+            if id(r) in capture:
+                prev = capture[id(r)]
+                capture[id(r)] = g if prev is None else prev + g
         else:
             grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
-    capture = None if inputs is None else {id(t): None for t in inputs}
-    order = toposort(roots)
-    with (enable_grad() if create_graph else no_grad()):
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
-            if g is None:
-                continue
-            if capture is not None and id(t) in capture:
-                capture[id(t)] = g
-            if t._retains_grad and inputs is None:
-                _accumulate_leaf(t, g, create_graph, given)
-            ctx = t._ctx
-            if ctx.saved is None:
-                raise BackwardError(
-                    f"{type(ctx).__name__}: trying to backward through the graph a second time; "
-                    "its saved values were freed by the first backward(). Pass "
-                    "retain_graph=True to the first call if you need to backpropagate twice")
+    epoch = _epoch[0]
+    for t in reversed(toposort(roots)):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if capture is not None and id(t) in capture:
+            capture[id(t)] = g
+        if t._retains_grad and capture is None:
+            _accumulate_leaf(t, g, create_graph, given)
+        ctx = t._ctx
+        if ctx.saved is None:
+            raise _freed(ctx)
+        if ctx.epoch != epoch and ctx.saved:
             _check_versions(ctx, t)
-            if create_graph:
-                ctx._create_graph = True
-                ctx._out = t
-                g = g if isinstance(g, Tensor) else Tensor(g)
-            try:
-                gin = type(ctx).backward(ctx, g)
-            finally:
-                ctx._create_graph = False
-                ctx._out = None
-            if not isinstance(gin, tuple):
-                gin = (gin,)
-            if len(gin) != len(ctx.inputs):
-                raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
-                                    f"for {len(ctx.inputs)} inputs")
-            for inp, gi, need in zip(ctx.inputs, gin, ctx.needs_input_grad):
-                if not need or gi is None:
-                    continue
-                if gi.shape != inp.data.shape:
-                    gi = unbroadcast(gi, inp.data.shape, ctx)
-                if inp._ctx is None:
-                    if capture is None:
-                        _accumulate_leaf(inp, gi, create_graph, given)
-                    elif id(inp) in capture:
-                        prev = capture[id(inp)]
-                        capture[id(inp)] = gi if prev is None else prev + gi
-                else:
-                    k = id(inp)
-                    prev = grads.get(k)
-                    grads[k] = gi if prev is None else prev + gi
-            if not retain_graph:
-                ctx.saved = None
+        if create_graph:
+            ctx._create_graph = True
+            ctx._out = t
+            g = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        try:
+            gin = type(ctx).backward(ctx, g)
+        finally:
+            ctx._create_graph = False
+            ctx._out = None
+        if not isinstance(gin, tuple):
+            gin = (gin,)
+        if len(gin) != len(ctx.inputs):
+            raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
+                                f"for {len(ctx.inputs)} inputs")
+        for inp, gi, need in zip(ctx.inputs, gin, ctx.needs_input_grad):
+            if not need or gi is None:
+                continue
+            if gi.shape != inp.data.shape:
+                gi = unbroadcast(gi, inp.data.shape, ctx)
+            if inp._ctx is None:
+                if capture is None:
+                    _accumulate_leaf(inp, gi, create_graph, given)
+                elif id(inp) in capture:
+                    prev = capture[id(inp)]
+                    capture[id(inp)] = gi if prev is None else prev + gi
+            else:
+                k = id(inp)
+                prev = grads.get(k)
+                grads[k] = gi if prev is None else prev + gi
+        if not retain_graph:
+            ctx.saved = None
     if capture is None:
         return None
     result = []
@@ -329,22 +393,16 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                     f"grad: an input of shape {t.shape} was not used to compute the outputs "
                     "(pass allow_unused=True to get None for it)")
             result.append(None)
-            continue
-        if isinstance(g, Tensor):
+        elif isinstance(g, Tensor):
             result.append(g)
         else:
-            if g.dtype != t.data.dtype:
-                g = g.astype(t.data.dtype)
-            elif id(g) in given or g.base is not None or not g.flags.writeable:
-                g = g.copy()
-            given.add(id(g))
-            result.append(Tensor._wrap(g))
+            result.append(Tensor._wrap(_leaf_grad(g, t, given)))
     return result
 
 
 def _accumulate_leaf(t, g, create_graph: bool, given: set) -> None:
     if create_graph:
-        g = g if isinstance(g, Tensor) else Tensor(g)
+        g = g if isinstance(g, Tensor) else Tensor._wrap(g)
         t.grad = g if t.grad is None else t.grad + g
         return
     if isinstance(g, Tensor):
@@ -353,8 +411,6 @@ def _accumulate_leaf(t, g, create_graph: bool, given: set) -> None:
         t.grad = Tensor._wrap(_leaf_grad(g, t, given))
     else:
         acc = t.grad.data
-        if acc.shape != g.shape:
-            g = np.broadcast_to(g, acc.shape)
         np.add(acc, g, out=acc, casting="unsafe")
 
 

@@ -92,7 +92,7 @@ class Tensor:
 
     @property
     def version(self) -> int:
-        """How many in-place changes this tensor's memory has seen."""
+        """A stamp that grows with every in-place change of this tensor's memory (0: never changed)."""
         return self._vc[0]
 
     def numpy(self) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..autograd import is_grad_enabled
+from ..autograd import bump_version, is_grad_enabled
 from ..tensor import Tensor
 from .elementwise import Add, Div, Mul, Sub
 from .indexing import GetItem, SetItem, normalize_index
@@ -30,7 +30,7 @@ def _inplace(cls, symbol: str):
             except (ValueError, np.exceptions.UFuncTypeError) as e:
                 raise type(e)(f"{symbol}: cannot update a tensor of shape {self.shape} and dtype "
                               f"{self.dtype} in place with shape {np.shape(od)}: {e}") from None
-            self._vc[0] += 1
+            bump_version(self)
         return self
     op.__name__ = f"__i{cls.name}__"
     return op
@@ -57,11 +57,9 @@ def _alias(t: Tensor) -> Tensor:
 def _rebase(t: Tensor, result: Tensor) -> None:
     # Write the result into t's own memory (so views see it) and make t the output of that op.
     np.copyto(t.data, result.data, casting="same_kind")
-    t._vc[0] += 1
+    bump_version(t)
     t._ctx = result._ctx
     t.requires_grad = result.requires_grad
-    if t._ctx is not None:
-        t._ctx.out_version = t._vc[0]
 
 
 def _setitem(self, index, value):
@@ -71,7 +69,7 @@ def _setitem(self, index, value):
         _rebase(self, SetItem.apply(_alias(self), index, value))
     else:
         self.data[index] = value.data if isinstance(value, Tensor) else value
-        self._vc[0] += 1
+        bump_version(self)
 
 
 def _getitem(self, index):
