@@ -1,0 +1,9 @@
+"""Optimizers (the course's SGD, Momentum, RMSprop, Adam) and learning-rate schedules."""
+from .adam import Adam
+from .momentum import Momentum
+from .optimizer import Optimizer, check_hyperparameter, decays_weights_only
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Momentum", "RMSprop", "Adam", "check_hyperparameter",
+           "decays_weights_only"]

@@ -1,0 +1,34 @@
+"""Gradient descent with momentum, the course's form: an exponentially weighted average of dW."""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+from ..ewa import ewa_update_
+from ..tensor import Tensor
+from .optimizer import Optimizer, decays_weights_only
+
+
+class Momentum(Optimizer):
+    """Momentum: v = beta * v + (1 - beta) * dW; W -= lr * v (v starts at 0, no bias correction).
+
+    PyTorch's SGD(momentum=mu) uses v = mu * v + dW instead, so its lr acts like ours scaled by
+    1 / (1 - beta): lr_torch = lr * (1 - beta) gives the same trajectory.
+    """
+
+    hyperparameter_rules = {**Optimizer.hyperparameter_rules, "beta": "beta"}
+
+    def __init__(self, params: Iterable[Tensor], lr: float, beta: float = 0.9,
+                 weight_decay: float = 0.0,
+                 decay_filter: Callable[[Tensor], bool] = decays_weights_only):
+        super().__init__(params, lr, weight_decay, decay_filter)
+        self._set_hyperparameters(beta=beta)
+
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
+        v = state.get("v")
+        if v is None:
+            v = state["v"] = np.zeros_like(w)
+        ewa_update_(v, g, self.beta, scratch=tmp)
+        np.multiply(v, self.lr, out=tmp)
+        w -= tmp

@@ -1,0 +1,38 @@
+"""RMSprop: divide the step by the root of an exponentially weighted average of dW**2."""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+from ..ewa import ewa_update_
+from ..tensor import Tensor
+from .optimizer import Optimizer, decays_weights_only
+
+
+class RMSprop(Optimizer):
+    """RMSprop: s = beta * s + (1 - beta) * dW**2; W -= lr * dW / (sqrt(s) + eps).
+
+    `beta` is the course's beta2 and PyTorch's `alpha` (same formula, eps outside the root).
+    s starts at 0 with no bias correction, so the first steps are about lr / sqrt(1 - beta) large.
+    """
+
+    hyperparameter_rules = {**Optimizer.hyperparameter_rules, "beta": "beta", "eps": "positive"}
+
+    def __init__(self, params: Iterable[Tensor], lr: float, beta: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.0,
+                 decay_filter: Callable[[Tensor], bool] = decays_weights_only):
+        super().__init__(params, lr, weight_decay, decay_filter)
+        self._set_hyperparameters(beta=beta, eps=eps)
+
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
+        s = state.get("s")
+        if s is None:
+            s = state["s"] = np.zeros_like(w)
+        np.square(g, out=tmp)
+        ewa_update_(s, tmp, self.beta, scratch=tmp)
+        np.sqrt(s, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.lr
+        w -= tmp
