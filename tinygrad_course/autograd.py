@@ -90,6 +90,8 @@ _epoch = [0]
 def bump_version(t) -> None:
     """Record that `t`'s memory was changed in place (optimizers call this after `p.data -= ...`)."""
     _epoch[0] += 1
+    if t._vc is None:
+        t._vc = [0]
     t._vc[0] = _epoch[0]
 
 
@@ -156,19 +158,47 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run forward on the unwrapped arguments and, if any input requires grad, record the node."""
         ctx = _new(cls)
-        if _mode.enabled:
-            needs = [a.requires_grad if isinstance(a, Tensor) else False for a in args]
+        track = _mode.enabled
+        n = len(args)
+        # Unrolled for the common arities: this is the per-op overhead every model pays.
+        if n == 2:
+            a, b = args
+            if isinstance(a, Tensor):
+                da, ra = a.data, track and a.requires_grad
+            else:
+                da, ra = (float(a) if isinstance(a, np.floating) else a), False
+            if isinstance(b, Tensor):
+                db, rb = b.data, track and b.requires_grad
+            else:
+                # A NumPy float scalar counts as a Python scalar: it never upcasts a float32 tensor.
+                db, rb = (float(b) if isinstance(b, np.floating) else b), False
+            ctx.needs_input_grad = needs = (ra, rb)
+            out_data = cls.forward(ctx, da, db, **kwargs)
+        elif n == 1 or n == 3 and not isinstance(args[1], Tensor) and not isinstance(args[2], Tensor):
+            a = args[0]
+            if isinstance(a, Tensor):
+                da, ra = a.data, track and a.requires_grad
+            else:
+                da, ra = a, False
+            if n == 1:
+                ctx.needs_input_grad = needs = (ra,)
+                out_data = cls.forward(ctx, da, **kwargs)
+            else:
+                ctx.needs_input_grad = needs = (ra, False, False)
+                out_data = cls.forward(ctx, da, args[1], args[2], **kwargs)
         else:
-            needs = _NO_NEEDS[len(args)] if len(args) <= 32 else [False] * len(args)
-        ctx.needs_input_grad = needs
-        out_data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+            if track:
+                needs = [a.requires_grad if isinstance(a, Tensor) else False for a in args]
+            else:
+                needs = [False] * n
+            ctx.needs_input_grad = needs
+            out_data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args],
+                                   **kwargs)
         if type(out_data) is not np.ndarray:
             out_data = np.asarray(out_data)
         out = _new(Tensor)
         out.data = out_data
         out.grad = None
-        out._retains_grad = False
-        out.name = None
         if True in needs:
             if out_data.dtype.kind != "f":
                 raise TypeError(f"{cls.name}: produced dtype {out_data.dtype}, which cannot carry a gradient")
@@ -181,18 +211,19 @@ class Function:
             out.requires_grad = False
             out._ctx = None
         if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(out_data, args[0].data):
-            out._vc = args[0]._vc  # a view shares its base's version counter, as in PyTorch
-        else:
-            out._vc = [0]
+            base = args[0]
+            if base._vc is None:
+                base._vc = [0]
+            out._vc = base._vc  # a view shares its base's version counter, as in PyTorch
         return out
 
 
 def _check_versions(ctx: Function, out) -> None:
     saved = ctx.saved
     for t in ctx.inputs:
-        if isinstance(t, Tensor) and t._vc[0] > ctx.epoch and any(s is t.data for s in saved):
+        if isinstance(t, Tensor) and t.version > ctx.epoch and any(s is t.data for s in saved):
             _raise_modified(ctx, t)
-    if out._vc[0] > ctx.epoch and any(s is out.data for s in saved):
+    if out.version > ctx.epoch and any(s is out.data for s in saved):
         _raise_modified(ctx, out)
 
 
@@ -272,9 +303,12 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
         with (enable_grad() if create_graph else no_grad()):
             return _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
     # The plain path: gradients are ndarrays and rules run on them directly, so no grad-mode
-    # switch and no Tensor wrappers are needed until a leaf receives its .grad.
+    # switch and no Tensor wrappers are needed until a leaf receives its .grad. Nodes are taken
+    # in Kahn's order: a node runs once every node that consumed it has passed its gradient on.
     grads: dict[int, Any] = {}
     given: set[int] = set()
+    pending: dict[int, int] = {}
+    ready = []
     for r, g in zip(roots, grad_roots):
         given.add(id(g))
         if r._ctx is None:
@@ -282,42 +316,73 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
         else:
             prev = grads.get(id(r))
             grads[id(r)] = g if prev is None else prev + g
+            if id(r) not in pending:
+                pending[id(r)] = 0
+                ready.append(r)
+    stack = list(ready)
+    while stack:
+        for inp in stack.pop()._ctx.inputs:
+            if isinstance(inp, Tensor) and inp._ctx is not None:
+                k = id(inp)
+                c = pending.get(k)
+                if c is None:
+                    pending[k] = 1
+                    stack.append(inp)
+                else:
+                    pending[k] = c + 1
+    ready = [r for r in ready if pending[id(r)] == 0]
     epoch = _epoch[0]
     pop = grads.pop
-    for t in reversed(toposort(roots)):
+    while ready:
+        t = ready.pop()
+        ctx = t._ctx
         g = pop(id(t), None)
         if g is None:
-            continue
-        ctx = t._ctx
-        if ctx.saved is None:
-            raise _freed(ctx)
-        if t._retains_grad:
-            _accumulate_leaf(t, g, False, given)
-        if ctx.epoch != epoch and ctx.saved:
-            _check_versions(ctx, t)
-        gin = type(ctx).backward(ctx, g)
-        if type(gin) is not tuple:
-            gin = (gin,)
-        inputs_ = ctx.inputs
-        if len(gin) != len(inputs_):
-            raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
-                                f"for {len(inputs_)} inputs")
-        for inp, gi, need in zip(inputs_, gin, ctx.needs_input_grad):
-            if not need or gi is None:
+            gin = ()  # nothing flowed here; still release the inputs it was holding back
+        else:
+            if ctx.saved is None:
+                raise _freed(ctx)
+            if t._retains_grad:
+                _accumulate_leaf(t, g, False, given)
+            if ctx.epoch != epoch and ctx.saved:
+                _check_versions(ctx, t)
+            gin = type(ctx).backward(ctx, g)
+            if type(gin) is not tuple:
+                gin = (gin,)
+            if len(gin) != len(ctx.inputs):
+                raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
+                                    f"for {len(ctx.inputs)} inputs")
+        for inp, gi, need in zip(ctx.inputs, gin or (None,) * len(ctx.inputs), ctx.needs_input_grad):
+            if not need:
                 continue
-            if gi.shape != inp.data.shape:
-                gi = unbroadcast(gi, inp.data.shape, ctx)
             if inp._ctx is None:
+                if gi is None:
+                    continue
+                if gi.shape != inp.data.shape:
+                    gi = unbroadcast(gi, inp.data.shape, ctx)
                 acc = inp.grad
                 if acc is None:
-                    inp.grad = Tensor._wrap(_leaf_grad(gi, inp, given))
+                    if gi.dtype is not inp.data.dtype or gi.base is not None or id(gi) in given:
+                        gi = _leaf_grad(gi, inp, given)
+                    else:
+                        given.add(id(gi))
+                    gt = _new(Tensor)
+                    gt.data, gt.grad, gt._ctx, gt.requires_grad = gi, None, None, False
+                    inp.grad = gt
                 else:
                     acc = acc.data
                     np.add(acc, gi, out=acc, casting="unsafe")
-            else:
-                k = id(inp)
+                continue
+            k = id(inp)
+            if gi is not None:
+                if gi.shape != inp.data.shape:
+                    gi = unbroadcast(gi, inp.data.shape, ctx)
                 prev = grads.get(k)
                 grads[k] = gi if prev is None else prev + gi
+            c = pending[k] - 1
+            pending[k] = c
+            if c == 0:
+                ready.append(inp)
         if not retain_graph:
             ctx.saved = None
     return None
@@ -447,7 +512,8 @@ def _initial_grad(out, g, op: str, create_graph: bool):
         if out.data.size != 1:
             raise BackwardError(f"{op}: the output has shape {out.shape}, so a gradient must be given "
                                 "(backward() without arguments only works for a scalar, e.g. loss.sum())")
-        return np.ones_like(out.data) if not create_graph else Tensor(np.ones_like(out.data))
+        one = np.ones(out.data.shape, out.data.dtype)
+        return Tensor._wrap(one) if create_graph else one
     if isinstance(g, Tensor):
         gd = g.data
     else:

@@ -36,17 +36,18 @@ class Tensor:
     dtype), an ndarray keeps its dtype (it is copied), integers and bools cannot require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad", "name",
-                 "__weakref__")
+    # Hot attributes are slots; rarely set ones live in __dict__ with class defaults, so making
+    # a tensor costs four attribute writes.
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__dict__", "__weakref__")
     __array_priority__ = 1000
+    name = None
+    _retains_grad = False
+    _vc = None  # the version counter [stamp], made on the first in-place change or view
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
         self.data = _to_array(data, dtype)
         self.grad = None
         self._ctx = None
-        self._vc = [0]
-        self._retains_grad = False
-        self.name = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -58,9 +59,6 @@ class Tensor:
         t.data = data
         t.grad = None
         t._ctx = None
-        t._vc = [0]
-        t._retains_grad = False
-        t.name = None
         t.requires_grad = requires_grad
         return t
 
@@ -93,7 +91,7 @@ class Tensor:
     @property
     def version(self) -> int:
         """A stamp that grows with every in-place change of this tensor's memory (0: never changed)."""
-        return self._vc[0]
+        return 0 if self._vc is None else self._vc[0]
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied; use `.detach()` rules for safety)."""
@@ -111,6 +109,8 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data, cut from the graph."""
         t = Tensor._wrap(self.data)
+        if self._vc is None:
+            self._vc = [0]
         t._vc = self._vc
         return t
 

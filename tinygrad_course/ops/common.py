@@ -31,12 +31,15 @@ def keepdims_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def broadcast_to(g, shape: tuple):
-    """g broadcast to `shape` (a view for arrays, a differentiable op for Tensors)."""
+def expand_to(g, shape: tuple):
+    """g broadcast to `shape`: a new writable array (cheaper than np.broadcast_to for small
+    arrays, and safe to hand to a leaf's .grad), or a differentiable op for Tensors."""
     if is_tensor(g):
         from .shape import BroadcastTo
         return BroadcastTo.apply(g, tuple(shape))
-    return np.broadcast_to(g, shape)
+    out = np.empty(shape, dtype=g.dtype)
+    np.copyto(out, g)
+    return out
 
 
 def expand_reduced(g, in_shape: tuple, axes: tuple):

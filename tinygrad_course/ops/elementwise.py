@@ -36,7 +36,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
         nx, ny = ctx.needs_input_grad
-        ctx.save_for_backward(x if ny else None, y if nx else None)
+        ctx.saved = (x if ny else None, y if nx else None)
         return x * y
 
     @staticmethod

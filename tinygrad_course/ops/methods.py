@@ -6,14 +6,11 @@ import numpy as np
 from .. import ops
 from ..autograd import bump_version, is_grad_enabled
 from ..tensor import Tensor
-from .elementwise import Add, Div, Mul, Sub
+from .elementwise import Add, Div, Mul, Pow, Sub
+from .linalg import MatMul
 from .indexing import GetItem, SetItem, normalize_index
 
 _c = ops._c
-
-
-def _r(fn):
-    return lambda self, other: fn(_c(other), self)
 
 
 def _inplace(cls, symbol: str):
@@ -50,6 +47,8 @@ def _check_leaf(t: Tensor, symbol: str) -> None:
 def _alias(t: Tensor) -> Tensor:
     # The tensor as it was before the in-place op: same data, counter and graph node.
     a = Tensor._wrap(t.data, t.requires_grad)
+    if t._vc is None:
+        t._vc = [0]
     a._vc, a._ctx = t._vc, t._ctx
     return a
 
@@ -77,18 +76,19 @@ def _getitem(self, index):
 
 
 T = Tensor
-T.__add__ = ops.add
-T.__radd__ = _r(ops.add)
-T.__sub__ = ops.sub
-T.__rsub__ = _r(ops.sub)
-T.__mul__ = ops.mul
-T.__rmul__ = _r(ops.mul)
-T.__truediv__ = ops.div
-T.__rtruediv__ = _r(ops.div)
-T.__pow__ = ops.pow
-T.__rpow__ = _r(ops.pow)
-T.__matmul__ = ops.matmul
-T.__rmatmul__ = lambda self, other: ops.matmul(other, self)
+# Operators call Function.apply directly (it treats NumPy float scalars as Python scalars).
+T.__add__ = lambda self, other: Add.apply(self, other)
+T.__radd__ = lambda self, other: Add.apply(other, self)
+T.__sub__ = lambda self, other: Sub.apply(self, other)
+T.__rsub__ = lambda self, other: Sub.apply(other, self)
+T.__mul__ = lambda self, other: Mul.apply(self, other)
+T.__rmul__ = lambda self, other: Mul.apply(other, self)
+T.__truediv__ = lambda self, other: Div.apply(self, other)
+T.__rtruediv__ = lambda self, other: Div.apply(other, self)
+T.__pow__ = lambda self, other: Pow.apply(self, other)
+T.__rpow__ = lambda self, other: Pow.apply(other, self)
+T.__matmul__ = lambda self, other: MatMul.apply(self, other)
+T.__rmatmul__ = lambda self, other: MatMul.apply(other, self)
 T.__neg__ = ops.neg
 T.__pos__ = lambda self: self
 T.__abs__ = ops.abs

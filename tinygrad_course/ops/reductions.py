@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from .common import broadcast_to, expand_reduced, keepdims_shape, normalize_axis
+from .common import expand_reduced, expand_to, keepdims_shape, normalize_axis
 
 
 def _count(shape: tuple, axes: tuple) -> int:
@@ -19,15 +19,16 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        axes = normalize_axis(axis, x.ndim, "sum")
+        # axis=None (the loss's sum) needs no axis bookkeeping: its gradient broadcasts as is.
+        axes = None if axis is None else normalize_axis(axis, x.ndim, "sum")
         ctx.axes, ctx.keepdims, ctx.shape = axes, keepdims, x.shape
-        return np.sum(x, axis=axes, keepdims=keepdims)
+        return np.add.reduce(x, axes, None, None, keepdims)
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdims:
+        if not ctx.keepdims and ctx.axes is not None:
             g = expand_reduced(g, ctx.shape, ctx.axes)
-        return broadcast_to(g, ctx.shape), None, None
+        return expand_to(g, ctx.shape), None, None
 
 
 class Mean(Function):
@@ -35,18 +36,19 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        axes = normalize_axis(axis, x.ndim, "mean")
-        if x.ndim and _count(x.shape, axes) == 0:
+        axes = None if axis is None else normalize_axis(axis, x.ndim, "mean")
+        n = x.size if axes is None else _count(x.shape, axes)
+        if n == 0:
             raise ValueError(f"mean: cannot take the mean over an empty axis of shape {x.shape}")
-        ctx.axes, ctx.keepdims, ctx.shape = axes, keepdims, x.shape
-        ctx.n = _count(x.shape, axes)
-        return np.mean(x, axis=axes, keepdims=keepdims)
+        ctx.axes, ctx.keepdims, ctx.shape, ctx.n = axes, keepdims, x.shape, n
+        out = np.add.reduce(x, axis=axes, keepdims=keepdims)
+        return np.true_divide(out, n, out=out) if type(out) is np.ndarray else out / n
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdims:
+        if not ctx.keepdims and ctx.axes is not None:
             g = expand_reduced(g, ctx.shape, ctx.axes)
-        return broadcast_to(g / ctx.n, ctx.shape), None, None
+        return expand_to(g / ctx.n, ctx.shape), None, None
 
 
 class _Extremum(Function):
