@@ -174,18 +174,30 @@ class Function:
                 db, rb = (float(b) if isinstance(b, np.floating) else b), False
             ctx.needs_input_grad = needs = (ra, rb)
             out_data = cls.forward(ctx, da, db, **kwargs)
-        elif n == 1 or n == 3 and not isinstance(args[1], Tensor) and not isinstance(args[2], Tensor):
+        elif n == 1:
             a = args[0]
             if isinstance(a, Tensor):
                 da, ra = a.data, track and a.requires_grad
             else:
                 da, ra = a, False
-            if n == 1:
-                ctx.needs_input_grad = needs = (ra,)
-                out_data = cls.forward(ctx, da, **kwargs)
+            ctx.needs_input_grad = needs = (ra,)
+            out_data = cls.forward(ctx, da, **kwargs)
+        elif n == 3:
+            a, b, c = args
+            if isinstance(a, Tensor):
+                da, ra = a.data, track and a.requires_grad
             else:
-                ctx.needs_input_grad = needs = (ra, False, False)
-                out_data = cls.forward(ctx, da, args[1], args[2], **kwargs)
+                da, ra = a, False
+            if isinstance(b, Tensor):
+                db, rb = b.data, track and b.requires_grad
+            else:
+                db, rb = b, False
+            if isinstance(c, Tensor):
+                dc, rc = c.data, track and c.requires_grad
+            else:
+                dc, rc = c, False
+            ctx.needs_input_grad = needs = (ra, rb, rc)
+            out_data = cls.forward(ctx, da, db, dc, **kwargs)
         else:
             if track:
                 needs = [a.requires_grad if isinstance(a, Tensor) else False for a in args]
