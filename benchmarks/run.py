@@ -1,0 +1,137 @@
+"""Benchmark tinygrad_course against hand-written NumPy (and PyTorch on CPU when installed).
+
+    python benchmarks/run.py [--rounds 15] [--only tiny,course] [--json benchmarks/results.json]
+
+Implementations are interleaved in rounds (so a noisy neighbour slows all of them alike), each
+round times a batch of steps, and the table gives per-step medians, the spread (IQR / median)
+and the ratio to hand-written NumPy. Before timing, the first steps of every implementation
+must produce the same losses from the same weights, so no one is measured doing less work.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from workloads import MLP_WORKLOADS, XYZWorkload  # noqa: E402
+
+try:  # PyTorch is an optional comparison, never a dependency.
+    import torch
+except ImportError:
+    torch = None
+
+
+def _steps_per_round(step, target_seconds: float) -> int:
+    t0 = time.perf_counter()
+    n = 0
+    while time.perf_counter() - t0 < target_seconds / 4:
+        step()
+        n += 1
+    return max(1, int(n * 4 * target_seconds / max(time.perf_counter() - t0, 1e-9) / 4))
+
+
+def _time(step, n: int) -> float:
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        return (time.perf_counter() - t0) / n
+    finally:
+        gc.enable()
+
+
+def peak_memory(make_step) -> int:
+    """Peak bytes allocated during one step (after warm-up), as traced by tracemalloc."""
+    step = make_step()
+    step()
+    step()
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak - base
+
+
+def check_same_losses(w, impls: dict) -> None:
+    """Three steps from the same weights must give the same losses in every implementation."""
+    fresh = {name: make() for name, make in impls.items()}
+    losses = {name: [float(step()) for _ in range(3)] for name, step in fresh.items()}
+    ref = np.array(losses["numpy"])
+    for name, vals in losses.items():
+        if not np.allclose(vals, ref, rtol=2e-3, atol=1e-5):
+            raise SystemExit(f"{w.name}: {name} losses {vals} differ from hand-written NumPy {list(ref)}")
+
+
+def run(workloads, rounds: int, seconds: float) -> list:
+    results = []
+    for w in workloads:
+        impls = {"numpy": w.numpy_step, "tinygrad_course": w.ours_step}
+        if torch is not None:
+            impls["torch"] = lambda w=w: w.torch_step(torch)
+        if isinstance(w, type(MLP_WORKLOADS[0])):
+            check_same_losses(w, impls)
+        steps = {name: make() for name, make in impls.items()}
+        for s in steps.values():
+            s()
+        n = {name: _steps_per_round(s, seconds) for name, s in steps.items()}
+        times = {name: [] for name in steps}
+        for _ in range(rounds):
+            for name, s in steps.items():
+                times[name].append(_time(s, n[name]))
+        mem = {name: peak_memory(make) for name, make in impls.items()}
+        ref = float(np.median(times["numpy"]))
+        row = {"workload": w.name, "impls": {}}
+        for name, ts in times.items():
+            med = float(np.median(ts))
+            q1, q3 = np.percentile(ts, [25, 75])
+            row["impls"][name] = {"median_s": med, "spread": float((q3 - q1) / med),
+                                  "ratio": med / ref, "peak_bytes": mem[name],
+                                  "memory_ratio": mem[name] / max(mem["numpy"], 1)}
+        results.append(row)
+        _print_row(row)
+    return results
+
+
+def _print_row(row: dict) -> None:
+    parts = []
+    for name, r in row["impls"].items():
+        parts.append(f"{name} {r['median_s'] * 1e6:9.1f} us (±{r['spread'] * 100:4.1f}%) "
+                     f"x{r['ratio']:5.2f} mem x{r['memory_ratio']:4.2f}")
+    print(f"{row['workload']:15s} " + " | ".join(parts), flush=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--seconds", type=float, default=0.2, help="time per implementation per round")
+    p.add_argument("--only", default="", help="comma-separated workload names")
+    p.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results.json"))
+    args = p.parse_args(argv)
+    workloads = [XYZWorkload(False), XYZWorkload(True), *MLP_WORKLOADS]
+    if args.only:
+        keep = set(args.only.split(","))
+        workloads = [w for w in workloads if w.name.split()[0] in keep or w.name in keep]
+    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
+          f"median per step over {args.rounds} interleaved rounds; x = ratio to hand-written NumPy")
+    results = run(workloads, args.rounds, args.seconds)
+    with open(args.json, "w") as f:
+        json.dump({"numpy": np.__version__, "torch": torch.__version__ if torch else None,
+                   "results": results}, f, indent=1)
+    print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""The benchmark workloads, each defined once and built for every implementation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import tinygrad_course as tc
+from tinygrad_course import nn, optim
+from tinygrad_course.nn import functional as F
+
+from numpy_ref import NumpyMLP, xyz_forward, xyz_forward_backward
+
+
+@dataclass
+class MLPWorkload:
+    """An MLP trained with softmax cross-entropy on random data."""
+
+    name: str
+    sizes: list
+    activation: str
+    optimizer: str
+    batch: int
+    lr: float
+    dtype: type = np.float32
+
+    def data(self, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((self.batch, self.sizes[0])).astype(self.dtype)
+        y = rng.integers(0, self.sizes[-1], self.batch)
+        weights = []
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            scale = np.sqrt((2.0 if self.activation == "relu" else 1.0) / n_in)
+            weights.append(((rng.standard_normal((n_out, n_in)) * scale).astype(self.dtype),
+                            np.zeros(n_out, self.dtype)))
+        return X, y, weights
+
+    def numpy_step(self):
+        X, y, weights = self.data()
+        model = NumpyMLP(weights, self.activation, self.optimizer, self.lr)
+        return lambda: model.step(X, y)
+
+    def ours_step(self):
+        X, y, weights = self.data()
+        layers = []
+        act = {"relu": nn.ReLU, "tanh": nn.Tanh}[self.activation]
+        for i, (w, b) in enumerate(weights):
+            lin = nn.Linear(w.shape[1], w.shape[0])
+            lin.weight.data[...] = w
+            lin.bias.data[...] = b
+            layers.append(lin)
+            if i < len(weights) - 1:
+                layers.append(act())
+        model = nn.Sequential(*layers)
+        opt = {"sgd": lambda p: optim.SGD(p, lr=self.lr),
+               "momentum": lambda p: optim.Momentum(p, lr=self.lr, beta=0.9),
+               "adam": lambda p: optim.Adam(p, lr=self.lr)}[self.optimizer](model.parameters())
+        Xt, yt = tc.Tensor(X), tc.Tensor(y)
+
+        def step():
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Xt), yt)
+            loss.backward()
+            opt.step()
+            return loss.item()
+        return step
+
+    def torch_step(self, torch):
+        X, y, weights = self.data()
+        torch.set_num_threads(1)
+        layers = []
+        act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[self.activation]
+        for i, (w, b) in enumerate(weights):
+            lin = torch.nn.Linear(w.shape[1], w.shape[0])
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(w))
+                lin.bias.copy_(torch.from_numpy(b))
+            layers.append(lin)
+            if i < len(weights) - 1:
+                layers.append(act())
+        model = torch.nn.Sequential(*layers)
+        if self.optimizer == "sgd":
+            opt = torch.optim.SGD(model.parameters(), lr=self.lr)
+        elif self.optimizer == "momentum":
+            # The course's v = b v + (1 - b) g equals PyTorch's dampening = 1 - b.
+            opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, dampening=0.1)
+        else:
+            opt = torch.optim.Adam(model.parameters(), lr=self.lr)
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def step():
+            opt.zero_grad()
+            loss = loss_fn(model(Xt), yt)
+            loss.backward()
+            opt.step()
+            return loss.item()
+        return step
+
+
+MLP_WORKLOADS = [
+    MLPWorkload("tiny", [2, 100, 3], "relu", "sgd", 300, 0.1),
+    MLPWorkload("course", [64, 128, 64, 10], "relu", "adam", 64, 1e-3),
+    MLPWorkload("wide", [784, 1024, 1024, 10], "relu", "adam", 512, 1e-3),
+    MLPWorkload("deep", [64] * 21 + [10], "tanh", "momentum", 64, 0.01),
+]
+
+
+class XYZWorkload:
+    """x*y + z on 16-element float32 tensors: pure per-op overhead."""
+
+    def __init__(self, backward: bool):
+        self.backward = backward
+        self.name = "x*y+z fwd+bwd" if backward else "x*y+z forward"
+
+    def _data(self):
+        rng = np.random.default_rng(0)
+        return [rng.standard_normal(16).astype(np.float32) for _ in range(3)]
+
+    def numpy_step(self):
+        x, y, z = self._data()
+        f = xyz_forward_backward if self.backward else xyz_forward
+        return lambda: f(x, y, z)
+
+    def ours_step(self):
+        x, y, z = (tc.Tensor(a, requires_grad=self.backward) for a in self._data())
+        if not self.backward:
+            return lambda: x * y + z
+
+        def step():
+            x.grad = y.grad = z.grad = None
+            (x * y + z).sum().backward()
+        return step
+
+    def torch_step(self, torch):
+        x, y, z = (torch.tensor(a, requires_grad=self.backward) for a in self._data())
+        if not self.backward:
+            return lambda: x * y + z
+
+        def step():
+            x.grad = y.grad = z.grad = None
+            (x * y + z).sum().backward()
+        return step
