@@ -14,13 +14,15 @@ _RULES = {
     "nonneg": (lambda x: x >= 0.0, ">= 0"),
     "positive": (lambda x: x > 0.0, "> 0"),
     "beta": (lambda x: 0.0 <= x < 1.0, "in [0, 1)"),
+    "fraction": (lambda x: 0.0 < x <= 1.0, "in (0, 1]"),
 }
 
 
 def check_hyperparameter(owner: str, name: str, value, rule: str = "nonneg") -> float:
     """`value` as a Python float, or an error naming `owner`, the hyperparameter and the value.
 
-    `rule` is "nonneg" (>= 0), "positive" (> 0) or "beta" (in [0, 1)); the value must be finite.
+    `rule` is "nonneg" (>= 0), "positive" (> 0), "beta" (in [0, 1)) or "fraction" (in (0, 1]);
+    the value must be finite.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{owner}: {name} must be a real number, got {value!r} "
@@ -114,19 +116,18 @@ class Optimizer:
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
-        wd = self.weight_decay
+        wd, update, states, tmps = self.weight_decay, self._update, self.state, self._tmp
         with no_grad():
             for i, p in enumerate(self.params):
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                w = p.data
-                g = p.grad.data
-                tmp = self._tmp[i]
+                w, g, tmp = p.data, grad.data, tmps[i]
                 if tmp is None:
-                    tmp = self._tmp[i] = np.empty_like(w)
+                    tmp = tmps[i] = np.empty_like(w)
                 if wd and self._decays[i]:
                     g = self._add_weight_decay(i, w, g, wd)
-                self._update(w, g, self.state[i], tmp)
+                update(w, g, states[i], tmp)
                 bump_version(p)
 
     def _add_weight_decay(self, i: int, w: np.ndarray, g: np.ndarray, wd: float) -> np.ndarray:
