@@ -6,8 +6,6 @@ from dataclasses import dataclass
 import numpy as np
 
 import tinygrad_course as tc
-from tinygrad_course import nn, optim
-from tinygrad_course.nn import functional as F
 
 from numpy_ref import NumpyMLP, xyz_forward, xyz_forward_backward
 
@@ -41,6 +39,9 @@ class MLPWorkload:
         return lambda: model.step(X, y)
 
     def ours_step(self):
+        from tinygrad_course import nn, optim
+        from tinygrad_course.nn import functional as F
+
         X, y, weights = self.data()
         layers = []
         act = {"relu": nn.ReLU, "tanh": nn.Tanh}[self.activation]
