@@ -126,11 +126,19 @@ def shapes(min_dims: int = 0, max_dims: int = 4, min_side: int = 1,
 
 
 def broadcastable_shapes(n: int, min_dims: int = 0, max_dims: int = 4, min_side: int = 1,
-                         max_side: int = 5) -> st.SearchStrategy[tuple]:
-    """Tuples of `n` shapes that broadcast together (NumPy's rules)."""
-    return hnp.mutually_broadcastable_shapes(
-        num_shapes=n, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
-        max_side=max_side).map(lambda r: r.input_shapes)
+                         max_side: int = 5, signature: str | None = None) -> st.SearchStrategy[tuple]:
+    """Tuples of `n` shapes that broadcast together (NumPy's rules); with a gufunc
+    `signature` such as `np.matmul.signature` ("(n?,k),(k,m?)->(n?,m?)"), shapes that fit it
+    with broadcast loop (batch) dimensions in front."""
+    if signature is None:
+        found = hnp.mutually_broadcastable_shapes(
+            num_shapes=n, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+            max_side=max_side)
+    else:
+        found = hnp.mutually_broadcastable_shapes(
+            signature=signature, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+            max_side=max_side)
+    return found.map(lambda r: r.input_shapes)
 
 
 def valid_axes(ndim: int, allow_none: bool = True, allow_tuple: bool = True) -> st.SearchStrategy:
