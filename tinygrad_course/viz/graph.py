@@ -1,0 +1,385 @@
+"""Draw everything a tensor depends on as a graphviz graph: ops, tensors, constants, modules.
+
+Node ids come from graph order (inputs before users), never from `id()`, so the same graph
+always gives the same DOT text. The walk is iterative: a graph 100,000 ops deep is fine.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from ..tensor import Tensor
+from .gradients import GRAD_RANGE, font_colour, grad_colour, grad_norm
+from .params import is_model, module_path, named_modules, named_parameters
+from .style import CLUSTER_ATTRS, STYLES, legend as make_legend
+
+_TENSOR_KINDS = ("input", "parameter", "intermediate", "output")
+_RANKDIRS = ("LR", "TB", "RL", "BT")
+
+
+def draw_graph(output: Tensor | Sequence[Tensor], params: Any = None, model: Any = None,
+               rankdir: str = "LR", show_values: bool = False, show_grads: bool = False,
+               grad_flow: bool = False, depth: int | None = None, max_nodes: int | None = None,
+               legend: bool = True, grad_range: tuple[float, float] = GRAD_RANGE,
+               max_values: int = 16) -> graphviz.Digraph:
+    """The computation graph of `output` (a tensor or a list of them) as a `graphviz.Digraph`.
+
+    params: a model, a `named_parameters()` iterable or a dict name -> Tensor; names the parameters.
+    model: groups ops into one cluster per module (taken from `params` when that is a model).
+    show_values / show_grads: print values / gradients of tensors with at most `max_values` elements.
+    grad_flow: fill tensors that have a `.grad` by log10 of its norm on the fixed `grad_range` scale.
+    depth: draw modules deeper than `depth` (root = 0, `layers` = 1, `layers.0` = 2) as one node.
+    max_nodes: keep the `max_nodes` nodes nearest the output; a note says what was left out.
+    """
+    roots = _roots(output)
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"draw_graph: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
+    for opt, value in (("depth", depth), ("max_nodes", max_nodes)):
+        low = 0 if opt == "depth" else 1
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ValueError(f"draw_graph: {opt} must be None or an int >= {low}, got {value!r}")
+    if model is None and is_model(params):
+        model = params
+    if params is None:
+        params = model
+    modules = named_modules(model)
+    if depth is not None and model is None:
+        raise ValueError("draw_graph: depth= collapses modules, so it needs model= (or a model as params=)")
+    names: dict[int, str] = {}
+    for name, t in named_parameters(params).items():
+        names.setdefault(id(t), name)
+    g = _Elements(names, modules, show_values, show_grads, grad_flow or show_grads, max_values)
+    g.build(_postorder(roots), {id(r) for r in roots})
+    drawn, edges = g.collapse(depth)
+    root_elems = [g.tensor_index[id(r)] for r in roots]
+    hidden, note_edges = _cap(drawn, edges, root_elems, max_nodes)
+    return _emit(g, drawn, edges, hidden, note_edges, max_nodes, rankdir, grad_flow, legend,
+                 grad_range)
+
+
+def _roots(output) -> list[Tensor]:
+    outs = list(output) if isinstance(output, (list, tuple)) else [output]
+    if not outs:
+        raise ValueError("draw_graph: got an empty list of outputs; give a Tensor or a list of them")
+    seen: dict[int, Tensor] = {}
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"draw_graph: expected a Tensor (or a list of them), got {type(o).__name__}")
+        seen.setdefault(id(o), o)
+    return list(seen.values())
+
+
+def _postorder(roots: list[Tensor]) -> list[Tensor]:
+    """Every tensor the roots depend on, leaves included, inputs before users, without recursion."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        if t._ctx is not None:
+            for inp in reversed(t._ctx.inputs):
+                if isinstance(inp, Tensor) and id(inp) not in seen:
+                    stack.append((inp, False))
+    return order
+
+
+@functools.lru_cache(maxsize=None)
+def _arg_names(cls: type) -> tuple[tuple[str, ...], str | None]:
+    # The names of forward's positional arguments after ctx, for labels like "axis=1".
+    try:
+        ps = list(inspect.signature(cls.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return (), None
+    plain = tuple(p.name for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    var = next((p.name for p in ps if p.kind is p.VAR_POSITIONAL), None)
+    return plain, var
+
+
+def _is_constant(v) -> bool:
+    # Floating numbers and arrays are data (a constant node); ints, tuples, None, slices... are
+    # the op's settings (axis, shape, index) and go into its label.
+    return isinstance(v, (float, complex, np.inexact, np.ndarray))
+
+
+def _short(v, limit: int = 40) -> str:
+    if isinstance(v, slice):
+        s = ":".join("" if x is None else str(x) for x in (v.start, v.stop))
+        s = s + (f":{v.step}" if v.step is not None else "")
+    elif v is Ellipsis:
+        s = "..."
+    elif isinstance(v, tuple):
+        s = "(" + ", ".join(_short(x, limit) for x in v) + ("," if len(v) == 1 else "") + ")"
+    elif isinstance(v, np.ndarray):
+        s = f"array{v.shape} {v.dtype}"
+    elif isinstance(v, type):
+        s = v.__name__
+    else:
+        s = str(v)
+    return s if len(s) <= limit else s[:limit - 3] + "..."
+
+
+def _array_lines(a: np.ndarray) -> list[str]:
+    return np.array2string(np.asarray(a), precision=4, separator=", ",
+                           suppress_small=True).splitlines()
+
+
+def _label(lines: list[str]) -> str:
+    # Each line escaped (a backslash or <...> in a name stays literal), joined by DOT's \n.
+    return "\\n".join(graphviz.escape(line) for line in lines)
+
+
+class _Elements:
+    """The graph as flat lists: element i has ids[i], kinds[i], labels[i], homes[i] (module path
+    or None) and norms[i] (gradient norm or None); edges are (source, target) index pairs."""
+
+    def __init__(self, names: dict[int, str], modules: list[tuple[str, Any]], show_values: bool,
+                 show_grads: bool, want_norms: bool, max_values: int) -> None:
+        self.names = names
+        self.modules = modules
+        self.path_of = {}
+        for path, m in modules:
+            self.path_of.setdefault(id(m), path)
+        self.paths = {p for p, _ in modules}
+        self.show_values, self.show_grads = show_values, show_grads
+        self.want_norms, self.max_values = want_norms, max_values
+        self.ids: list[str] = []
+        self.kinds: list[str] = []
+        self.labels: list[str] = []
+        self.homes: list[str | None] = []
+        self.norms: list[float | None] = []
+        self.edges: list[tuple[int, int]] = []
+        self.tensor_index: dict[int, int] = {}
+
+    def add(self, kind: str, label: str, home: str | None, norm: float | None = None,
+            node_id: str | None = None) -> int:
+        i = len(self.ids)
+        self.ids.append(node_id or f"n{i}")
+        self.kinds.append(kind)
+        self.labels.append(label)
+        self.homes.append(home)
+        self.norms.append(norm)
+        return i
+
+    def build(self, order: list[Tensor], root_ids: set[int]) -> None:
+        for t in order:
+            ctx = t._ctx
+            op = None
+            if ctx is not None:
+                home = self.path_of.get(id(getattr(ctx, "scope", None)))
+                sources = []
+                attrs = []
+                plain, var = _arg_names(type(ctx))
+                for j, v in enumerate(ctx.inputs):
+                    if isinstance(v, Tensor):
+                        sources.append(self.tensor_index[id(v)])
+                    elif _is_constant(v):
+                        sources.append(self.add("constant", self._constant_label(v), home))
+                    elif v is not None and v is not False:
+                        arg = plain[j] if j < len(plain) else (var or f"arg{j}")
+                        attrs.append(f"{arg}={_short(v)}")
+                op = self.add("op", _label([type(ctx).name, *attrs]), home)
+                self.edges.extend((s, op) for s in sources)
+                kind = "output" if id(t) in root_ids else "intermediate"
+            else:
+                name = self.names.get(id(t))
+                home = module_path(name) if name is not None else None
+                home = home if home in self.paths else None
+                kind = ("output" if id(t) in root_ids else
+                        "parameter" if t.requires_grad else "input")
+            norm = grad_norm(t) if self.want_norms else None
+            i = self.add(kind, self._tensor_label(t, norm), home, norm)
+            self.tensor_index[id(t)] = i
+            if op is not None:
+                self.edges.append((op, i))
+
+    def _tensor_label(self, t: Tensor, norm: float | None) -> str:
+        name = self.names.get(id(t)) or t.name
+        lines = [str(name)] if name else []
+        lines.append(f"{tuple(t.shape)} {t.dtype}")
+        if self.show_values and t.data.size <= self.max_values:
+            lines.extend(_array_lines(t.data))
+        if norm is not None:
+            lines.append(f"|grad| = {norm:.2e}")
+        if self.show_grads and t.grad is not None and t.grad.data.size <= self.max_values:
+            lines.extend(["grad:", *_array_lines(t.grad.data)])
+        return _label(lines)
+
+    def _constant_label(self, v) -> str:
+        if isinstance(v, np.ndarray) and v.ndim > 0:
+            lines = [f"array {v.shape} {v.dtype}"]
+            if self.show_values and v.size <= self.max_values:
+                lines.extend(_array_lines(v))
+            return _label(lines)
+        v = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
+        return _label([f"{v:.4g}" if isinstance(v, float) else str(v)])
+
+    def collapse(self, depth: int | None) -> tuple[list[int], list[tuple[int, int]]]:
+        """Replace modules deeper than `depth` by one node each; returns drawn elements and edges.
+
+        A tensor made inside a collapsed module but used outside it (or an output) stays drawn,
+        beside the module node, so the shapes crossing module boundaries remain visible."""
+        n = len(self.ids)
+        rep = list(range(n))
+        if depth is None:
+            return rep, list(dict.fromkeys(self.edges))
+        inside: list[str | None] = []
+        for home in self.homes:
+            parts = home.split(".") if home else []
+            inside.append(".".join(parts[:depth + 1]) if len(parts) > depth else None)
+        users: list[list[int]] = [[] for _ in range(n)]
+        for s, d in self.edges:
+            users[s].append(d)
+        origin: dict[int, str] = {}
+        for i in range(n):
+            m = inside[i]
+            if m is not None and self.kinds[i] in _TENSOR_KINDS and (
+                    self.kinds[i] == "output" or any(inside[u] != m for u in users[i])):
+                origin[i] = m
+                inside[i] = None
+                self.homes[i] = _parent_path(m, depth)
+        module_elem: dict[str, int] = {}
+        members: dict[str, list[int]] = {}
+        for i in range(n):
+            m = inside[i]
+            if m is None:
+                continue
+            members.setdefault(m, []).append(i)
+        classes = {p: type(mod).__name__ for p, mod in self.modules}
+        for k, (m, idx) in enumerate(members.items()):
+            n_ops = sum(self.kinds[i] == "op" for i in idx)
+            pnorms = [self.norms[i] for i in idx if self.kinds[i] == "parameter"
+                      and self.norms[i] is not None]
+            norm = float(np.sqrt(sum(x * x for x in pnorms))) if pnorms else None
+            label = _label([m, classes.get(m, "?"), f"{n_ops} ops"])
+            e = self.add("module", label, _parent_path(m, depth), norm, node_id=f"m{k}")
+            module_elem[m] = e
+            for i in idx:
+                rep[i] = e
+        drawn = [i for i in range(len(self.ids)) if i >= n or rep[i] == i]
+        edges: dict[tuple[int, int], None] = {}
+        for s, d in self.edges:
+            rs, rd = rep[s], rep[d]
+            if rs == rd or (s in origin and module_elem.get(origin[s]) == rd):
+                continue
+            edges[(rs, rd)] = None
+        return drawn, list(edges)
+
+
+def _parent_path(path: str, depth: int) -> str:
+    return ".".join(path.split(".")[:depth])
+
+
+def _cap(drawn: list[int], edges: list[tuple[int, int]], roots: list[int],
+         max_nodes: int | None) -> tuple[set[int], list[int]]:
+    """The nodes beyond the `max_nodes` nearest the outputs (breadth first, walking edges
+    backwards), and the kept nodes that lost an input to the cut."""
+    if max_nodes is None or len(drawn) <= max_nodes:
+        return set(), []
+    preds: dict[int, list[int]] = {}
+    for s, d in edges:
+        preds.setdefault(d, []).append(s)
+    kept: dict[int, None] = dict.fromkeys(roots[:max_nodes])
+    frontier = list(kept)
+    while frontier and len(kept) < max_nodes:
+        nxt = []
+        for d in frontier:
+            for s in preds.get(d, ()):
+                if s not in kept and len(kept) < max_nodes:
+                    kept[s] = None
+                    nxt.append(s)
+        frontier = nxt
+    hidden = {i for i in drawn if i not in kept}
+    cut = [d for d in kept if any(s in hidden for s in preds.get(d, ()))]
+    return hidden, cut
+
+
+def _emit(g: _Elements, drawn: list[int], edges: list[tuple[int, int]], hidden: set[int],
+          cut: list[int], max_nodes: int | None, rankdir: str, grad_flow: bool, legend: bool,
+          grad_range: tuple[float, float]) -> graphviz.Digraph:
+    dot = graphviz.Digraph(name="computation_graph")
+    dot.attr(rankdir=rankdir)
+    dot.attr("node", fontname="Helvetica", fontsize="10")
+    dot.attr("edge", arrowsize="0.7")
+    by_home: dict[str | None, list[int]] = {}
+    kinds_drawn: set[str] = set()
+    for i in drawn:
+        if i not in hidden:
+            by_home.setdefault(g.homes[i], []).append(i)
+            kinds_drawn.add(g.kinds[i])
+
+    def add_nodes(graph: graphviz.Digraph, idx: list[int]) -> None:
+        for i in idx:
+            attrs = dict(STYLES[g.kinds[i]][1])
+            norm = g.norms[i]
+            if grad_flow and norm is not None:
+                attrs["fillcolor"] = grad_colour(norm, grad_range)
+                attrs["fontcolor"] = font_colour(attrs["fillcolor"])
+            graph.node(g.ids[i], label=graphviz.nohtml(g.labels[i]), **attrs)
+
+    add_nodes(dot, by_home.pop(None, []))
+    for sub in _clusters(g.modules, by_home, add_nodes):
+        dot.subgraph(sub)
+    if hidden:
+        n_ops = sum(g.kinds[i] == "op" for i in hidden)
+        total = len(drawn)
+        dot.node("note", label=_label([
+            f"{len(hidden)} of {total} nodes not shown ({n_ops} ops, "
+            f"{len(hidden) - n_ops} tensors/constants/modules): max_nodes={max_nodes}",
+            "dashed arrows point at the nodes whose inputs were left out;",
+            "pass max_nodes=None to draw everything"]), **STYLES["note"][1])
+        for d in cut:
+            dot.edge("note", g.ids[d], style="dashed")
+        kinds_drawn.add("note")
+    dot.edges((g.ids[s], g.ids[d]) for s, d in edges if s not in hidden and d not in hidden)
+    if legend:
+        kinds = [k for k in STYLES if k in kinds_drawn]
+        dot.subgraph(make_legend(kinds, grad_range if grad_flow else None))
+    return dot
+
+
+def _clusters(modules: list[tuple[str, Any]], by_home: dict[str, list[int]], add_nodes):
+    """One nested "cluster_module:<path>" subgraph per module that holds drawn nodes, outermost
+    first; each labelled with its path and class."""
+    known = {p for p, _ in modules}
+
+    def parent(path: str) -> str | None:
+        while path:
+            path = path.rpartition(".")[0]
+            if path in known:
+                return path
+        return None
+
+    needed: set[str] = set()
+    for home in by_home:
+        p: str | None = home
+        while p is not None and p not in needed:
+            needed.add(p)
+            p = parent(p)
+    built: dict[str, graphviz.Digraph] = {}
+    children: dict[str | None, list[str]] = {}
+    for path, _ in modules:
+        if path in needed:
+            children.setdefault(parent(path), []).append(path)
+    for path, mod in reversed(modules):
+        if path not in needed or path in built:
+            continue
+        sub = graphviz.Digraph(name=f"cluster_module:{path}")
+        cls = type(mod).__name__
+        sub.attr(label=graphviz.escape(f"{path}: {cls}" if path else cls), **CLUSTER_ATTRS)
+        add_nodes(sub, by_home.get(path, []))
+        for child in children.get(path, []):
+            sub.subgraph(built[child])
+        built[path] = sub
+    return [built[p] for p in children.get(None, [])]
