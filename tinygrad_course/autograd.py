@@ -115,6 +115,9 @@ class Function:
     scope = None
     _create_graph = False
     _out = None
+    _pass = None  # backward bookkeeping, see run_backward
+    _pending = 0
+    _g = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -249,6 +252,7 @@ def _raise_modified(ctx: Function, t) -> None:
 def unbroadcast(g, shape: tuple, ctx: Function | None = None):
     """Sum a gradient over the axes broadcasting added or stretched, back to `shape`."""
     extra = g.ndim - len(shape)
+    returned = g.shape
     if extra < 0:
         raise BackwardError(f"{_opname(ctx)}: backward returned a gradient of shape {g.shape} "
                             f"for an input of shape {shape}")
@@ -256,10 +260,10 @@ def unbroadcast(g, shape: tuple, ctx: Function | None = None):
         i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
-    if extra:
+    if extra and g.shape[extra:] == shape:
         g = g.reshape(shape)
     if g.shape != shape:
-        raise BackwardError(f"{_opname(ctx)}: backward returned a gradient of shape {g.shape} "
+        raise BackwardError(f"{_opname(ctx)}: backward returned a gradient of shape {returned} "
                             f"for an input of shape {shape}")
     return g
 
@@ -317,40 +321,41 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
     # The plain path: gradients are ndarrays and rules run on them directly, so no grad-mode
     # switch and no Tensor wrappers are needed until a leaf receives its .grad. Nodes are taken
     # in Kahn's order: a node runs once every node that consumed it has passed its gradient on.
-    grads: dict[int, Any] = {}
+    # The bookkeeping (pending count, gradient so far) lives on the nodes, stamped with this
+    # pass's token so a stale value from an interrupted pass is never read.
+    token = object()
     given: set[int] = set()
-    pending: dict[int, int] = {}
     ready = []
     for r, g in zip(roots, grad_roots):
         given.add(id(g))
-        if r._ctx is None:
+        c = r._ctx
+        if c is None:
             _accumulate_leaf(r, g, False, given)
+        elif c._pass is token:
+            c._g = c._g + g
         else:
-            prev = grads.get(id(r))
-            grads[id(r)] = g if prev is None else prev + g
-            if id(r) not in pending:
-                pending[id(r)] = 0
-                ready.append(r)
+            c._pass, c._pending, c._g = token, 0, g
+            ready.append(r)
     stack = list(ready)
     while stack:
         for inp in stack.pop()._ctx.inputs:
-            if isinstance(inp, Tensor) and inp._ctx is not None:
-                k = id(inp)
-                c = pending.get(k)
-                if c is None:
-                    pending[k] = 1
-                    stack.append(inp)
-                else:
-                    pending[k] = c + 1
-    ready = [r for r in ready if pending[id(r)] == 0]
+            if isinstance(inp, Tensor):
+                c = inp._ctx
+                if c is not None:
+                    if c._pass is token:
+                        c._pending += 1
+                    else:
+                        c._pass, c._pending, c._g = token, 1, None
+                        stack.append(inp)
+    ready = [r for r in ready if r._ctx._pending == 0]
     epoch = _epoch[0]
-    pop = grads.pop
     while ready:
         t = ready.pop()
         ctx = t._ctx
-        g = pop(id(t), None)
+        g = ctx._g
+        ctx._g = ctx._pass = None
         if g is None:
-            gin = ()  # nothing flowed here; still release the inputs it was holding back
+            gin = (None,) * len(ctx.inputs)  # nothing flowed here; still release its inputs
         else:
             if ctx.saved is None:
                 raise _freed(ctx)
@@ -364,17 +369,19 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
             if len(gin) != len(ctx.inputs):
                 raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
                                     f"for {len(ctx.inputs)} inputs")
-        for inp, gi, need in zip(ctx.inputs, gin or (None,) * len(ctx.inputs), ctx.needs_input_grad):
+        for inp, gi, need in zip(ctx.inputs, gin, ctx.needs_input_grad):
             if not need:
                 continue
-            if inp._ctx is None:
+            c = inp._ctx
+            if c is None:
                 if gi is None:
                     continue
-                if gi.shape != inp.data.shape:
-                    gi = unbroadcast(gi, inp.data.shape, ctx)
+                data = inp.data
+                if gi.shape != data.shape:
+                    gi = unbroadcast(gi, data.shape, ctx)
                 acc = inp.grad
                 if acc is None:
-                    if gi.dtype is not inp.data.dtype or gi.base is not None or id(gi) in given:
+                    if gi.dtype is not data.dtype or gi.base is not None or id(gi) in given:
                         gi = _leaf_grad(gi, inp, given)
                     else:
                         given.add(id(gi))
@@ -385,15 +392,13 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                     acc = acc.data
                     np.add(acc, gi, out=acc, casting="unsafe")
                 continue
-            k = id(inp)
             if gi is not None:
                 if gi.shape != inp.data.shape:
                     gi = unbroadcast(gi, inp.data.shape, ctx)
-                prev = grads.get(k)
-                grads[k] = gi if prev is None else prev + gi
-            c = pending[k] - 1
-            pending[k] = c
-            if c == 0:
+                prev = c._g
+                c._g = gi if prev is None else prev + gi
+            c._pending -= 1
+            if c._pending == 0:
                 ready.append(inp)
         if not retain_graph:
             ctx.saved = None
