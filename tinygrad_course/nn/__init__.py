@@ -1,0 +1,30 @@
+"""Neural networks: Module and Parameter, layers, initialization, losses, model gradient checks.
+
+    import tinygrad_course as tc
+    from tinygrad_course import nn
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+    loss = nn.F.binary_cross_entropy_with_logits(model(X), y) + nn.F.l2_penalty(model, 0.7, m)
+"""
+from . import functional
+from . import init
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .batchnorm import BatchNorm1d
+from .dropout import Dropout
+from .functional import (accuracy, binary_cross_entropy, binary_cross_entropy_with_logits,
+                         cross_entropy, l2_penalty, mse_loss, one_hot)
+from .gradcheck import (GradientCheckReport, check_gradients, parameters_to_vector,
+                        vector_to_parameters)
+from .linear import Linear
+from .module import (Identity, IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter,
+                     Sequential, StateDictError)
+
+F = functional
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d",
+    "functional", "F", "init", "mse_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "cross_entropy", "one_hot", "accuracy", "l2_penalty",
+    "check_gradients", "GradientCheckReport", "parameters_to_vector", "vector_to_parameters",
+    "StateDictError", "IncompatibleKeys",
+]

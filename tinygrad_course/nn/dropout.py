@@ -1,0 +1,62 @@
+"""Inverted dropout: keep each unit with probability keep_prob and divide by keep_prob."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..random import get_rng
+from .module import Module
+
+
+def check_keep_prob(keep_prob: float, op: str) -> float:
+    kp = float(keep_prob)
+    if not 0.0 < kp <= 1.0:
+        raise ValueError(f"{op}: keep_prob must be in (0, 1], got {keep_prob!r} (keep_prob is the "
+                         "probability of KEEPING a unit; PyTorch's p is 1 - keep_prob)")
+    return kp
+
+
+class DropoutFunction(Function):
+    """a * D / keep_prob with a fixed mask D; the gradient is g * D / keep_prob (the same mask)."""
+
+    name = "dropout"
+
+    @staticmethod
+    def forward(ctx, x, scaled_mask):
+        ctx.save_for_backward(scaled_mask)
+        return x * scaled_mask
+
+    @staticmethod
+    def backward(ctx, g):
+        (scaled_mask,) = ctx.saved_tensors
+        return g * scaled_mask, None
+
+
+def dropout(x, keep_prob: float = 0.5, training: bool = True):
+    """The course's inverted dropout: D = rand(shape) < keep_prob; A = A * D / keep_prob, so the
+    expected activation is unchanged and nothing needs rescaling at test time. Identity when
+    not training or when keep_prob = 1. The mask comes from the global seeded generator."""
+    kp = check_keep_prob(keep_prob, "dropout")
+    if not training or kp == 1.0:
+        return x
+    dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    d = get_rng().random(x.shape, dtype=dt if dt.itemsize in (4, 8) else np.float64) < kp
+    return DropoutFunction.apply(x, d * dt.type(1.0 / kp))
+
+
+class Dropout(Module):
+    """Inverted dropout with keep_prob (the course's name; PyTorch's p = 1 - keep_prob): in
+    training each unit is kept with probability keep_prob and scaled by 1 / keep_prob; in eval()
+    it is the identity. keep_prob = 1 is the identity in both modes."""
+
+    def __init__(self, keep_prob: float = 0.5):
+        super().__init__()
+        self.keep_prob = check_keep_prob(keep_prob, "Dropout")
+
+    def forward(self, x):
+        if not self.training or self.keep_prob == 1.0:
+            return x
+        return dropout(x, self.keep_prob, True)
+
+    def extra_repr(self) -> str:
+        return f"keep_prob={self.keep_prob}"

@@ -1,0 +1,323 @@
+"""Losses and metrics: mse_loss, binary_cross_entropy (on probabilities and on logits),
+cross_entropy (fused softmax + cross-entropy), one_hot, accuracy, and the course's L2 cost term.
+
+Examples are rows. The fused losses are single graph nodes whose backward is the textbook
+formula (softmax - y) / m or (sigmoid - y) / m; under create_graph that formula is rebuilt from
+Tensor ops so second derivatives stay exact. `reduction` is "mean" (the course's 1/m sum over
+examples), "sum" or "none" (one loss per example).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..autograd import Function
+from ..dtypes import get_default_dtype
+from ..ops.common import is_tensor
+from ..tensor import Tensor
+from .batchnorm import batch_norm  # noqa: F401  (F.batch_norm, as in PyTorch)
+from .dropout import dropout  # noqa: F401  (F.dropout)
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(reduction: str, op: str) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def _array(x) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _same_shape(a, b, op: str, a_name: str, b_name: str) -> None:
+    sa, sb = np.shape(_array(a)), np.shape(_array(b))
+    if sa != sb:
+        raise ValueError(f"{op}: {a_name} of shape {sa} and {b_name} of shape {sb} differ; give "
+                         f"them the same shape (e.g. y.reshape(-1, 1) for a column of labels), "
+                         "broadcasting them would silently compare every pair")
+
+
+def _as_float_target(y, like: np.ndarray):
+    # Integer or bool labels become floats of the prediction's dtype; a Tensor target is kept
+    # (it may require grad).
+    if isinstance(y, Tensor):
+        return y if y.dtype.kind == "f" else Tensor._wrap(y.data.astype(like.dtype))
+    y = np.asarray(y)
+    return y if y.dtype == like.dtype else y.astype(like.dtype)
+
+
+def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(loss.mean())
+    if reduction == "sum":
+        return np.asarray(loss.sum())
+    return loss
+
+
+def _upstream(g, reduction: str, n: int, per_example_shape: tuple):
+    """The upstream gradient as it multiplies each example's derivative: g/n, g, or g per row."""
+    if reduction == "mean":
+        return g / n
+    if reduction == "sum":
+        return g
+    return g.reshape(per_example_shape)
+
+
+# ---- regression ---------------------------------------------------------------------------
+def mse_loss(pred, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error: mean((pred - target)^2) over every element."""
+    _reduction(reduction, "mse_loss")
+    _same_shape(pred, target, "mse_loss", "predictions", "targets")
+    d = pred - _as_float_target(target, _array(pred))
+    sq = d * d
+    if reduction == "none":
+        return sq
+    return sq.mean() if reduction == "mean" else sq.sum()
+
+
+# ---- binary classification ----------------------------------------------------------------
+class BinaryCrossEntropy(Function):
+    """L = -(y log p + (1 - y) log(1 - p)) with p clipped to [eps, 1 - eps];
+    dL/dp = (p - y) / (p (1 - p)) inside the clip, 0 outside; dL/dy = log(1 - p) - log p."""
+
+    name = "binary_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, p, y, reduction):
+        eps = float(np.finfo(p.dtype).eps)
+        pc = np.clip(p, eps, 1 - eps)
+        log_p, log_1mp = np.log(pc), np.log1p(-pc)
+        loss = -(y * log_p + (1 - y) * log_1mp)
+        ctx.reduction, ctx.n = reduction, loss.size
+        inside = ((p >= eps) & (p <= 1 - eps)).astype(p.dtype)
+        ctx.save_for_backward(p, y, inside, log_1mp - log_p if ctx.needs_input_grad[1] else None)
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y, inside, dlog = ctx.saved_tensors
+        np_, ny = ctx.needs_input_grad[:2]
+        scale = _upstream(g, ctx.reduction, ctx.n, p.shape)
+        gp = gy = None
+        if np_:
+            # Outside the clip the loss is flat in p; the added (1 - inside) keeps 0/0 away there.
+            gp = scale * (p - y) * inside / (p * (1 - p) + (1 - inside))
+        if ny:
+            if is_tensor(g):
+                pc = ops.clip(p, float(np.finfo(p.dtype).eps), 1 - float(np.finfo(p.dtype).eps))
+                dlog = ops.log(1 - pc) - ops.log(pc)
+            gy = scale * dlog
+        return gp, gy, None
+
+
+def binary_cross_entropy(probs, target, reduction: str = "mean") -> Tensor:
+    """The course's logistic cost: -1/m sum(y log a + (1 - y) log(1 - a)) on probabilities a;
+    a is clipped to [eps, 1 - eps] (eps the dtype's machine epsilon) so log(0) never happens."""
+    _reduction(reduction, "binary_cross_entropy")
+    _same_shape(probs, target, "binary_cross_entropy", "probabilities", "targets")
+    return BinaryCrossEntropy.apply(probs, _as_float_target(target, _array(probs)), reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """L = max(z, 0) - z y + log(1 + e^-|z|) = BCE(sigmoid(z), y), exact for any |z|;
+    dL/dz = sigmoid(z) - y, dL/dy = -z."""
+
+    name = "binary_cross_entropy_with_logits"
+
+    @staticmethod
+    def forward(ctx, z, y, reduction):
+        e = np.exp(-np.abs(z))
+        loss = np.maximum(z, 0) - z * y + np.log1p(e)
+        ctx.reduction, ctx.n = reduction, loss.size
+        s = None
+        if ctx.needs_input_grad[0]:
+            s = np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
+        ctx.save_for_backward(z, y, s)
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, y, s = ctx.saved_tensors
+        nz, ny = ctx.needs_input_grad[:2]
+        scale = _upstream(g, ctx.reduction, ctx.n, z.shape)
+        gz = gy = None
+        if nz:
+            if is_tensor(g):
+                s = ops.sigmoid(z)
+            gz = scale * (s - y)
+        if ny:
+            gy = scale * -z
+        return gz, gy, None
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
+    """BCE of sigmoid(logits) computed from the logits, stable at |logit| = 1e4 (prefer it to
+    sigmoid followed by binary_cross_entropy: one node, no clipping, exact gradients)."""
+    _reduction(reduction, "binary_cross_entropy_with_logits")
+    _same_shape(logits, target, "binary_cross_entropy_with_logits", "logits", "targets")
+    return BinaryCrossEntropyWithLogits.apply(logits, _as_float_target(target, _array(logits)),
+                                              reduction)
+
+
+# ---- multi-class classification -----------------------------------------------------------
+class SoftmaxCrossEntropy(Function):
+    """Softmax regression's cost with the softmax fused in: L_i = logsumexp(z_i) - sum_j y_ij z_ij
+    (for rows of y summing to 1), dL/dz = (softmax(z) - y) / m, dL/dy = -log_softmax(z).
+    `labels` (integer classes) or `y` (one-hot or probabilities, same shape as z) is given."""
+
+    name = "softmax_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, z, y, labels, reduction):
+        m = z.shape[0]
+        shifted = z - z.max(axis=1, keepdims=True)
+        p = np.exp(shifted)
+        total = p.sum(axis=1, keepdims=True)
+        p /= total
+        lse = np.log(total[:, 0])
+        if labels is not None:
+            loss = lse - shifted[np.arange(m), labels]
+        else:
+            loss = lse * y.sum(axis=1) - np.einsum("ij,ij->i", y, shifted)
+        ctx.reduction, ctx.n, ctx.labels = reduction, m, labels
+        logp = None
+        if ctx.needs_input_grad[1]:
+            logp = shifted - lse[:, None]
+        ctx.save_for_backward(z, y, p, logp)
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, y, p, logp = ctx.saved_tensors
+        nz, ny = ctx.needs_input_grad[:2]
+        scale = _upstream(g, ctx.reduction, ctx.n, (ctx.n, 1))
+        if is_tensor(g):
+            logp = ops.log_softmax(z, axis=1)
+            p = ops.exp(logp)
+        gz = gy = None
+        if nz:
+            if ctx.labels is None:
+                gz = (p - y) * scale
+            elif is_tensor(g):
+                gz = (p - one_hot(ctx.labels, z.shape[1], dtype=z.dtype).data) * scale
+            else:
+                gz = p.copy()
+                gz[np.arange(ctx.n), ctx.labels] -= 1
+                gz *= scale
+        if ny:
+            gy = -logp * scale
+        return gz, gy, None, None
+
+
+def _labels(target, n_classes: int, m: int, op: str) -> np.ndarray:
+    labels = _array(target)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.shape != (m,):
+        raise ValueError(f"{op}: integer labels must have shape ({m},) for logits with {m} rows, "
+                         f"got shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        raise ValueError(f"{op}: label {bad} is out of range for {n_classes} classes (0..{n_classes - 1})")
+    return labels
+
+
+def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
+    """Softmax regression's cost -1/m sum_i sum_j y_ij log softmax(z_i)_j, from logits z of shape
+    (m, C) (classes along axis 1, examples in rows), with `target` either integer labels of shape
+    (m,) or one-hot / probability rows of shape (m, C). One fused, stable node."""
+    op = "cross_entropy"
+    _reduction(reduction, op)
+    z = _array(logits)
+    if z.ndim != 2:
+        raise ValueError(f"{op}: logits must have shape (m, C) (examples in rows, classes in "
+                         f"columns), got shape {z.shape}")
+    t = _array(target)
+    if t.dtype.kind in "iub":
+        if t.dtype.kind == "b":
+            raise TypeError(f"{op}: bool targets are ambiguous; give integer labels or one-hot floats")
+        return SoftmaxCrossEntropy.apply(logits, None, _labels(t, z.shape[1], z.shape[0], op),
+                                         reduction)
+    if t.shape != z.shape:
+        raise ValueError(f"{op}: floating targets are one-hot or probability rows and must have "
+                         f"the logits' shape {z.shape}, got {t.shape} (integer labels have shape "
+                         f"({z.shape[0]},))")
+    return SoftmaxCrossEntropy.apply(logits, _as_float_target(target, z), None, reduction)
+
+
+def one_hot(labels, num_classes: int | None = None, dtype=None) -> Tensor:
+    """Labels (m,) -> rows (m, C) with a 1 in each label's column (floats of the default dtype,
+    ready as targets; the course's convert_to_one_hot, transposed since examples are rows)."""
+    y = _array(labels)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers, got dtype {y.dtype}")
+    if num_classes is None:
+        num_classes = int(y.max()) + 1 if y.size else 0
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"one_hot: labels must be in 0..{num_classes - 1}, got values from "
+                         f"{y.min()} to {y.max()}")
+    out = np.zeros(y.shape + (num_classes,), dtype=dtype or get_default_dtype())
+    np.put_along_axis(out, y[..., None].astype(np.intp), 1, axis=-1)
+    return Tensor._wrap(out)
+
+
+# ---- metrics and regularization ----------------------------------------------------------
+def accuracy(output, target, threshold: float = 0.5) -> float:
+    """Fraction of correct predictions. With C > 1 columns the prediction is the argmax; with one
+    column (or 1-D) it is output > threshold (0.5 for probabilities, pass 0 for logits). `target`
+    is labels (m,) or (m, 1), or one-hot rows (m, C)."""
+    out, t = _array(output), _array(target)
+    if out.ndim == 2 and out.shape[1] > 1:
+        pred = out.argmax(axis=1)
+        t = t.argmax(axis=1) if t.ndim == 2 and t.shape[1] > 1 else t.reshape(-1)
+    else:
+        pred = (out.reshape(-1) > threshold)
+        t = t.reshape(-1) > 0.5
+    if pred.shape != t.shape:
+        raise ValueError(f"accuracy: {pred.shape[0]} predictions (output of shape {out.shape}) but "
+                         f"{t.shape[0]} targets (shape {_array(target).shape})")
+    return float(np.mean(pred == t)) if pred.size else float("nan")
+
+
+class L2Penalty(Function):
+    """c * sum_l ||W[l]||^2 over several weights at once; d/dW[l] = 2 c W[l]."""
+
+    name = "l2_penalty"
+
+    @staticmethod
+    def forward(ctx, coef, *weights):
+        ctx.coef = coef
+        ctx.save_for_backward(*weights)
+        total = 0.0
+        for w in weights:
+            flat = w.reshape(-1)
+            total += float(flat @ flat)
+        return np.asarray(coef * total, dtype=np.result_type(*weights))
+
+    @staticmethod
+    def backward(ctx, g):
+        weights = ctx.saved_tensors
+        k = g * (2 * ctx.coef)
+        return (None,) + tuple(k * w if need else None
+                               for w, need in zip(weights, ctx.needs_input_grad[1:]))
+
+
+def penalized_weights(model_or_params) -> list:
+    """What the L2 term penalizes: parameters with at least 2 dimensions (each layer's W[l]),
+    not biases and not batch norm's 1-D gamma and beta, as in the course's L2 cost."""
+    params = model_or_params.parameters() if hasattr(model_or_params, "parameters") else model_or_params
+    return [p for p in params if p.ndim >= 2]
+
+
+def l2_penalty(model_or_params, lambd: float, m: int) -> Tensor:
+    """The course's L2 regularization cost lambd / (2 m) * sum_l ||W[l]||_F^2 (weights only, see
+    `penalized_weights`); its gradient lambd / m * W is what optimizers' weight_decay adds."""
+    if m <= 0:
+        raise ValueError(f"l2_penalty: m (the number of training examples) must be positive, got {m}")
+    weights = penalized_weights(model_or_params)
+    if not weights:
+        raise ValueError("l2_penalty: no weights with 2 or more dimensions to penalize")
+    return L2Penalty.apply(float(lambd) / (2 * m), *weights)
+

@@ -1,0 +1,465 @@
+"""Module, Parameter and the containers (Sequential, ModuleList, ModuleDict, Identity).
+
+A Module registers every `Parameter` and sub-`Module` assigned to one of its attributes, so
+`parameters()`, `state_dict()`, `train()`/`eval()` and `to(dtype)` walk the whole tree. Calling a
+module pushes it on the autograd scope stack, so every graph node records the module that made it
+(`tinygrad_course.viz` draws one box per module).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable, Iterable, Iterator, NamedTuple
+
+import numpy as np
+
+from ..autograd import _scope_stack, bump_version, pop_scope, push_scope
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that is a learnable parameter of a Module: it requires grad and is registered
+    when assigned to a Module attribute."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True, dtype=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class StateDictError(RuntimeError):
+    """A checkpoint does not fit the model: missing or unexpected keys, or shapes that differ."""
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` left out: keys the model has that the checkpoint lacks,
+    and keys the checkpoint has that the model does not."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+
+class Module:
+    """Base class of every layer and model: subclass it, create parameters and sub-modules in
+    `__init__` (after `super().__init__()`), and write `forward`."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_non_persistent"] = set()
+        d["_modules"] = OrderedDict()
+        d["training"] = True
+
+    # ---- registration ---------------------------------------------------------------
+    # Registered values also live in the instance __dict__, so reading `self.weight` in a forward
+    # is a plain attribute lookup (no __getattr__ detour on the hot path).
+    def __setattr__(self, name: str, value) -> None:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(f"{type(self).__name__}: cannot assign {name!r} before "
+                                 "Module.__init__() ran; call super().__init__() first")
+        if isinstance(value, Parameter):
+            self._forget(name)
+            d["_parameters"][name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            d["_modules"][name] = value
+        elif name in d["_parameters"]:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: {name!r} is a parameter; assign a "
+                                f"Parameter (or None), not {type(value).__name__}. To change its "
+                                f"values, write into it under tc.no_grad(): {name}.data[...] = ...")
+            d["_parameters"][name] = None
+        elif name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: {name!r} is a sub-module; assign a "
+                                f"Module (or None), not {type(value).__name__}")
+            d["_modules"][name] = None
+        elif name in d["_buffers"]:
+            value = self._as_buffer(name, value)
+            d["_buffers"][name] = value
+        d[name] = value
+
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup failed: the attribute really does not exist.
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        self._forget(name)
+        object.__delattr__(self, name)
+
+    def _forget(self, name: str) -> None:
+        d = self.__dict__
+        for registry in ("_parameters", "_modules", "_buffers"):
+            d[registry].pop(name, None)
+        d["_non_persistent"].discard(name)
+
+    def _as_buffer(self, name: str, value) -> Tensor | None:
+        if value is None or (isinstance(value, Tensor) and not value.requires_grad):
+            return value
+        if isinstance(value, Tensor):
+            raise TypeError(f"{type(self).__name__}: buffer {name!r} must not require grad; "
+                            "use a Parameter for learnable values")
+        if isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+            return Tensor(value)
+        raise TypeError(f"{type(self).__name__}: buffer {name!r} must be a Tensor or an array, "
+                        f"not {type(value).__name__}")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, "
+                            f"not {type(param).__name__}")
+        self._forget(name)
+        self.__dict__["_parameters"][name] = param
+        self.__dict__[name] = param
+
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """A non-learnable state (running averages, counters): moved by `to()`, saved in
+        `state_dict()` unless `persistent=False`."""
+        self._forget(name)
+        value = self._as_buffer(name, tensor)
+        self.__dict__["_buffers"][name] = value
+        if not persistent:
+            self.__dict__["_non_persistent"].add(name)
+        self.__dict__[name] = value
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None, not {type(module).__name__}")
+        self._forget(name)
+        self.__dict__["_modules"][name] = module
+        self.__dict__[name] = module
+
+    # ---- calling ----------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not written")
+
+    def __call__(self, *args, **kwargs):
+        push_scope(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            pop_scope()
+
+    def _where(self) -> str:
+        """This module's repr and, when it runs inside a bigger model, its dotted path there
+        (for error messages that must name the layer)."""
+        here = self._describe()
+        roots = [m for m in _scope_stack[1:] if m is not self]
+        if roots:
+            for path, m in roots[0].named_modules():
+                if m is self and path:
+                    return f"{here} at {path!r} in {type(roots[0]).__name__}"
+        return here
+
+    def _describe(self) -> str:
+        extra = self.extra_repr()
+        return f"{type(self).__name__}({extra})"
+
+    # ---- walking the tree -------------------------------------------------------------
+    def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, Module]]:
+        """(dotted path, module) for this module ("" for the root) and every sub-module, once each."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter), e.g. ("layers.0.weight", W[1]); a shared parameter once."""
+        seen: set[int] = set()
+        mods = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for path, m in mods:
+            for name, p in m._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{path}.{name}" if path else name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        mods = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for path, m in mods:
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{path}.{name}" if path else name), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call fn on every sub-module (children first) and on this module; returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ---- modes, gradients, dtype --------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout drops, batch norm uses batch statistics) for this module and
+        every sub-module; returns self."""
+        for m in self.modules():
+            m.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: dropout is the identity, batch norm uses its running averages."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradients (every parameter's .grad becomes None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze every parameter; returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def reset_parameters(self, init: str | None = None, scale: float | None = None) -> None:
+        """Re-draw this module's own parameters (layers override it; see `nn.init.initialize_`)."""
+
+    def to(self, dtype) -> Module:
+        """Convert every floating parameter, gradient and buffer to `dtype`, in place; returns self.
+        The Parameter objects stay the same, so an optimizer holding them keeps working."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: expected a floating dtype, got {dtype}")
+        for p in self.parameters():
+            if p.data.dtype != dtype:
+                p.data = p.data.astype(dtype)
+                bump_version(p)
+                if p.grad is not None:
+                    p.grad = Tensor._wrap(p.grad.data.astype(dtype))
+        for b in self.buffers():
+            if b.data.dtype.kind == "f" and b.data.dtype != dtype:
+                b.data = b.data.astype(dtype)
+                bump_version(b)
+        return self
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    # ---- checkpoints ------------------------------------------------------------------
+    def _state_items(self) -> Iterator[tuple[str, Tensor]]:
+        for path, m in self.named_modules():
+            pre = f"{path}." if path else ""
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield pre + name, p
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent:
+                    yield pre + name, b
+
+    def state_dict(self) -> OrderedDict:
+        """Every parameter and persistent buffer by dotted name, as NumPy copies (a snapshot that
+        later training does not change)."""
+        return OrderedDict((k, t.data.copy()) for k, t in self._state_items())
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy a checkpoint's values into this model's parameters and buffers, in place.
+
+        With `strict=True` missing and unexpected keys are errors; a shape mismatch always is.
+        Nothing is changed unless every key fits.
+        """
+        own = dict(self._state_items())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        problems = []
+        values = {}
+        for k, target in own.items():
+            if k not in state_dict:
+                continue
+            v = state_dict[k]
+            v = v.data if isinstance(v, Tensor) else np.asarray(v)
+            if v.shape != target.data.shape:
+                problems.append(f"{k!r}: the checkpoint has shape {v.shape}, the model has "
+                                f"shape {target.data.shape}")
+            elif not np.can_cast(v.dtype, target.data.dtype, casting="same_kind"):
+                problems.append(f"{k!r}: the checkpoint has dtype {v.dtype}, which cannot be "
+                                f"stored in the model's {target.data.dtype}")
+            values[k] = v
+        if strict:
+            if missing:
+                problems.append(f"missing keys (in the model, not in the checkpoint): {missing}")
+            if unexpected:
+                problems.append(f"unexpected keys (in the checkpoint, not in the model): {unexpected}")
+        if problems:
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: "
+                                 + "; ".join(problems))
+        for k, v in values.items():
+            t = own[k]
+            np.copyto(t.data, v, casting="same_kind")
+            bump_version(t)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing ---------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The constructor arguments shown in repr (layers override it)."""
+        return ""
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{n} {tuple(p.shape)}" for n, p in self._parameters.items()
+                           if p is not None)
+        kids = [(n, m) for n, m in self._modules.items() if m is not None]
+        if not kids:
+            return self._describe() + (f"  [{shapes}]" if shapes else "")
+        lines = [f"{type(self).__name__}("]
+        if self.extra_repr():
+            lines.append(f"  {self.extra_repr()}")
+        if shapes:
+            lines.append(f"  [{shapes}]")
+        for name, m in kids:
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class Identity(Module):
+    """f(x) = x: a placeholder layer (e.g. where an option turns batch norm off)."""
+
+    def forward(self, x):
+        return x
+
+
+class Sequential(Module):
+    """Modules applied one after the other: Sequential(Linear(2, 4), ReLU(), Linear(4, 1)).
+    Also accepts one dict {name: module} to name the layers."""
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            items = list(modules[0].items())
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, m in items:
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: layer {name!r} is a {type(m).__name__}, not a Module")
+            self.add_module(name, m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def append(self, module: Module) -> Sequential:
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index):
+        mods = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return mods[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class ModuleList(Module):
+    """A list of modules, each registered (as "0", "1", ...), for models built in a loop."""
+
+    def __init__(self, modules: Iterable[Module] = ()):
+        super().__init__()
+        self.extend(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def _key(self, index: int) -> str:
+        n = len(self._modules)
+        if not -n <= index < n:
+            raise IndexError(f"ModuleList: index {index} is out of range for {n} modules")
+        return str(index % n)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
+        return self._modules[self._key(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(self._key(index), module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class ModuleDict(Module):
+    """A dict of modules, each registered under its key."""
+
+    def __init__(self, modules: dict | None = None):
+        super().__init__()
+        for k, m in (modules or {}).items():
+            self[k] = m
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {key!r} must be a Module, not {type(module).__name__}")
+        self.add_module(key, module)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
