@@ -342,7 +342,7 @@ def test_toposort_puts_inputs_before_users_and_is_deterministic():
     b = a + x
     c = b * a
     order = toposort([c])
-    assert order == [a, b, c] or order.index(a) < order.index(b) < order.index(c)
+    assert order == [a, b, c]
     assert toposort([c]) == order
 
 
@@ -350,7 +350,7 @@ def test_backward_is_bitwise_deterministic():
     def run():
         tc.manual_seed(1)
         x = tc.randn(50, dtype=np.float64, requires_grad=True)
-        ys = [tc.sin(x) if hasattr(tc, "sin") else tc.tanh(x * k) for k in range(1, 20)]
+        ys = [tc.tanh(x * k) for k in range(1, 20)]
         sum(y.sum() for y in ys).backward()
         return x.grad.data.copy()
 
