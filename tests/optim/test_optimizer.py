@@ -256,3 +256,22 @@ def test_weight_decay_skips_biases_by_default_and_decay_filter_changes_it():
     np.testing.assert_array_equal(b.data, b0)
     SGD([W, b], lr=0.1, weight_decay=0.5, decay_filter=lambda p: True).step()
     np.testing.assert_allclose(b.data, b0 - 0.1 * 0.5 * b0, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_state_follows_a_parameter_that_changes_dtype(cls):
+    # What nn.Module.to(np.float64) does: new data array of the new dtype, same Tensor.
+    p = _param((3, 4), dtype=np.float32)
+    opt = cls([p], lr=0.01, weight_decay=0.1)
+    _quadratic_steps(opt, [p], 2)
+    p.data = p.data.astype(np.float64)
+    before = opt.state_dict()
+    reference = cls([tc.Tensor(p.data.copy(), requires_grad=True)], lr=0.01, weight_decay=0.1)
+    reference.load_state_dict({**before, "state": [{k: (v.astype(np.float64)
+                                                         if isinstance(v, np.ndarray) else v)
+                                                     for k, v in before["state"][0].items()}]})
+    _quadratic_steps(opt, [p], 2)
+    _quadratic_steps(reference, reference.params, 2)
+    assert p.dtype == np.float64
+    assert all(v.dtype == np.float64 for v in opt.state[0].values() if isinstance(v, np.ndarray))
+    np.testing.assert_array_equal(p.data, reference.params[0].data)

@@ -77,7 +77,8 @@ class Optimizer:
     A parameter whose `.grad` is None is skipped (no update, no state change).
 
     Steps run under `no_grad`, write `p.data` in place (float32 stays float32) with preallocated
-    scratch arrays, and bump each changed parameter's version counter.
+    scratch arrays, and bump each changed parameter's version counter. If a parameter changes
+    dtype (`Module.to`), its state and scratch follow at the next step.
     """
 
     #: hyperparameter name -> validation rule; subclasses add theirs (all saved in state_dict).
@@ -123,12 +124,20 @@ class Optimizer:
                 if grad is None:
                     continue
                 w, g, tmp = p.data, grad.data, tmps[i]
-                if tmp is None:
-                    tmp = tmps[i] = np.empty_like(w)
+                if tmp is None or tmp.dtype != w.dtype:
+                    tmp = self._buffers_for(i, w)
                 if wd and self._decays[i]:
                     g = self._add_weight_decay(i, w, g, wd)
                 update(w, g, states[i], tmp)
                 bump_version(p)
+
+    def _buffers_for(self, i: int, w: np.ndarray) -> np.ndarray:
+        # First step, or the parameter changed dtype (Module.to): scratch and state follow it.
+        self._decayed_grad[i] = None
+        self.state[i] = {k: (v.astype(w.dtype) if isinstance(v, np.ndarray) else v)
+                         for k, v in self.state[i].items()}
+        tmp = self._tmp[i] = np.empty_like(w)
+        return tmp
 
     def _add_weight_decay(self, i: int, w: np.ndarray, g: np.ndarray, wd: float) -> np.ndarray:
         # Into a buffer of its own: p.grad stays what backward computed.
