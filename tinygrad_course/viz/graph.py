@@ -15,7 +15,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .gradients import GRAD_RANGE, font_colour, grad_colour, grad_norm
-from .params import is_model, module_path, named_modules, named_parameters
+from .params import is_model, module_path, named_buffers, named_modules, named_parameters
 from .style import CLUSTER_ATTRS, STYLES, legend as make_legend
 
 _TENSOR_KINDS = ("input", "parameter", "intermediate", "output")
@@ -53,7 +53,12 @@ def draw_graph(output: Tensor | Sequence[Tensor], params: Any = None, model: Any
     names: dict[int, str] = {}
     for name, t in named_parameters(params).items():
         names.setdefault(id(t), name)
-    g = _Elements(names, modules, show_values, show_grads, grad_flow or show_grads, max_values)
+    array_names: dict[int, str] = {}
+    for name, b in named_buffers(model):
+        names.setdefault(id(b), name)
+        array_names.setdefault(id(b.data), name)
+    g = _Elements(names, array_names, modules, show_values, show_grads, grad_flow or show_grads,
+                  max_values)
     g.build(_postorder(roots), {id(r) for r in roots})
     drawn, edges = g.collapse(depth)
     root_elems = [g.tensor_index[id(r)] for r in roots]
@@ -144,9 +149,11 @@ class _Elements:
     """The graph as flat lists: element i has ids[i], kinds[i], labels[i], homes[i] (module path
     or None) and norms[i] (gradient norm or None); edges are (source, target) index pairs."""
 
-    def __init__(self, names: dict[int, str], modules: list[tuple[str, Any]], show_values: bool,
-                 show_grads: bool, want_norms: bool, max_values: int) -> None:
+    def __init__(self, names: dict[int, str], array_names: dict[int, str],
+                 modules: list[tuple[str, Any]], show_values: bool, show_grads: bool,
+                 want_norms: bool, max_values: int) -> None:
         self.names = names
+        self.array_names = array_names
         self.modules = modules
         self.path_of = {}
         for path, m in modules:
@@ -184,10 +191,11 @@ class _Elements:
                 for j, v in enumerate(ctx.inputs):
                     if isinstance(v, Tensor):
                         sources.append(self.tensor_index[id(v)])
-                    elif _is_constant(v):
-                        sources.append(self.add("constant", self._constant_label(v), home))
+                        continue
+                    arg = plain[j] if j < len(plain) else (var or f"arg{j}")
+                    if _is_constant(v):
+                        sources.append(self._add_constant(v, arg, home))
                     elif v is not None and v is not False:
-                        arg = plain[j] if j < len(plain) else (var or f"arg{j}")
                         attrs.append(f"{arg}={_short(v)}")
                 op = self.add("op", _label([type(ctx).name, *attrs]), home)
                 self.edges.extend((s, op) for s in sources)
@@ -216,14 +224,24 @@ class _Elements:
             lines.extend(["grad:", *_array_lines(t.grad.data)])
         return _label(lines)
 
-    def _constant_label(self, v) -> str:
+    def _add_constant(self, v, arg: str, home: str | None) -> int:
+        # A buffer's array (BatchNorm's running mean) is named by its module path; a setting with
+        # a telling name (eps, momentum, lo) by that name; a plain operand (x * 2.5) by its value.
+        name = self.array_names.get(id(v)) if isinstance(v, np.ndarray) else None
+        if name is not None:
+            lines = [name]
+            owner = module_path(name)
+            home = owner if owner in self.paths else home
+        else:
+            lines = [arg] if len(arg) > 1 else []
         if isinstance(v, np.ndarray) and v.ndim > 0:
-            lines = [f"array {v.shape} {v.dtype}"]
+            lines.append(f"{v.shape} {v.dtype}")
             if self.show_values and v.size <= self.max_values:
                 lines.extend(_array_lines(v))
-            return _label(lines)
-        v = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
-        return _label([f"{v:.4g}" if isinstance(v, float) else str(v)])
+        else:
+            v = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
+            lines.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+        return self.add("constant", _label(lines), home)
 
     def collapse(self, depth: int | None) -> tuple[list[int], list[tuple[int, int]]]:
         """Replace modules deeper than `depth` by one node each; returns drawn elements and edges.
@@ -233,7 +251,7 @@ class _Elements:
         n = len(self.ids)
         rep = list(range(n))
         if depth is None:
-            return rep, list(dict.fromkeys(self.edges))
+            return rep, list(self.edges)
         inside: list[str | None] = []
         for home in self.homes:
             parts = home.split(".") if home else []
@@ -268,13 +286,20 @@ class _Elements:
             for i in idx:
                 rep[i] = e
         drawn = [i for i in range(len(self.ids)) if i >= n or rep[i] == i]
-        edges: dict[tuple[int, int], None] = {}
+        # An edge between two drawn nodes stays as it is (x * x keeps its two arrows); edges
+        # into or out of a module node are merged, one per pair of nodes.
+        edges: list[tuple[int, int]] = []
+        merged: set[tuple[int, int]] = set()
         for s, d in self.edges:
             rs, rd = rep[s], rep[d]
             if rs == rd or (s in origin and module_elem.get(origin[s]) == rd):
                 continue
-            edges[(rs, rd)] = None
-        return drawn, list(edges)
+            if (rs, rd) != (s, d):
+                if (rs, rd) in merged:
+                    continue
+                merged.add((rs, rd))
+            edges.append((rs, rd))
+        return drawn, edges
 
 
 def _parent_path(path: str, depth: int) -> str:

@@ -48,6 +48,13 @@ def named_modules(model: Any) -> list[tuple[str, Any]]:
     return list(mods.items() if isinstance(mods, Mapping) else mods)
 
 
+def named_buffers(model: Any) -> list[tuple[str, Tensor]]:
+    """(dotted name, buffer) pairs of a model (running averages...); empty when it has none."""
+    if model is None or not callable(getattr(model, "named_buffers", None)):
+        return []
+    return [(str(n), b) for n, b in model.named_buffers() if isinstance(b, Tensor)]
+
+
 def module_path(param_name: str) -> str:
     """The path of the module that owns a dotted parameter name: 'layers.0.weight' -> 'layers.0'."""
     return param_name.rpartition(".")[0]

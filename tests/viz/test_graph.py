@@ -1,0 +1,268 @@
+"""draw_graph: nodes, edges, labels, kinds and colours of known graphs, read back from the DOT."""
+import re
+
+import graphviz
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinygrad_course as tc
+from tinygrad_course.viz import draw_graph
+from tinygrad_course.viz.style import STYLES
+
+
+def mlp_params():
+    return {"layers.0.weight": tc.randn(5, 3, requires_grad=True),
+            "layers.0.bias": tc.zeros(5, requires_grad=True),
+            "layers.2.weight": tc.randn(1, 5, requires_grad=True),
+            "layers.2.bias": tc.zeros(1, requires_grad=True)}
+
+
+def mlp_forward(X, p):
+    h = tc.linear(X, p["layers.0.weight"], p["layers.0.bias"]).relu()
+    return tc.linear(h, p["layers.2.weight"], p["layers.2.bias"])
+
+
+def test_two_layer_mlp_has_one_node_per_tensor_and_op_and_data_flow_edges(parse_dot):
+    p = mlp_params()
+    X = tc.randn(4, 3)
+    out = mlp_forward(X, p)
+    dot = parse_dot(draw_graph(out, params=p).source)
+    assert dot.kinds() == {"input": 1, "parameter": 4, "op": 3, "intermediate": 2, "output": 1}
+    assert len(dot.graph_edges()) == 3 + 1 + 1 + 1 + 3 + 1
+    lin0, lin1 = dot.by_label("linear")
+    (relu,) = dot.by_label("relu")
+    (w0,) = dot.by_label("layers.0.weight")
+    (b2,) = dot.by_label("layers.2.bias")
+    (x,) = [k for k in dot.graph_nodes() if dot.kind(k) == "input"]
+    assert dot.inputs_of(lin0) == [x, w0, dot.by_label("layers.0.bias")[0]]
+    assert dot.inputs_of(lin1)[1:] == [dot.by_label("layers.2.weight")[0], b2]
+    (h_pre,) = dot.outputs_of(lin0)
+    assert dot.outputs_of(h_pre) == [relu]
+    assert dot.nodes[h_pre]["label"] == "(4, 5) float32"
+    assert dot.nodes[w0]["label"] == "layers.0.weight\n(5, 3) float32"
+    (y,) = dot.outputs_of(lin1)
+    assert dot.kind(y) == "output" and dot.nodes[y]["label"] == "(4, 1) float32"
+
+
+def test_each_kind_has_its_own_colour_and_the_legend_shows_the_kinds_drawn(parse_dot):
+    p = mlp_params()
+    out = mlp_forward(tc.randn(4, 3), p) * 0.5
+    dot = parse_dot(draw_graph(out, params=p).source)
+    fills = {kind: style["fillcolor"] for kind, (_, style) in STYLES.items()}
+    assert len(set(fills.values())) == len(fills)
+    legend = {k: v for k, v in dot.nodes.items() if v["cluster"] == "cluster_legend"}
+    assert sorted(legend) == sorted(f"legend_{k}" for k in
+                                    ("input", "parameter", "intermediate", "output", "constant", "op"))
+    for kind in ("input", "parameter", "output"):
+        assert legend[f"legend_{kind}"]["fillcolor"] == fills[kind]
+    assert "cluster_legend" not in parse_dot(draw_graph(out, params=p, legend=False).source).clusters
+
+
+def test_shared_weight_is_one_node_with_two_out_edges(parse_dot):
+    W = tc.randn(3, 3, requires_grad=True)
+    x1, x2 = tc.randn(2, 3), tc.randn(2, 3)
+    out = (x1 @ W).sum() + (x2 @ W).sum()
+    dot = parse_dot(draw_graph(out, params={"shared.weight": W}).source)
+    (w,) = dot.by_label("shared.weight")
+    targets = dot.outputs_of(w)
+    assert len(targets) == 2 and all(dot.nodes[t]["label"] == "matmul" for t in targets)
+    assert dot.kinds() == {"input": 2, "parameter": 1, "op": 5, "intermediate": 4, "output": 1}
+
+
+def test_tensor_used_twice_by_one_op_gives_two_edges_between_the_same_nodes(parse_dot):
+    x = tc.randn(3, requires_grad=True)
+    dot = parse_dot(draw_graph(x * x, legend=False).source)
+    (mul,) = dot.by_label("mul")
+    assert dot.inputs_of(mul) == ["n0", "n0"]
+
+
+def test_floats_are_constant_nodes_and_settings_go_into_the_op_label(parse_dot):
+    x = tc.randn(2, 3, requires_grad=True)
+    out = (x * 2.5).clip(1e-7, 1.0).sum(axis=1, keepdims=True)
+    dot = parse_dot(draw_graph(out, legend=False).source)
+    (mul,) = dot.by_label("mul")
+    consts = [s for s in dot.inputs_of(mul) if dot.kind(s) == "constant"]
+    assert [dot.nodes[c]["label"] for c in consts] == ["2.5"]
+    (clip,) = dot.by_label("clip")
+    assert sorted(dot.nodes[s]["label"] for s in dot.inputs_of(clip) if dot.kind(s) == "constant") \
+        == ["hi\n1", "lo\n1e-07"]
+    (s,) = [k for k, v in dot.graph_nodes().items() if v["label"].startswith("sum")]
+    assert dot.nodes[s]["label"] == "sum\naxis=1\nkeepdims=True"
+
+
+def test_getitem_and_reshape_show_their_index_and_shape(parse_dot):
+    x = tc.randn(4, 6, requires_grad=True)
+    out = x[1:3, ::2].reshape(3, 2)
+    dot = parse_dot(draw_graph(out, legend=False).source)
+    labels = {v["label"] for v in dot.graph_nodes().values()}
+    assert "getitem\nindex=(1:3, ::2)" in labels
+    assert "reshape\nshape=(3, 2)" in labels
+
+
+def test_names_from_tensor_name_slot_and_parameter_names_win(parse_dot):
+    X = tc.randn(2, 3)
+    X.name = "X"
+    W = tc.randn(3, 1, requires_grad=True)
+    W.name = "ignored"
+    out = X @ W
+    out.name = "z"
+    dot = parse_dot(draw_graph(out, params=[("W", W)], legend=False).source)
+    assert dot.by_label("X") and dot.by_label("W") and dot.by_label("z")
+    assert not dot.by_label("ignored")
+
+
+def test_show_values_prints_small_tensors_only(parse_dot):
+    a = tc.tensor([1.0, 2.0], requires_grad=True)
+    big = tc.ones(100, requires_grad=True)
+    out = a.sum() + big.sum()
+    dot = parse_dot(draw_graph(out, show_values=True, legend=False).source)
+    labels = [v["label"] for v in dot.graph_nodes().values()]
+    assert "(2,) float32\n[1., 2.]" in labels
+    assert "(100,) float32" in labels
+
+
+def test_several_outputs_are_all_outputs(parse_dot):
+    x = tc.randn(3, requires_grad=True)
+    y = x.exp()
+    z = y.sum()
+    dot = parse_dot(draw_graph([y, z], legend=False).source)
+    assert dot.kinds() == {"parameter": 1, "op": 2, "output": 2}
+
+
+def test_leaf_alone_is_one_output_node(parse_dot):
+    dot = parse_dot(draw_graph(tc.randn(2), legend=False).source)
+    assert dot.kinds() == {"output": 1} and dot.edges == []
+
+
+def test_tensor_method_is_draw_graph():
+    x = tc.randn(3, requires_grad=True)
+    y = x.tanh().sum()
+    assert y.draw_graph(rankdir="TB").source == draw_graph(y, rankdir="TB").source
+    assert "rankdir=TB" in y.draw_graph(rankdir="TB").source
+
+
+def test_returns_a_digraph_with_notebook_display():
+    g = draw_graph(tc.randn(2, requires_grad=True).exp())
+    assert isinstance(g, graphviz.Digraph)
+    assert callable(g._repr_mimebundle_)
+
+
+def test_same_graph_built_twice_gives_identical_dot():
+    def build():
+        tc.manual_seed(1)
+        p = mlp_params()
+        return draw_graph(mlp_forward(tc.randn(4, 3), p).sigmoid().mean(), params=p).source
+    first = build()
+    assert first == build()
+    assert re.findall(r"\bn\d+\b", first)[:3] == ["n0", "n1", "n2"]
+
+
+def test_backward_graph_of_create_graph_gradient_draws_the_backward_ops(parse_dot):
+    x = tc.randn(4, 3)
+    W = tc.randn(3, 2, requires_grad=True)
+    loss = (x @ W).sigmoid().sum()
+    (gW,) = tc.grad(loss, [W], create_graph=True)
+    dot = parse_dot(draw_graph(gW, params={"W": W}, legend=False).source)
+    ops = {v["label"].split("\n")[0] for k, v in dot.graph_nodes().items() if dot.kind(k) == "op"}
+    assert {"matmul", "sigmoid", "mul"} <= ops
+    assert len(ops) > 3
+    (out,) = [k for k in dot.graph_nodes() if dot.kind(k) == "output"]
+    assert dot.nodes[out]["label"] == "(3, 2) float32"
+    assert dot.by_label("W")
+
+
+def test_max_nodes_keeps_those_nearest_the_output_and_notes_the_rest(parse_dot):
+    x = tc.randn(3, requires_grad=True)
+    y = x
+    for _ in range(50):
+        y = y.tanh()
+    dot = parse_dot(draw_graph(y, max_nodes=10).source)
+    nodes = dot.graph_nodes()
+    assert len(nodes) == 10
+    assert sorted(int(k[1:]) for k in nodes) == list(range(91, 101))
+    note = dot.nodes["note"]["label"]
+    assert note.startswith("91 of 101 nodes not shown (45 ops, 46 tensors")
+    assert "max_nodes=10" in note and "max_nodes=None" in note
+    assert [(s, d, a) for s, d, a in dot.edges if s == "note"] == [("note", "n91", {"style": "dashed"})]
+    assert "legend_note" in dot.nodes
+
+
+def test_max_nodes_not_reached_draws_everything_without_note(parse_dot):
+    x = tc.randn(3, requires_grad=True)
+    dot = parse_dot(draw_graph(x.exp(), max_nodes=3).source)
+    assert len(dot.graph_nodes()) == 3 and "note" not in dot.nodes
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"rankdir": "XY"}, "rankdir"),
+    ({"max_nodes": 0}, "max_nodes"),
+    ({"depth": -1}, "depth"),
+    ({"depth": 1}, "needs model"),
+])
+def test_bad_options_raise(kw, match):
+    x = tc.randn(2, requires_grad=True)
+    with pytest.raises(ValueError, match=match):
+        draw_graph(x.exp(), **kw)
+
+
+def test_bad_output_and_params_raise():
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        draw_graph(np.ones(3))
+    with pytest.raises(ValueError, match="empty list"):
+        draw_graph([])
+    x = tc.randn(2, requires_grad=True)
+    with pytest.raises(TypeError, match="not parameters"):
+        draw_graph(x.exp(), params=[x])
+    with pytest.raises(TypeError, match="'w' is a ndarray"):
+        draw_graph(x.exp(), params={"w": np.ones(2)})
+
+
+def test_twenty_thousand_op_chain_draws_without_recursion(parse_dot):
+    x = tc.randn(2, requires_grad=True)
+    y = x
+    for i in range(20_000):
+        y = y * 1.5 if i % 2 else y.tanh()
+    src = draw_graph(y, legend=False).source
+    assert src.count(" [label=") == 20_000 + 20_001 + 10_000
+    assert " -> n50000" in src
+
+
+_UNARY = ["exp", "tanh", "sigmoid", "relu"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["add", "mul", "scale"] + _UNARY),
+                          st.integers(0, 100), st.integers(0, 100)), min_size=1, max_size=12))
+def test_random_graphs_count_nodes_and_edges_in_topological_order(program):
+    tc.manual_seed(0)
+    ts = [tc.randn(2, requires_grad=True), tc.randn(2)]
+    n_const = 0
+    for op, i, j in program:
+        a, b = ts[i % len(ts)], ts[j % len(ts)]
+        if op == "add":
+            ts.append(a + b)
+        elif op == "mul":
+            ts.append(a * b)
+        elif op == "scale":
+            ts.append(a * 0.5)
+        else:
+            ts.append(getattr(a, op)())
+    out = ts[-1]
+    src = draw_graph(out, legend=False).source
+    seen, stack, n_ops, n_edges, n_const = set(), [out], 0, 0, 0
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t.grad_fn is not None:
+            n_ops += 1
+            n_edges += 1 + len(t.grad_fn.inputs)
+            n_const += sum(not isinstance(v, tc.Tensor) for v in t.grad_fn.inputs)
+            stack.extend(v for v in t.grad_fn.inputs if isinstance(v, tc.Tensor))
+    ids = re.findall(r"^\t(n\d+) \[", src, flags=re.M)
+    assert len(ids) == len(seen) + n_ops + n_const
+    assert ids == [f"n{k}" for k in range(len(ids))]
+    edges = re.findall(r"^\tn(\d+) -> n(\d+)$", src, flags=re.M)
+    assert len(edges) == n_edges
+    assert all(int(s) < int(d) for s, d in edges)
