@@ -1,6 +1,6 @@
 """Benchmark tinygrad_course against hand-written NumPy (and PyTorch on CPU when installed).
 
-    python benchmarks/run.py [--rounds 15] [--only tiny,course] [--json benchmarks/results.json]
+    python benchmarks/run.py [--rounds 15] [--only tiny,course] [--threads 1] [--json FILE]
 
 Implementations are interleaved in rounds (so a noisy neighbour slows all of them alike), each
 round times a batch of steps, and the table gives per-step medians, the spread (IQR / median)
@@ -17,7 +17,24 @@ import sys
 import time
 import tracemalloc
 
-import numpy as np
+
+def _threads_from_argv() -> str:
+    # BLAS reads its thread count when NumPy is imported, so it is set before that import.
+    # One thread by default: every implementation gets the same, and results stay stable on
+    # a shared machine (a spinning BLAS thread pool is the noisiest thing on a busy box).
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "1"
+
+
+_THREADS = _threads_from_argv()
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = _THREADS
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,6 +42,7 @@ from workloads import MLP_WORKLOADS, XYZWorkload  # noqa: E402
 
 try:  # PyTorch is an optional comparison, never a dependency.
     import torch
+    torch.set_num_threads(int(_THREADS))
 except ImportError:
     torch = None
 
@@ -90,15 +108,16 @@ def run(workloads, rounds: int, seconds: float) -> list:
         for _ in range(rounds):
             for name, s in steps.items():
                 times[name].append(_time(s, n[name]))
-        mem = {name: peak_memory(make) for name, make in impls.items()}
+        # tracemalloc sees NumPy's allocations, not PyTorch's, so memory compares ours to NumPy.
+        mem = {name: peak_memory(make) for name, make in impls.items() if name != "torch"}
         ref = float(np.median(times["numpy"]))
         row = {"workload": w.name, "impls": {}}
         for name, ts in times.items():
             med = float(np.median(ts))
             q1, q3 = np.percentile(ts, [25, 75])
             row["impls"][name] = {"median_s": med, "spread": float((q3 - q1) / med),
-                                  "ratio": med / ref, "peak_bytes": mem[name],
-                                  "memory_ratio": mem[name] / max(mem["numpy"], 1)}
+                                  "ratio": med / ref, "peak_bytes": mem.get(name),
+                                  "memory_ratio": mem[name] / max(mem["numpy"], 1) if name in mem else None}
         results.append(row)
         _print_row(row)
     return results
@@ -107,8 +126,9 @@ def run(workloads, rounds: int, seconds: float) -> list:
 def _print_row(row: dict) -> None:
     parts = []
     for name, r in row["impls"].items():
+        mem = f" mem x{r['memory_ratio']:4.2f}" if r["memory_ratio"] is not None else ""
         parts.append(f"{name} {r['median_s'] * 1e6:9.1f} us (±{r['spread'] * 100:4.1f}%) "
-                     f"x{r['ratio']:5.2f} mem x{r['memory_ratio']:4.2f}")
+                     f"x{r['ratio']:5.2f}{mem}")
     print(f"{row['workload']:15s} " + " | ".join(parts), flush=True)
 
 
@@ -117,13 +137,15 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--seconds", type=float, default=0.2, help="time per implementation per round")
     p.add_argument("--only", default="", help="comma-separated workload names")
+    p.add_argument("--threads", default="1", help="BLAS/PyTorch threads for every implementation")
     p.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results.json"))
     args = p.parse_args(argv)
     workloads = [XYZWorkload(False), XYZWorkload(True), *MLP_WORKLOADS]
     if args.only:
         keep = set(args.only.split(","))
         workloads = [w for w in workloads if w.name.split()[0] in keep or w.name in keep]
-    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
+    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
+          f"{_THREADS} thread(s); "
           f"median per step over {args.rounds} interleaved rounds; x = ratio to hand-written NumPy")
     results = run(workloads, args.rounds, args.seconds)
     with open(args.json, "w") as f:

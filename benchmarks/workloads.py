@@ -68,7 +68,6 @@ class MLPWorkload:
 
     def torch_step(self, torch):
         X, y, weights = self.data()
-        torch.set_num_threads(1)
         layers = []
         act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[self.activation]
         for i, (w, b) in enumerate(weights):
@@ -83,8 +82,9 @@ class MLPWorkload:
         if self.optimizer == "sgd":
             opt = torch.optim.SGD(model.parameters(), lr=self.lr)
         elif self.optimizer == "momentum":
-            # The course's v = b v + (1 - b) g equals PyTorch's dampening = 1 - b.
-            opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, dampening=0.1)
+            # The course's v = b v + (1 - b) g is (1 - b) times PyTorch's buffer b v + g
+            # (PyTorch skips dampening on the first step), so scale its lr by 1 - b.
+            opt = torch.optim.SGD(model.parameters(), lr=self.lr * 0.1, momentum=0.9)
         else:
             opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
