@@ -256,3 +256,46 @@ def test_evaluate_runs_in_eval_mode_without_a_graph_and_restores_the_mode():
     result = evaluate(model, loss, [(X[:30], y[:30]), (X[30:], y[30:])], {"accuracy": accuracy})
     assert modes == [(False, False), (False, False)] and model.training
     assert result["accuracy"] == pytest.approx(accuracy(model(tc.Tensor(X)), tc.Tensor(y)))
+
+
+def test_adam_beats_minibatch_gradient_descent_on_moons_at_the_same_small_lr():
+    # The course's finding (3-layer net, lr 0.0007, 5000 epochs: 72% vs 94%), shortened here to
+    # lr 0.001 and 400 epochs, averaged over 3 seeds: Adam ends at least 12 points higher.
+    from tinygrad_course import nn
+
+    X, y = tc.data.make_moons(300, noise=0.2, seed=3)
+    y = y.astype(np.float32).reshape(-1, 1)
+    final = {SGD: [], Adam: []}
+    for seed in range(3):
+        for cls in final:
+            tc.manual_seed(seed)
+            model = nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 2), nn.ReLU(),
+                                  nn.Linear(2, 1))
+            history = fit(model, nn.F.binary_cross_entropy_with_logits,
+                          cls(model.parameters(), lr=0.001), (X, y), epochs=400, seed=seed,
+                          metrics={"accuracy": lambda z, t: nn.F.accuracy(z, t, threshold=0.0)})
+            final[cls].append(history.train["accuracy"][-1])
+    assert np.mean(final[Adam]) >= 0.85
+    assert np.mean(final[Adam]) >= np.mean(final[SGD]) + 0.12
+
+
+def test_fit_with_an_nn_model_evaluates_in_eval_mode_and_trains_in_train_mode():
+    from tinygrad_course import nn
+
+    X, y = circles(80, seed=3)
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(8, 1))
+    modes = []
+
+    def loss(z, t):
+        modes.append(model.training)
+        return nn.F.binary_cross_entropy_with_logits(z, t.reshape(z.shape))
+
+    history = fit(model, loss, Adam(model.parameters(), lr=0.01), (X, y), epochs=2,
+                  batch_size=40, dev=(X, y))
+    assert modes == [True, True, False, True, True, False]
+    assert model.training and len(history.dev["cost"]) == 2
+    model.eval()
+    with tc.no_grad():
+        again = loss(model(tc.Tensor(X)), tc.Tensor(y)).item()
+    assert history.dev["cost"][-1] == pytest.approx(again, rel=1e-6)

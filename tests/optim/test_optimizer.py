@@ -275,3 +275,32 @@ def test_state_follows_a_parameter_that_changes_dtype(cls):
     assert p.dtype == np.float64
     assert all(v.dtype == np.float64 for v in opt.state[0].values() if isinstance(v, np.ndarray))
     np.testing.assert_array_equal(p.data, reference.params[0].data)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_weight_decay_equals_nn_l2_penalty_on_a_model(cls):
+    # The course's L2 cost lambd/(2m) * sum_l ||W[l]||^2 from nn.functional.l2_penalty, against
+    # weight_decay = lambd/m: the same updates, biases left alone by both.
+    from tinygrad_course import nn
+
+    lambd, m = 0.7, 6
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(m, 3)), rng.normal(size=(m, 1))
+
+    def make():
+        tc.manual_seed(1)
+        return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)).double()
+
+    with_penalty, with_decay = make(), make()
+    opt_a = cls(with_penalty.parameters(), lr=0.05)
+    opt_b = cls(with_decay.parameters(), lr=0.05, weight_decay=lambd / m)
+    for _ in range(3):
+        opt_a.zero_grad()
+        (nn.F.mse_loss(with_penalty(tc.Tensor(x)), tc.Tensor(y))
+         + nn.F.l2_penalty(with_penalty, lambd, m)).backward()
+        opt_a.step()
+        opt_b.zero_grad()
+        nn.F.mse_loss(with_decay(tc.Tensor(x)), tc.Tensor(y)).backward()
+        opt_b.step()
+    for a, b in zip(with_penalty.parameters(), with_decay.parameters()):
+        np.testing.assert_allclose(b.data, a.data, rtol=0, atol=1e-12)
