@@ -79,14 +79,14 @@ def test_tensor_used_twice_by_one_op_gives_two_edges_between_the_same_nodes(pars
 
 def test_floats_are_constant_nodes_and_settings_go_into_the_op_label(parse_dot):
     x = tc.randn(2, 3, requires_grad=True)
-    out = (x * 2.5).clip(1e-7, 1.0).sum(axis=1, keepdims=True)
+    out = (x * 2.5).clip(1e-7, 1 - 1e-7).sum(axis=1, keepdims=True)
     dot = parse_dot(draw_graph(out, legend=False).source)
     (mul,) = dot.by_label("mul")
     consts = [s for s in dot.inputs_of(mul) if dot.kind(s) == "constant"]
     assert [dot.nodes[c]["label"] for c in consts] == ["2.5"]
     (clip,) = dot.by_label("clip")
     assert sorted(dot.nodes[s]["label"] for s in dot.inputs_of(clip) if dot.kind(s) == "constant") \
-        == ["hi\n1", "lo\n1e-07"]
+        == ["hi\n0.9999999", "lo\n1e-07"]
     (s,) = [k for k, v in dot.graph_nodes().items() if v["label"].startswith("sum")]
     assert dot.nodes[s]["label"] == "sum\naxis=1\nkeepdims=True"
 

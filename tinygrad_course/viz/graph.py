@@ -135,6 +135,15 @@ def _short(v, limit: int = 40) -> str:
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
 
+def _number(v: float) -> str:
+    # Short when that is exact (2.5, 1e-07), else enough digits to tell 1 - 1e-7 from 1.
+    s = f"{v:.4g}"
+    if float(s) == v:
+        return s
+    r = repr(v)
+    return r if len(r) <= 12 else f"{v:.8g}"
+
+
 def _array_lines(a: np.ndarray) -> list[str]:
     return np.array2string(np.asarray(a), precision=4, separator=", ",
                            suppress_small=True).splitlines()
@@ -240,7 +249,7 @@ class _Elements:
                 lines.extend(_array_lines(v))
         else:
             v = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
-            lines.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+            lines.append(_number(v) if isinstance(v, float) else str(v))
         return self.add("constant", _label(lines), home)
 
     def collapse(self, depth: int | None) -> tuple[list[int], list[tuple[int, int]]]:
