@@ -1,0 +1,472 @@
+"""Hyperparameter search: random trials on the right scale, coarse to fine, in parallel, resumable.
+
+A search space maps names to distributions (or constants):
+
+    space = {"lr": log_uniform(1e-4, 1), "beta": one_minus_log_uniform(0.9, 0.999),
+             "hidden": int_uniform(10, 100), "act": choice(["relu", "tanh"])}
+
+`train_fn(params, seed)` trains one model with those hyperparameters (`seed` for its
+initialization and shuffling, so any trial can be rerun exactly) and returns its dev metric, or a
+dict of metrics holding `metric`. Trials run in turn, or on any `concurrent.futures.Executor`, the
+lecture's "caviar" strategy: `ProcessPoolExecutor` on one machine (train_fn must then be a picklable
+top-level function), or `client.get_executor()` of a `dask.distributed` Client on a cluster
+(`pip install tinygrad-course[dask]`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .random import get_rng
+
+
+# ---- distributions -----------------------------------------------------------------------------
+class Distribution:
+    """A hyperparameter's range: `sample(rng)` draws a value; `zoom(values)` narrows the range to
+    the region around `values` (the best trials' values), in the scale it is sampled on."""
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        raise NotImplementedError
+
+    def zoom(self, values: Sequence, widen: float = 0.5) -> "Distribution":
+        raise NotImplementedError
+
+
+class _Interval(Distribution):
+    """Uniform on the scale r = _to_scale(x), between low and high. zoom: the span of the values
+    on that scale, widened by `widen` times itself (at least 5% of the range) on each side and kept
+    inside the current range."""
+
+    _MIN_PAD = 0.05
+
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+        self._r = sorted((self._to_scale(low), self._to_scale(high)))
+
+    def _to_scale(self, x):
+        return x
+
+    def _from_scale(self, r):
+        return r
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(self._from_scale(rng.uniform(*self._r)))
+
+    def _zoomed_bounds(self, values: Sequence, widen: float) -> tuple[float, float]:
+        r = self._to_scale(np.asarray(values, dtype=np.float64))
+        lo, hi = float(r.min()), float(r.max())
+        pad = max(widen * (hi - lo), self._MIN_PAD * (self._r[1] - self._r[0]))
+        ends = self._from_scale(np.array([max(self._r[0], lo - pad), min(self._r[1], hi + pad)]))
+        return max(self.low, float(ends.min())), min(self.high, float(ends.max()))
+
+    def zoom(self, values: Sequence, widen: float = 0.5) -> "_Interval":
+        return type(self)(*self._zoomed_bounds(values, widen))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.low:.6g}, {self.high:.6g})"
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and (other.low, other.high) == (self.low, self.high)
+
+
+class Uniform(_Interval):
+    """x = uniform(low, high)."""
+
+    def __init__(self, low: float, high: float):
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ValueError(f"uniform: need finite low < high, got low={low!r}, high={high!r}")
+        super().__init__(float(low), float(high))
+
+
+class LogUniform(_Interval):
+    """x = 10**r, r = uniform(log10(low), log10(high)): as many samples per decade
+    (the course's r = -4 * np.random.rand(); lr = 10**r for log_uniform(1e-4, 1))."""
+
+    def __init__(self, low: float, high: float):
+        if not (0 < low < high < math.inf):
+            raise ValueError(f"log_uniform: need 0 < low < high, got low={low!r}, high={high!r}")
+        super().__init__(float(low), float(high))
+
+    def _to_scale(self, x):
+        return np.log10(x)
+
+    def _from_scale(self, r):
+        return 10.0 ** r
+
+
+class OneMinusLogUniform(_Interval):
+    """x = 1 - 10**r, r = uniform(log10(1 - high), log10(1 - low)): for betas, where 0.9 -> 0.9005
+    hardly matters but 0.999 -> 0.9995 halves the averaging window 1 / (1 - beta)."""
+
+    def __init__(self, low: float, high: float):
+        if not (0 <= low < high < 1):
+            raise ValueError(f"one_minus_log_uniform: need 0 <= low < high < 1, got low={low!r}, "
+                             f"high={high!r}")
+        super().__init__(float(low), float(high))
+
+    def _to_scale(self, x):
+        return np.log10(1.0 - x)
+
+    def _from_scale(self, r):
+        return 1.0 - 10.0 ** r
+
+
+class IntUniform(_Interval):
+    """x = an integer drawn uniformly from low..high, both included. zoom rounds outwards."""
+
+    def __init__(self, low: int, high: int):
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)) \
+                or low > high:
+            raise ValueError(f"int_uniform: need integers low <= high, got low={low!r}, high={high!r}")
+        super().__init__(int(low), int(high))
+
+    def sample(self, rng: np.random.Generator) -> int:
+        return int(rng.integers(self.low, self.high + 1))
+
+    def zoom(self, values: Sequence, widen: float = 0.5) -> "IntUniform":
+        lo, hi = self._zoomed_bounds(values, widen)
+        return IntUniform(math.floor(lo), math.ceil(hi))
+
+
+class Choice(Distribution):
+    """x = one of `options`, each equally likely. zoom keeps the options among the values."""
+
+    def __init__(self, options: Sequence):
+        self.options = list(options)
+        if not self.options:
+            raise ValueError("choice: needs at least one option, got none")
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.options[int(rng.integers(len(self.options)))]
+
+    def zoom(self, values: Sequence, widen: float = 0.5) -> "Choice":
+        kept = [o for o in self.options if any(o == v for v in values)]
+        return Choice(kept or self.options)
+
+    def __repr__(self) -> str:
+        return f"Choice({self.options!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Choice) and other.options == self.options
+
+
+def uniform(low: float, high: float) -> Uniform:
+    return Uniform(low, high)
+
+
+def log_uniform(low: float, high: float) -> LogUniform:
+    return LogUniform(low, high)
+
+
+def one_minus_log_uniform(low: float, high: float) -> OneMinusLogUniform:
+    return OneMinusLogUniform(low, high)
+
+
+def int_uniform(low: int, high: int) -> IntUniform:
+    return IntUniform(low, high)
+
+
+def choice(options: Sequence) -> Choice:
+    return Choice(options)
+
+
+def sample_space(space: Mapping[str, Any], rng: np.random.Generator) -> dict:
+    """One value per name: a draw from each Distribution; anything else is a constant."""
+    return {k: v.sample(rng) if isinstance(v, Distribution) else v for k, v in space.items()}
+
+
+def zoom_space(space: Mapping[str, Any], best: Sequence[Mapping], widen: float = 0.5) -> dict:
+    """The space narrowed around the best trials' params (constants stay as they are)."""
+    return {k: v.zoom([p[k] for p in best], widen) if isinstance(v, Distribution) else v
+            for k, v in space.items()}
+
+
+# ---- trials and results ------------------------------------------------------------------------
+@dataclass
+class Trial:
+    """One finished trial: its index, hyperparameters, training seed, metrics and search round."""
+    index: int
+    params: dict
+    seed: int
+    metrics: dict
+    round: int = 0
+
+    def record(self, search_seed: int) -> dict:
+        return {"trial": self.index, "round": self.round, "search_seed": search_seed,
+                "seed": self.seed, "params": self.params, "metrics": self.metrics}
+
+
+@dataclass(repr=False)
+class Results:
+    """Finished trials, best first by `metric` (NaN last). `spaces` holds each round's space."""
+    trials: list
+    metric: str
+    mode: str
+    spaces: list = field(default_factory=list)
+
+    def __post_init__(self):
+        sign = -1.0 if self.mode == "max" else 1.0
+
+        def key(t: Trial):
+            v = t.metrics[self.metric]
+            return (math.isnan(v), sign * v if not math.isnan(v) else 0.0, t.index)
+
+        self.trials = sorted(self.trials, key=key)
+
+    @property
+    def best(self) -> Trial:
+        if not self.trials:
+            raise ValueError("Results.best: no trial has finished")
+        return self.trials[0]
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def __iter__(self):
+        return iter(self.trials)
+
+    def to_records(self) -> list[dict]:
+        """One flat dict per trial, best first: trial, round, seed, then params, then metrics
+        (a metric named like a param wins), ready for `pandas.DataFrame(records)`."""
+        return [{"trial": t.index, "round": t.round, "seed": t.seed, **t.params, **t.metrics}
+                for t in self.trials]
+
+    def table(self, top: int | None = None) -> str:
+        """The trials as a text table, best first: rank, trial, (round), params, metrics."""
+        trials = self.trials[:top]
+        params = list(dict.fromkeys(k for t in trials for k in t.params))
+        metrics = [self.metric] + [k for k in dict.fromkeys(k for t in trials for k in t.metrics)
+                                   if k != self.metric]
+        rounds = any(t.round for t in self.trials)
+        header = ["rank", "trial"] + (["round"] if rounds else []) + params + metrics
+        rows = [[str(r + 1), str(t.index)] + ([str(t.round)] if rounds else [])
+                + [_fmt(t.params.get(k, "")) for k in params] + [_fmt(t.metrics.get(k, "")) for k in metrics]
+                for r, t in enumerate(trials)]
+        widths = [max(len(c) for c in col) for col in zip(header, *rows)]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+                         for line in [header, *rows])
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        best = f", best {self.metric}={_fmt(self.best.metrics[self.metric])} (trial {self.best.index})" \
+            if self.trials else ""
+        return f"Results({len(self.trials)} trials{best})"
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+class TrialFailed(RuntimeError):
+    """A trial's train_fn raised: the finished trials are in the log, ready to resume."""
+
+
+# ---- the log -----------------------------------------------------------------------------------
+class TrialLog:
+    """Finished trials as JSON lines, each appended, flushed and fsynced as soon as it finishes.
+
+    Reading tolerates a torn last line (a crash in the middle of a write): it is cut off, so the
+    next append starts on a line of its own, and that trial simply runs again.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def read(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        complete, newline, tail = data.rpartition(b"\n")
+        if tail:
+            with open(self.path, "r+b") as f:
+                f.truncate(len(complete) + len(newline))
+        records = []
+        for number, line in enumerate(complete.split(b"\n") if complete else [], start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"tuning: line {number} of the log {self.path} is not JSON ({exc}); "
+                                 f"only a torn last line is expected after a crash") from exc
+        return records
+
+    def append(self, record: dict) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+# ---- running trials ----------------------------------------------------------------------------
+def _plan(space: Mapping, search_seed: int, index: int) -> tuple[dict, int]:
+    """Trial `index`'s params and training seed: a function of (search_seed, index) alone, so a
+    resumed search samples exactly what the crashed one did."""
+    rng = np.random.default_rng(np.random.SeedSequence(search_seed, spawn_key=(index,)))
+    seed = int(rng.integers(2 ** 31))
+    return sample_space(space, rng), seed
+
+
+def _metrics(result, metric: str) -> dict:
+    if isinstance(result, Mapping):
+        metrics = {}
+        for k, v in result.items():
+            if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
+                raise TypeError(f"tuning: train_fn returned {k}={v!r}; metrics must be numbers")
+            metrics[str(k)] = float(v)
+        if metric not in metrics:
+            raise KeyError(f"tuning: train_fn returned metrics {sorted(metrics)}, but the search "
+                           f"ranks by metric={metric!r}")
+        return metrics
+    if isinstance(result, (int, float, np.integer, np.floating)) and not isinstance(result, bool):
+        return {metric: float(result)}
+    raise TypeError(f"tuning: train_fn must return a number or a dict of numbers, got {result!r}")
+
+
+class _Search:
+    """What a search call shares across its rounds: train_fn, executor, metric, the log and the
+    trials already finished (from the log)."""
+
+    def __init__(self, train_fn, seed, executor, log, metric, mode, where):
+        if mode not in ("max", "min"):
+            raise ValueError(f"{where}: mode must be 'max' or 'min', got {mode!r}")
+        if executor is not None and not isinstance(executor, Executor):
+            raise TypeError(f"{where}: executor must be a concurrent.futures.Executor (e.g. "
+                            f"ProcessPoolExecutor, or a dask Client's get_executor()), got "
+                            f"{type(executor).__name__}")
+        self.train_fn, self.executor, self.metric, self.mode, self.where = (
+            train_fn, executor, metric, mode, where)
+        self.log = TrialLog(log) if log is not None else None
+        logged = self.log.read() if self.log is not None else []
+        if seed is None:
+            seed = logged[0]["search_seed"] if logged else int(get_rng().integers(2 ** 31))
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"{where}: seed must be an int >= 0 or None, got {seed!r}")
+        self.seed = int(seed)
+        self.done: dict[int, Trial] = {}
+        for r in logged:
+            self.done.setdefault(r["trial"], Trial(r["trial"], r["params"], r["seed"], r["metrics"],
+                                                   r.get("round", 0)))
+
+    def run(self, space: Mapping, indices: range, round_: int = 0) -> list[Trial]:
+        """Trials `indices` on `space`: those in the log are checked and reused, the rest run."""
+        pending = []
+        for i in indices:
+            params, seed = _plan(space, self.seed, i)
+            if i in self.done:
+                if self.done[i].params != json.loads(json.dumps(params)):
+                    raise ValueError(
+                        f"{self.where}: the log {self.log.path} has trial {i} with params "
+                        f"{self.done[i].params}, but this search (seed {self.seed}) samples {params}: "
+                        f"another search wrote it; use a new log, or the same seed and space")
+            else:
+                pending.append((i, params, seed))
+        self._execute(pending, round_)
+        return [self.done[i] for i in indices]
+
+    def _finish(self, index: int, params: dict, seed: int, metrics: dict, round_: int) -> None:
+        trial = Trial(index, params, seed, metrics, round_)
+        if self.log is not None:
+            self.log.append(trial.record(self.seed))
+        self.done[index] = trial
+
+    def _failed(self, index: int, params: dict, exc: BaseException) -> TrialFailed:
+        saved = f"; the finished trials are in {self.log.path}: call again with it to resume" \
+            if self.log is not None else ""
+        return TrialFailed(f"{self.where}: trial {index} with params {params} raised "
+                           f"{type(exc).__name__}: {exc}{saved}")
+
+    def _execute(self, pending: list, round_: int) -> None:
+        if self.executor is None:
+            for index, params, seed in pending:
+                try:
+                    metrics = _metrics(self.train_fn(params, seed), self.metric)
+                except Exception as exc:
+                    raise self._failed(index, params, exc) from exc
+                self._finish(index, params, seed, metrics, round_)
+            return
+        futures = {self.executor.submit(self.train_fn, params, seed): (index, params, seed)
+                   for index, params, seed in pending}
+        failure = None
+        for future in as_completed(futures):
+            if future.cancelled():
+                continue
+            index, params, seed = futures[future]
+            try:
+                metrics = _metrics(future.result(), self.metric)
+            except Exception as exc:
+                # Stop what has not started, but keep what is still running: it is logged below.
+                if failure is None:
+                    failure = (index, params, exc)
+                    for f in futures:
+                        f.cancel()
+                continue
+            self._finish(index, params, seed, metrics, round_)
+        if failure is not None:
+            raise self._failed(*failure) from failure[2]
+
+
+def _check_count(n, name: str, where: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{where}: {name} must be an int >= 1, got {n!r}")
+    return int(n)
+
+
+def random_search(train_fn: Callable[[dict, int], Any], space: Mapping[str, Any], n_trials: int,
+                  seed: int | None = None, executor: Executor | None = None,
+                  log: str | os.PathLike | None = None, metric: str = "dev_accuracy",
+                  mode: str = "max") -> Results:
+    """Run `n_trials` trials with hyperparameters drawn at random from `space`; best first.
+
+    Random, not a grid (the lecture's advice): with a 5 x 5 grid over two hyperparameters of which
+    only one matters (say lr and Adam's eps), you try just 5 values of the one that matters; 25
+    random trials try 25 values of each. And you rarely know beforehand which ones matter.
+
+    Trial i's hyperparameters and training seed derive from (seed, i) alone. With `log`, every
+    finished trial is appended to that JSON-lines file at once (flushed and fsynced); calling again
+    with the same log (and seed, or seed=None to take the log's) resumes: logged trials are
+    reused, not rerun, and only the missing ones of the `n_trials` (the total) run. seed=None with
+    no log draws the seed from the global generator. A trial that raises stops the search with
+    `TrialFailed` after the trials still running have finished and been logged.
+    """
+    n_trials = _check_count(n_trials, "n_trials", "random_search")
+    search = _Search(train_fn, seed, executor, log, metric, mode, "random_search")
+    return Results(search.run(space, range(n_trials)), metric, mode, [dict(space)])
+
+
+def coarse_to_fine(train_fn: Callable[[dict, int], Any], space: Mapping[str, Any],
+                   n_trials: int | Sequence[int] = 20, rounds: int = 3, top: int = 3,
+                   widen: float = 0.5, seed: int | None = None, executor: Executor | None = None,
+                   log: str | os.PathLike | None = None, metric: str = "dev_accuracy",
+                   mode: str = "max") -> Results:
+    """Random search in rounds, each zoomed in on the region of the `top` best trials so far.
+
+    Round 1 samples `space`; each next round samples the previous space narrowed to the span of
+    the best trials' values on each hyperparameter's own scale (log space for `log_uniform`, the
+    log of 1 - beta for `one_minus_log_uniform`), widened by `widen` times that span on each side.
+    `n_trials` is the number of trials per round, or a list with one count per round. Trial
+    indices run on across rounds, so one log resumes the whole search (see `random_search`).
+    Results hold every round's trials, best first, and each round's space in `spaces`.
+    """
+    counts = [n_trials] * _check_count(rounds, "rounds", "coarse_to_fine") \
+        if isinstance(n_trials, (int, np.integer)) else list(n_trials)
+    counts = [_check_count(n, "n_trials", "coarse_to_fine") for n in counts]
+    top = _check_count(top, "top", "coarse_to_fine")
+    search = _Search(train_fn, seed, executor, log, metric, mode, "coarse_to_fine")
+    trials, spaces, start = [], [dict(space)], 0
+    for round_, count in enumerate(counts):
+        if round_:
+            best = Results(trials, metric, mode).trials[:top]
+            spaces.append(zoom_space(spaces[-1], [t.params for t in best], widen))
+        trials += search.run(spaces[-1], range(start, start + count), round_)
+        start += count
+    return Results(trials, metric, mode, spaces)
