@@ -168,3 +168,24 @@ def test_colour_bar_and_font_colour():
     assert colour_bar((-1, 1)).count("<TD BGCOLOR") == 4
     assert font_colour("#000000") == "white" and font_colour("#ffffff") == "black"
     assert font_colour(grad_colour(1e2)) == "white" and font_colour(grad_colour(1e-2)) == "black"
+
+
+def test_nn_sigmoid_net_per_layer_norms_and_collapsed_layers_coloured_by_them(parse_dot):
+    from tinygrad_course import nn
+    layers = []
+    for _ in range(10):
+        layers += [nn.Linear(16, 16, init="random", scale=0.01), nn.Sigmoid()]
+    model = nn.Sequential(*layers)
+    loss = nn.F.mse_loss(model(tc.randn(32, 16)), tc.ones(32, 16))
+    loss.backward()
+    per_layer = gradient_norms(model, per="layer")
+    assert list(per_layer) == [str(i) for i in range(0, 20, 2)]
+    assert per_layer["0"] < 1e-12 * per_layer["18"]
+    dot = parse_dot(draw_graph(loss, model=model, grad_flow=True, depth=0).source)
+    for path in ("0", "18"):
+        (node,) = dot.by_label(path)
+        assert dot.kind(node) == "module"
+        assert dot.nodes[node]["fillcolor"] == grad_colour(per_layer[path])
+        assert dot.nodes[node]["label"].endswith(f"|grad| = {per_layer[path]:.2e}")
+    (sig,) = dot.by_label("1")
+    assert dot.nodes[sig]["label"] == "1\nSigmoid\n1 op"

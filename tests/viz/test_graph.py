@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinygrad_course as tc
+from tinygrad_course import nn
 from tinygrad_course.viz import draw_graph
 from tinygrad_course.viz.style import STYLES
 
@@ -266,3 +267,119 @@ def test_random_graphs_count_nodes_and_edges_in_topological_order(program):
     edges = re.findall(r"^\tn(\d+) -> n(\d+)$", src, flags=re.M)
     assert len(edges) == n_edges
     assert all(int(s) < int(d) for s, d in edges)
+
+
+# ---- module clusters (nn) ------------------------------------------------------------------
+
+class MLP(nn.Module):
+    """layers (a Sequential) and one op of its own, so the root cluster holds something."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x).sigmoid()
+
+
+def test_nn_two_layer_mlp_is_boxed_per_module_with_dotted_names(parse_dot):
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 1))
+    X = tc.randn(4, 3)
+    dot = parse_dot(draw_graph(model(X), model=model).source)
+    assert dot.kinds() == {"input": 1, "parameter": 4, "op": 3, "intermediate": 2, "output": 1}
+    assert len(dot.graph_edges()) == 10
+    assert {k: (v["label"], v["parent"]) for k, v in dot.clusters.items() if k != "cluster_legend"} == {
+        "cluster_module:": ("Sequential", None),
+        "cluster_module:0": ("0: Linear", "cluster_module:"),
+        "cluster_module:1": ("1: ReLU", "cluster_module:"),
+        "cluster_module:2": ("2: Linear", "cluster_module:")}
+    for name, cluster in (("0.weight", "0"), ("0.bias", "0"), ("2.weight", "2"), ("2.bias", "2")):
+        (node,) = dot.by_label(name)
+        assert dot.nodes[node]["cluster"] == f"cluster_module:{cluster}"
+    (relu,) = dot.by_label("relu")
+    assert dot.nodes[relu]["cluster"] == "cluster_module:1"
+    (x,) = [k for k in dot.graph_nodes() if dot.kind(k) == "input"]
+    assert dot.nodes[x]["cluster"] is None
+
+
+def test_model_given_as_params_names_and_clusters_alike():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    out = model(tc.randn(4, 3))
+    assert draw_graph(out, params=model).source == draw_graph(out, model=model).source
+    assert draw_graph(out, params=model.named_parameters()).source.count("cluster_module") == 0
+
+
+def test_nn_batchnorm_model_draws_the_fused_op_with_its_parameters_and_running_averages(parse_dot):
+    model = MLP(nn.Linear(3, 4, bias=False), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))
+    out = model(tc.randn(8, 3))
+    dot = parse_dot(draw_graph(out, model=model).source)
+    (bn,) = dot.by_label("batch_norm")
+    assert dot.nodes[bn]["label"] == "batch_norm\ntraining=True"
+    assert dot.nodes[bn]["cluster"] == "cluster_module:layers.1"
+    assert dot.clusters["cluster_module:layers.1"]["label"] == "layers.1: BatchNorm1d"
+    labels = [dot.nodes[s]["label"] for s in dot.inputs_of(bn)]
+    assert labels == ["(8, 4) float32", "layers.1.gamma\n(4,) float32", "layers.1.beta\n(4,) float32",
+                      "layers.1.running_mean\n(4,) float32", "layers.1.running_var\n(4,) float32",
+                      "momentum\n0.9", "eps\n1e-05"]
+    assert [dot.kind(s) for s in dot.inputs_of(bn)] == ["intermediate", "parameter", "parameter"] + \
+        ["constant"] * 4
+    assert all(dot.nodes[s]["cluster"] == "cluster_module:layers.1" for s in dot.inputs_of(bn)[1:])
+    assert dot.kinds() == {"input": 1, "parameter": 5, "constant": 4, "op": 5, "intermediate": 4,
+                           "output": 1}
+    (sig,) = dot.by_label("sigmoid")
+    assert dot.nodes[sig]["cluster"] == "cluster_module:"
+    model.eval()
+    dot = parse_dot(draw_graph(model(tc.randn(1, 3)), model=model).source)
+    assert dot.by_label("batch_norm") and dot.nodes[dot.by_label("batch_norm")[0]]["label"] \
+        == "batch_norm\ntraining=False"
+
+
+def test_depth_collapses_deeper_modules_into_one_node_keeping_edges_in_and_out(parse_dot):
+    model = MLP(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    X = tc.randn(2, 3)
+    loss = (model(X) * 2.0).sum()
+    dot = parse_dot(draw_graph(loss, model=model, depth=1).source)
+    mods = {v["label"].split("\n")[0]: k for k, v in dot.graph_nodes().items()
+            if dot.kind(k) == "module"}
+    assert sorted(mods) == ["layers.0", "layers.1", "layers.2"]
+    assert dot.nodes[mods["layers.0"]]["label"] == "layers.0\nLinear\n1 op"
+    assert all(dot.nodes[m]["cluster"] == "cluster_module:layers" for m in mods.values())
+    assert not dot.by_label("layers.0.weight") and not dot.by_label("linear")
+    (x,) = [k for k in dot.graph_nodes() if dot.kind(k) == "input"]
+    assert dot.outputs_of(x) == [mods["layers.0"]]
+    (h0,) = dot.outputs_of(mods["layers.0"])
+    assert dot.nodes[h0]["label"] == "(2, 4) float32" and dot.outputs_of(h0) == [mods["layers.1"]]
+    (h2,) = dot.outputs_of(mods["layers.2"])
+    assert dot.outputs_of(h2) == dot.by_label("sigmoid")
+    assert "cluster_module:layers.0" not in dot.clusters
+
+    dot0 = parse_dot(draw_graph(loss, model=model, depth=0).source)
+    (layers,) = [k for k in dot0.graph_nodes() if dot0.kind(k) == "module"]
+    assert dot0.nodes[layers]["label"] == "layers\nSequential\n3 ops"
+    assert dot0.inputs_of(layers) == [x]
+    assert dot0.kinds() == {"input": 1, "module": 1, "intermediate": 3, "op": 3, "constant": 1,
+                            "output": 1}
+    assert draw_graph(loss, model=model, depth=2).source == draw_graph(loss, model=model).source
+
+
+def test_depth_keeps_a_twenty_layer_network_small(parse_dot):
+    layers = []
+    for _ in range(20):
+        layers += [nn.Linear(8, 8), nn.Tanh()]
+    model = MLP(*layers)
+    out = model(tc.randn(2, 8))
+    full = parse_dot(draw_graph(out, model=model).source)
+    short = parse_dot(draw_graph(out, model=model, depth=0).source)
+    assert len(full.graph_nodes()) == 1 + 40 + 40 + 40 + 2
+    assert len(short.graph_nodes()) == 1 + 1 + 1 + 2
+
+
+def test_backward_graph_of_a_model_gradient_draws(parse_dot):
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    loss = model(tc.randn(5, 3)).sum()
+    grads = tc.grad(loss, list(model.parameters()), create_graph=True)
+    dot = parse_dot(draw_graph(grads, model=model, legend=False).source)
+    assert sum(dot.kind(k) == "output" for k in dot.graph_nodes()) == 4
+    assert dot.by_label("0.weight") and dot.by_label("2.weight")
+    ops = {v["label"].split("\n")[0] for k, v in dot.graph_nodes().items() if dot.kind(k) == "op"}
+    assert {"tanh", "linear", "matmul"} <= ops

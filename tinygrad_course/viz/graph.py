@@ -204,7 +204,7 @@ class _Elements:
                     arg = plain[j] if j < len(plain) else (var or f"arg{j}")
                     if _is_constant(v):
                         sources.append(self._add_constant(v, arg, home))
-                    elif v is not None and v is not False:
+                    elif v is not None:
                         attrs.append(f"{arg}={_short(v)}")
                 op = self.add("op", _label([type(ctx).name, *attrs]), home)
                 self.edges.extend((s, op) for s in sources)
@@ -289,7 +289,10 @@ class _Elements:
             pnorms = [self.norms[i] for i in idx if self.kinds[i] == "parameter"
                       and self.norms[i] is not None]
             norm = float(np.sqrt(sum(x * x for x in pnorms))) if pnorms else None
-            label = _label([m, classes.get(m, "?"), f"{n_ops} ops"])
+            lines = [m, classes.get(m, "?"), f"{n_ops} op" + ("" if n_ops == 1 else "s")]
+            if norm is not None:
+                lines.append(f"|grad| = {norm:.2e}")
+            label = _label(lines)
             e = self.add("module", label, _parent_path(m, depth), norm, node_id=f"m{k}")
             module_elem[m] = e
             for i in idx:
@@ -343,7 +346,7 @@ def _emit(g: _Elements, drawn: list[int], edges: list[tuple[int, int]], hidden: 
           cut: list[int], max_nodes: int | None, rankdir: str, grad_flow: bool, legend: bool,
           grad_range: tuple[float, float]) -> graphviz.Digraph:
     dot = graphviz.Digraph(name="computation_graph")
-    dot.attr(rankdir=rankdir)
+    dot.attr(rankdir=rankdir, fontname="Helvetica")
     dot.attr("node", fontname="Helvetica", fontsize="10")
     dot.attr("edge", arrowsize="0.7")
     by_home: dict[str | None, list[int]] = {}
