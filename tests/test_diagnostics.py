@@ -3,8 +3,10 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinygrad_course as tc
-from tinygrad_course.diagnostics import (ARCHITECTURE_SEARCH, BIAS_RECIPE, VARIANCE_RECIPE, accuracy,
-                                         diagnose, diagnose_model)
+from tinygrad_course import nn
+from tinygrad_course.data import make_football
+from tinygrad_course.diagnostics import (ARCHITECTURE_SEARCH, BIAS_RECIPE, VARIANCE_RECIPE, diagnose,
+                                         diagnose_model)
 
 
 @pytest.mark.parametrize("train, dev, label, high_bias, high_variance", [
@@ -64,20 +66,18 @@ def test_bad_errors_are_refused_with_the_value(kw, match):
         diagnose(**kw)
 
 
-def test_accuracy_for_binary_logits_probabilities_and_multiclass():
-    y = np.array([1, 0, 1, 1])
-    assert accuracy(np.array([2.0, -1.0, -0.5, 0.1]), y) == 0.75
-    assert accuracy(np.array([[0.9], [0.4], [0.3], [0.6]]), y[:, None], outputs="probabilities") == 0.75
-    scores = tc.Tensor(np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.0, 0.0, 1.0]]))
-    assert accuracy(scores, np.array([1, 0, 0])) == pytest.approx(2 / 3)
-    assert accuracy(scores, np.eye(3)[[1, 0, 2]]) == 1.0
+def test_diagnose_model_reads_multiclass_scores_by_argmax_and_one_hot_labels():
+    X = np.arange(6.0)[:, None]
+    scores = lambda X: np.eye(3)[np.asarray(X)[:, 0].astype(int) % 3]  # noqa: E731
+    y = np.array([0, 1, 2, 0, 1, 1])
+    d = diagnose_model(scores, (X, y), (X, np.eye(3)[[0, 1, 2, 0, 1, 2]]))
+    assert d.train_error == pytest.approx(1 / 6) and d.dev_error == 0.0
 
 
-def test_accuracy_refuses_mismatched_shapes_and_unknown_outputs():
-    with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
-        accuracy(np.zeros(3), np.zeros(4))
+def test_diagnose_model_refuses_unknown_outputs():
     with pytest.raises(ValueError, match="'softmax'"):
-        accuracy(np.zeros(3), np.zeros(3), outputs="softmax")
+        diagnose_model(lambda X: X, (np.zeros((2, 1)), np.zeros(2)), (np.zeros((2, 1)), np.zeros(2)),
+                       outputs="softmax")
 
 
 class _Threshold:
@@ -117,3 +117,21 @@ def test_diagnose_model_with_probabilities_and_a_plain_function():
     d = diagnose_model(lambda X: 1 / (1 + np.exp(-(np.asarray(X)[:, 0] - 0.5) * 10)), (X, y), (X, y),
                        outputs="probabilities")
     assert d.train_error == d.dev_error == 0.25 and d.label == "high bias"
+
+
+def test_a_big_unregularized_network_on_the_football_data_has_high_variance():
+    """The course's regularization setting: 211 noisy positions, a 2-64-64-1 network, no
+    regularization. It memorizes the flipped labels: near-zero training error, dev error well above
+    the 10% of label noise (the Bayes error)."""
+    X, y = make_football(211, noise=0.1, seed=0)
+    X_dev, y_dev = make_football(400, noise=0.1, seed=1)
+    model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+    optimizer = tc.optim.Adam(model.parameters(), lr=0.01)
+    Xt, yt = tc.Tensor(X), tc.Tensor(y[:, None].astype(np.float32))
+    for _ in range(800):
+        optimizer.zero_grad()
+        nn.F.binary_cross_entropy_with_logits(model(Xt), yt).backward()
+        optimizer.step()
+    d = diagnose_model(model, (X, y), (X_dev, y_dev), bayes_error=0.1)
+    assert d.train_error < 0.03 and d.dev_error > 0.14
+    assert d.label == "high variance" and d.recipe[:2] == VARIANCE_RECIPE

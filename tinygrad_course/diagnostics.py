@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .autograd import no_grad
+from .nn.functional import accuracy
 from .tensor import Tensor
 
 BIAS_RECIPE = ("bigger network", "train longer (or a better optimization algorithm)")
@@ -77,33 +78,10 @@ def diagnose(train_error: float, dev_error: float, bayes_error: float = 0.0,
                      "bias" if avoidable_bias >= variance else "variance", recipe)
 
 
-def accuracy(scores, labels, outputs: str = "logits") -> float:
-    """The fraction of examples whose predicted class is the label.
-
-    scores of shape (m, k), k > 1: the class is the argmax (logits or probabilities alike). Shape
-    (m,) or (m, 1): one binary score, class 1 when the logit > 0 (`outputs="logits"`) or the
-    probability > 0.5 (`outputs="probabilities"`). labels: (m,) or (m, 1) class ids, or one-hot (m, k).
-    """
-    if outputs not in ("logits", "probabilities"):
-        raise ValueError(f"accuracy: outputs must be 'logits' or 'probabilities', got {outputs!r}")
-    s = np.asarray(scores.data if isinstance(scores, Tensor) else scores)
-    y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
-    m = s.shape[0] if s.ndim else 0
-    if s.ndim not in (1, 2) or y.ndim not in (1, 2) or y.shape[0] != m or m == 0:
-        raise ValueError(f"accuracy: scores of shape {s.shape} and labels of shape {y.shape} must "
-                         f"both hold m >= 1 examples along axis 0, as (m,), (m, 1) or (m, k)")
-    if s.ndim == 2 and s.shape[1] > 1:
-        predicted = s.argmax(axis=1)
-    else:
-        predicted = (s.reshape(m) > (0.0 if outputs == "logits" else 0.5)).astype(np.int64)
-    truth = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(m)
-    return float((predicted == truth).mean())
-
-
-def _model_error(model, X, y, outputs: str) -> float:
+def _model_error(model, X, y, threshold: float) -> float:
     with no_grad():
         scores = model(X if isinstance(X, Tensor) else Tensor(np.asarray(X)))
-    return 1.0 - accuracy(scores, y, outputs)
+    return 1.0 - accuracy(scores, y, threshold=threshold)
 
 
 def diagnose_model(model, train: tuple, dev: tuple, bayes_error: float = 0.0,
@@ -112,15 +90,20 @@ def diagnose_model(model, train: tuple, dev: tuple, bayes_error: float = 0.0,
 
     `model(X)` gets X as a Tensor and returns a Tensor or array of scores: logits by default (the
     framework's convention, as in PyTorch: losses take logits), or probabilities with
-    `outputs="probabilities"`. It runs without grad, and a model with `eval()`/`train()` (a Module)
-    is evaluated in eval mode (dropout off) and put back in the mode it was in.
+    `outputs="probabilities"`. Accuracy is `nn.functional.accuracy`: the argmax of (m, k) scores,
+    or with one score per example class 1 when the logit > 0 (the probability > 0.5). The model
+    runs without grad, and one with `eval()`/`train()` (a Module) is evaluated in eval mode
+    (dropout off) and put back in the mode it was in.
     """
+    if outputs not in ("logits", "probabilities"):
+        raise ValueError(f"diagnose_model: outputs must be 'logits' or 'probabilities', got {outputs!r}")
+    threshold = 0.0 if outputs == "logits" else 0.5
     was_training = getattr(model, "training", None)
     if was_training is not None and hasattr(model, "eval"):
         model.eval()
     try:
-        train_error = _model_error(model, *train, outputs)
-        dev_error = _model_error(model, *dev, outputs)
+        train_error = _model_error(model, *train, threshold)
+        dev_error = _model_error(model, *dev, threshold)
     finally:
         if was_training and hasattr(model, "train"):
             model.train()

@@ -324,7 +324,7 @@ def _metrics(result, metric: str) -> dict:
                 raise TypeError(f"tuning: train_fn returned {k}={v!r}; metrics must be numbers")
             metrics[str(k)] = float(v)
         if metric not in metrics:
-            raise KeyError(f"tuning: train_fn returned metrics {sorted(metrics)}, but the search "
+            raise ValueError(f"tuning: train_fn returned metrics {sorted(metrics)}, but the search "
                            f"ranks by metric={metric!r}")
         return metrics
     if isinstance(result, (int, float, np.integer, np.floating)) and not isinstance(result, bool):
@@ -453,9 +453,10 @@ def coarse_to_fine(train_fn: Callable[[dict, int], Any], space: Mapping[str, Any
     Round 1 samples `space`; each next round samples the previous space narrowed to the span of
     the best trials' values on each hyperparameter's own scale (log space for `log_uniform`, the
     log of 1 - beta for `one_minus_log_uniform`), widened by `widen` times that span on each side.
-    `n_trials` is the number of trials per round, or a list with one count per round. Trial
-    indices run on across rounds, so one log resumes the whole search (see `random_search`).
-    Results hold every round's trials, best first, and each round's space in `spaces`.
+    `n_trials` is the number of trials per round, or a list with one count per round (which then
+    sets the number of rounds). Trial indices run on across rounds, so one log resumes the whole
+    search (see `random_search`). Results hold every round's trials, best first, and each round's
+    space in `spaces`.
     """
     counts = [n_trials] * _check_count(rounds, "rounds", "coarse_to_fine") \
         if isinstance(n_trials, (int, np.integer)) else list(n_trials)
