@@ -121,14 +121,14 @@ def load(path: str | os.PathLike) -> Any:
     path = os.fspath(path)
     try:
         npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            return npz
+        with npz:
+            files = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise
     except (zipfile.BadZipFile, ValueError, OSError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
         raise CheckpointError(f"load: {path!r} is not a readable .npz checkpoint ({e})") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        return npz
-    with npz:
-        files = {k: npz[k] for k in npz.files}
     if MANIFEST_KEY not in files:
         return files
     manifest = json.loads(str(files.pop(MANIFEST_KEY)))

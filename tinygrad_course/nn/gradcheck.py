@@ -104,8 +104,8 @@ class GradientCheckReport:
                          f"{self.threshold:g})")
         else:
             names = ", ".join(repr(p.name) for p in self.suspects) or "no single parameter"
-            lines.append(f"FAILED (threshold {self.threshold:g}): look at {names}, i.e. the "
-                         "backward of the ops that compute them and everything after them")
+            lines.append(f"FAILED (threshold {self.threshold:g}): look at {names}; the first "
+                         "suspect is the backward of the op that uses it in its layer")
         return "\n".join(lines)
 
 
