@@ -93,8 +93,9 @@ def _postorder(roots: list[Tensor]) -> list[Tensor]:
             continue
         seen.add(id(t))
         stack.append((t, True))
-        if t._ctx is not None:
-            for inp in reversed(t._ctx.inputs):
+        node = t.grad_fn
+        if node is not None:
+            for inp in reversed(node.inputs):
                 if isinstance(inp, Tensor) and id(inp) not in seen:
                     stack.append((inp, False))
     return order
@@ -190,7 +191,7 @@ class _Elements:
 
     def build(self, order: list[Tensor], root_ids: set[int]) -> None:
         for t in order:
-            ctx = t._ctx
+            ctx = t.grad_fn
             op = None
             if ctx is not None:
                 home = self.path_of.get(id(getattr(ctx, "scope", None)))
