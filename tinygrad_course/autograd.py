@@ -249,6 +249,20 @@ def _raise_modified(ctx: Function, t) -> None:
         "or clone the tensor before changing it")
 
 
+def _inputs_as_seen(ctx: Function) -> tuple:
+    """`ctx.inputs` as they were when ctx ran: a tensor rebased by an in-place op made since
+    (`h += 1`, `h[i] = v`) stands for its earlier self, that op's first input."""
+    out = []
+    for inp in ctx.inputs:
+        if isinstance(inp, Tensor):
+            c = inp._ctx
+            while c is not None and getattr(c, "inplace", False) and c.epoch >= ctx.epoch:
+                inp = c.inputs[0]
+                c = inp._ctx
+        out.append(inp)
+    return tuple(out)
+
+
 def unbroadcast(g, shape: tuple, ctx: Function | None = None):
     """Sum a gradient over the axes broadcasting added or stretched, back to `shape`."""
     extra = g.ndim - len(shape)
@@ -287,7 +301,8 @@ def toposort(roots: Sequence) -> list:
             continue
         add(id(t))
         push((t, True))
-        for inp in reversed(t._ctx.inputs):
+        c = t._ctx
+        for inp in reversed(c.inputs if c.epoch == _epoch[0] else _inputs_as_seen(c)):
             if isinstance(inp, Tensor) and inp._ctx is not None and id(inp) not in seen:
                 push((inp, False))
     return order
@@ -337,8 +352,10 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
             c._pass, c._pending, c._g = token, 0, g
             ready.append(r)
     stack = list(ready)
+    epoch = _epoch[0]
     while stack:
-        for inp in stack.pop()._ctx.inputs:
+        c = stack.pop()._ctx
+        for inp in (c.inputs if c.epoch == epoch else _inputs_as_seen(c)):
             if isinstance(inp, Tensor):
                 c = inp._ctx
                 if c is not None:
@@ -348,7 +365,6 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                         c._pass, c._pending, c._g = token, 1, None
                         stack.append(inp)
     ready = [r for r in ready if r._ctx._pending == 0]
-    epoch = _epoch[0]
     while ready:
         t = ready.pop()
         ctx = t._ctx
@@ -369,7 +385,8 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
             if len(gin) != len(ctx.inputs):
                 raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
                                     f"for {len(ctx.inputs)} inputs")
-        for inp, gi, need in zip(ctx.inputs, gin, ctx.needs_input_grad):
+        ins = ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx)
+        for inp, gi, need in zip(ins, gin, ctx.needs_input_grad):
             if not need:
                 continue
             c = inp._ctx
@@ -447,7 +464,8 @@ def _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_un
         if len(gin) != len(ctx.inputs):
             raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
                                 f"for {len(ctx.inputs)} inputs")
-        for inp, gi, need in zip(ctx.inputs, gin, ctx.needs_input_grad):
+        ins = ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx)
+        for inp, gi, need in zip(ins, gin, ctx.needs_input_grad):
             if not need or gi is None:
                 continue
             if gi.shape != inp.data.shape:

@@ -19,6 +19,7 @@ def _inplace(cls, symbol: str):
         other_rg = isinstance(other, Tensor) and other.requires_grad
         _check_leaf(self, symbol)
         if is_grad_enabled() and (self.requires_grad or other_rg):
+            _check_view(self, symbol)
             _rebase(self, cls.apply(_alias(self), other))
         else:
             od = other.data if isinstance(other, Tensor) else other
@@ -44,6 +45,15 @@ def _check_leaf(t: Tensor, symbol: str) -> None:
             "out-of-place op")
 
 
+def _check_view(t: Tensor, symbol: str) -> None:
+    c = t._ctx
+    if c is not None and type(c).is_view and np.may_share_memory(t.data, c.inputs[0].data):
+        raise RuntimeError(
+            f"{symbol}: this tensor of shape {t.shape} is a view ({type(c).__name__}) of a tensor in "
+            "the graph, and changing it in place would not reach that tensor's gradient; assign "
+            "through the base instead (h[1:] = h[1:] * 3) or use out-of-place ops")
+
+
 def _alias(t: Tensor) -> Tensor:
     # The tensor as it was before the in-place op: same data, counter and graph node.
     a = Tensor._wrap(t.data, t.requires_grad)
@@ -57,14 +67,18 @@ def _rebase(t: Tensor, result: Tensor) -> None:
     # Write the result into t's own memory (so views see it) and make t the output of that op.
     np.copyto(t.data, result.data, casting="same_kind")
     bump_version(t)
-    t._ctx = result._ctx
+    t._ctx = c = result._ctx
     t.requires_grad = result.requires_grad
+    if c is not None:
+        # Nodes made before this op still mean the old t: the engine steps back over this one.
+        c.inplace = True
 
 
 def _setitem(self, index, value):
     _check_leaf(self, "setitem")
     index = normalize_index(index)
     if is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        _check_view(self, "setitem")
         _rebase(self, SetItem.apply(_alias(self), index, value))
     else:
         self.data[index] = value.data if isinstance(value, Tensor) else value
