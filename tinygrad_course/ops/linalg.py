@@ -87,5 +87,10 @@ class Linear(Function):
                 gw = g.reshape((-1, g.shape[-1])).T @ x.reshape((-1, x.shape[-1]))
         gb = None
         if nb:
-            gb = g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+            if g.ndim == 2 and type(g) is np.ndarray:
+                # A row of ones times g is the column sum as one BLAS call, several times
+                # faster than np.sum(axis=0) on a tall, narrow gradient.
+                gb = np.ones(g.shape[0], g.dtype) @ g
+            else:
+                gb = g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
         return gx, gw, gb
