@@ -142,6 +142,14 @@ def test_a_zero_gradient_is_not_reported_as_a_bug():
     assert report.passed, str(report)
 
 
+def test_a_non_contiguous_parameter_is_checked_too():
+    X, y = _data()
+    model = _mlp().double()
+    model[0].weight.data = np.asfortranarray(model[0].weight.data)
+    report = nn.check_gradients(model, F.cross_entropy, X, y)
+    assert report.passed, str(report)
+
+
 def test_frozen_parameters_are_left_out():
     X, y = _data()
     model = _mlp()

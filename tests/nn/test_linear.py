@@ -130,6 +130,12 @@ def test_reset_parameters_redraws_in_place_with_a_new_scheme():
     assert not layer.bias.data.any()
 
 
+def test_train_and_eval_give_the_same_output():
+    layer = nn.Linear(3, 2)
+    x = tc.randn(4, 3)
+    np.testing.assert_array_equal(layer.train()(x).data, layer.eval()(x).data)
+
+
 def test_parameters_use_the_default_dtype():
     tc.set_default_dtype(np.float64)
     assert nn.Linear(2, 2).weight.dtype == np.float64

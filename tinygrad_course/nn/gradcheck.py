@@ -141,6 +141,9 @@ def check_gradients(model: Module, loss_fn: Callable, X, y, eps: float = 1e-7, l
     named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
     if not named:
         raise ValueError("check_gradients: the model has no parameters that require grad")
+    for _, p in named:
+        # The perturbations below write through a flat view, which needs contiguous memory.
+        p.data = np.ascontiguousarray(p.data)
     Xd, yd = _as_float64(X), _as_float64(y)
     m = Xd.shape[0]
 
@@ -165,7 +168,7 @@ def check_gradients(model: Module, loss_fn: Callable, X, y, eps: float = 1e-7, l
         numerical = np.empty_like(grad)
         k = 0
         for _, p in named:
-            flat = p.data.reshape(-1)  # a view: .double() left a fresh contiguous array
+            flat = p.data.reshape(-1)
             for i in range(flat.size):
                 orig = flat[i]
                 flat[i] = orig + eps
