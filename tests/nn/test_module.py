@@ -108,6 +108,24 @@ def test_forgetting_super_init_is_explained():
         Bad()
 
 
+def test_property_setters_of_subclasses_still_run():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.factor = 2.0
+
+        @property
+        def factor(self):
+            return self._factor
+
+        @factor.setter
+        def factor(self, value):
+            self._factor = float(value) * 10
+
+    m = Scaled()
+    assert m.factor == 20.0
+
+
 def test_deleting_an_attribute_unregisters_it():
     m = TwoLayer()
     del m.out

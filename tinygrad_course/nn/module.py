@@ -83,7 +83,7 @@ class Module:
         elif name in d["_buffers"]:
             value = self._as_buffer(name, value)
             d["_buffers"][name] = value
-        d[name] = value
+        object.__setattr__(self, name, value)  # honours properties defined by subclasses
 
     def __getattr__(self, name: str):
         # Only reached when normal lookup failed: the attribute really does not exist.
