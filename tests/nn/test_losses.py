@@ -266,6 +266,27 @@ def test_accuracy_count_mismatch():
         F.accuracy(np.zeros((3, 2)), np.array([0, 1]))
 
 
+def test_confusion_matrix_rows_are_truth_columns_predictions_diagonal_is_accuracy():
+    out = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 5.0], [4.0, 0.0, 0.0]])
+    labels = np.array([0, 1, 1, 2])
+    expected = np.array([[1, 0, 0], [0, 1, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(F.confusion_matrix(out, labels), expected)
+    np.testing.assert_array_equal(F.confusion_matrix(tc.tensor(out), F.one_hot(labels, 3)), expected)
+    cm = F.confusion_matrix(out, labels, num_classes=4)
+    assert cm.shape == (4, 4) and np.trace(cm) / cm.sum() == F.accuracy(out, labels)
+
+
+def test_confusion_matrix_binary_thresholds_one_column():
+    logits = np.array([[2.0], [-1.0], [0.5], [-0.5]])
+    np.testing.assert_array_equal(F.confusion_matrix(logits, np.array([1, 0, 0, 1]), threshold=0.0),
+                                  [[1, 1], [1, 1]])
+
+
+def test_confusion_matrix_refuses_labels_beyond_the_classes():
+    with pytest.raises(ValueError, match=r"classes must be in 0..1 for 2 classes, got targets from 0 to 2"):
+        F.confusion_matrix(np.zeros((3, 2)), np.array([0, 1, 2]))
+
+
 # ---- L2 regularization --------------------------------------------------------------------
 def _model():
     return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)).double()

@@ -85,6 +85,21 @@ def test_decision_boundary_bad_shapes_raise():
         plot_decision_boundary(lambda p: np.zeros(1), np.zeros((3, 2)), np.zeros(3))
 
 
+def test_plot_confusion_matrix_writes_each_count_with_truth_in_rows(tmp_path):
+    from tinygrad_course.viz import plot_confusion_matrix
+    counts = np.array([[5, 1], [0, 7]])
+    fig = plot_confusion_matrix(counts, ["red", "blue"], path=tmp_path / "cm.png", title="dev")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["5", "1", "0", "7"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["red", "blue"]
+    assert ax.get_ylabel() == "true class" and ax.get_xlabel() == "predicted class"
+    assert (tmp_path / "cm.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match=r"square \(k, k\) matrix, got shape \(2, 3\)"):
+        plot_confusion_matrix(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="1 class names for 2 classes"):
+        plot_confusion_matrix(counts, ["red"])
+
+
 def test_plot_gradient_norms_log_scale_one_line_per_run():
     runs = {"sigmoid": {"layers.0": 1e-9, "layers.1": 1e-4, "layers.2": 1e-1},
             "relu + He": {"layers.0": 0.02, "layers.1": 0.03, "layers.2": 0.05}}

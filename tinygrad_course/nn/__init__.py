@@ -11,7 +11,7 @@ from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d
 from .dropout import Dropout
 from .functional import (accuracy, binary_cross_entropy, binary_cross_entropy_with_logits,
-                         cross_entropy, l2_penalty, mse_loss, one_hot)
+                         confusion_matrix, cross_entropy, l2_penalty, mse_loss, one_hot)
 from .gradcheck import (GradientCheckReport, check_gradients, parameters_to_vector,
                         vector_to_parameters)
 from .linear import Linear
@@ -24,7 +24,8 @@ __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d",
     "functional", "F", "init", "mse_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "one_hot", "accuracy", "l2_penalty",
+    "binary_cross_entropy_with_logits", "cross_entropy", "one_hot", "accuracy", "confusion_matrix",
+    "l2_penalty",
     "check_gradients", "GradientCheckReport", "parameters_to_vector", "vector_to_parameters",
     "StateDictError", "IncompatibleKeys",
 ]

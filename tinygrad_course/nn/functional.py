@@ -1,5 +1,6 @@
 """Losses and metrics: mse_loss, binary_cross_entropy (on probabilities and on logits),
-cross_entropy (fused softmax + cross-entropy), one_hot, accuracy, and the course's L2 cost term.
+cross_entropy (fused softmax + cross-entropy), one_hot, accuracy, confusion_matrix, and the
+course's L2 cost term.
 
 Examples are rows. The fused losses are single graph nodes whose backward is the textbook
 formula (softmax - y) / m or (sigmoid - y) / m; under create_graph that formula is rebuilt from
@@ -264,10 +265,8 @@ def one_hot(labels, num_classes: int | None = None, dtype=None) -> Tensor:
 
 
 # ---- metrics and regularization ----------------------------------------------------------
-def accuracy(output, target, threshold: float = 0.5) -> float:
-    """Fraction of correct predictions. With C > 1 columns the prediction is the argmax; with one
-    column (or 1-D) it is output > threshold (0.5 for probabilities, pass 0 for logits). `target`
-    is labels (m,) or (m, 1), or one-hot rows (m, C)."""
+def _predicted_and_true(output, target, threshold: float, op: str) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class, true class) per example, as `accuracy` documents them."""
     out, t = _array(output), _array(target)
     if out.ndim == 2 and out.shape[1] > 1:
         pred = out.argmax(axis=1)
@@ -276,9 +275,34 @@ def accuracy(output, target, threshold: float = 0.5) -> float:
         pred = (out.reshape(-1) > threshold)
         t = t.reshape(-1) > 0.5
     if pred.shape != t.shape:
-        raise ValueError(f"accuracy: {pred.shape[0]} predictions (output of shape {out.shape}) but "
+        raise ValueError(f"{op}: {pred.shape[0]} predictions (output of shape {out.shape}) but "
                          f"{t.shape[0]} targets (shape {_array(target).shape})")
+    return pred, t
+
+
+def accuracy(output, target, threshold: float = 0.5) -> float:
+    """Fraction of correct predictions. With C > 1 columns the prediction is the argmax; with one
+    column (or 1-D) it is output > threshold (0.5 for probabilities, pass 0 for logits). `target`
+    is labels (m,) or (m, 1), or one-hot rows (m, C)."""
+    pred, t = _predicted_and_true(output, target, threshold, "accuracy")
     return float(np.mean(pred == t)) if pred.size else float("nan")
+
+
+def confusion_matrix(output, target, threshold: float = 0.5, num_classes: int | None = None) -> np.ndarray:
+    """counts[i, j] = how many examples of true class i were predicted as class j (rows: truth,
+    columns: prediction; the diagonal is what `accuracy` counts). Predictions as in `accuracy`;
+    `num_classes` defaults to the output's columns (2 for one column)."""
+    pred, t = _predicted_and_true(output, target, threshold, "confusion_matrix")
+    pred, t = pred.astype(np.int64), t.astype(np.int64)
+    out = _array(output)
+    k = num_classes or (out.shape[1] if out.ndim == 2 and out.shape[1] > 1 else 2)
+    if t.size and (t.min() < 0 or max(t.max(), pred.max()) >= k):
+        raise ValueError(f"confusion_matrix: classes must be in 0..{k - 1} for {k} classes, got "
+                         f"targets from {t.min()} to {t.max()} and predictions up to {pred.max()}; "
+                         "pass num_classes")
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (t, pred), 1)
+    return counts
 
 
 class L2Penalty(Function):

@@ -1,5 +1,5 @@
 """The course's plots with matplotlib (the optional `plot` extra, imported only when called):
-cost curves, decision boundaries, per-layer gradient norms.
+cost curves, decision boundaries, confusion matrices, per-layer gradient norms.
 
 Each returns a `matplotlib.figure.Figure` (drawn on `ax` when given) and saves it when `path` is.
 Figures are made without pyplot, so they hold no global state and need no display.
@@ -113,6 +113,34 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], Any], X: Any, y: Any,
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path)
+
+
+def plot_confusion_matrix(counts: Any, class_names: Sequence[str] | None = None, ax=None,
+                          path: str | os.PathLike | None = None, title: str | None = None):
+    """A confusion matrix (rows: true class, columns: predicted class, as from
+    `nn.functional.confusion_matrix`) as a grid of counts, darker for more examples."""
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] < 1:
+        raise ValueError(f"plot_confusion_matrix: counts must be a square (k, k) matrix, got shape "
+                         f"{counts.shape}")
+    k = counts.shape[0]
+    names = [str(c) for c in (range(k) if class_names is None else class_names)]
+    if len(names) != k:
+        raise ValueError(f"plot_confusion_matrix: {len(names)} class names for {k} classes")
+    fig, ax = _new_axes(ax)
+    ax.imshow(counts, cmap="Blues", vmin=0)
+    half = counts.max() / 2 if counts.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center",
+                    color="white" if counts[i, j] > half else "black")
+    ax.set_xticks(np.arange(k), names)
+    ax.set_yticks(np.arange(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
     if title:
         ax.set_title(title)
     return _finish(fig, path)
