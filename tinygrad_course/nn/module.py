@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..autograd import _scope_stack, bump_version, pop_scope, push_scope
+from ..autograd import _scope_stack, bump_version
 from ..tensor import Tensor
 
 
@@ -140,11 +140,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not written")
 
     def __call__(self, *args, **kwargs):
-        push_scope(self)
+        # The scope stack is touched directly: this runs once per layer per step.
+        _scope_stack.append(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            pop_scope()
+            _scope_stack.pop()
 
     def _where(self) -> str:
         """This module's repr and, when it runs inside a bigger model, its dotted path there

@@ -124,7 +124,7 @@ class Optimizer:
                 if grad is None:
                     continue
                 w, g, tmp = p.data, grad.data, tmps[i]
-                if tmp is None or tmp.dtype != w.dtype:
+                if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype):
                     tmp = self._buffers_for(i, w)
                 if wd and self._decays[i]:
                     g = self._add_weight_decay(i, w, g, wd)
