@@ -176,7 +176,10 @@ class Function:
                 # A NumPy float scalar counts as a Python scalar: it never upcasts a float32 tensor.
                 db, rb = (float(b) if isinstance(b, np.floating) else b), False
             ctx.needs_input_grad = needs = (ra, rb)
-            out_data = cls.forward(ctx, da, db, **kwargs)
+            try:
+                out_data = cls.forward(ctx, da, db, **kwargs)
+            except ValueError as e:
+                raise _named(cls, args, e) from None
         elif n == 1:
             a = args[0]
             if isinstance(a, Tensor):
@@ -200,7 +203,10 @@ class Function:
             else:
                 dc, rc = c, False
             ctx.needs_input_grad = needs = (ra, rb, rc)
-            out_data = cls.forward(ctx, da, db, dc, **kwargs)
+            try:
+                out_data = cls.forward(ctx, da, db, dc, **kwargs)
+            except ValueError as e:
+                raise _named(cls, args, e) from None
         else:
             if track:
                 needs = [a.requires_grad if isinstance(a, Tensor) else False for a in args]
@@ -231,6 +237,14 @@ class Function:
                 base._vc = [0]
             out._vc = base._vc  # a view shares its base's version counter, as in PyTorch
         return out
+
+
+def _named(cls, args: tuple, e: ValueError) -> ValueError:
+    # NumPy's broadcasting error does not say which op failed; every other one already does.
+    if type(e) is not ValueError or str(e).startswith(f"{cls.name}:"):
+        return e
+    shapes = ", ".join(str(np.shape(a.data if isinstance(a, Tensor) else a)) for a in args)
+    return ValueError(f"{cls.name}: inputs of shapes {shapes}: {e}")
 
 
 def _check_versions(ctx: Function, out) -> None:
