@@ -176,7 +176,7 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
 
 def std(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Standard deviation, sqrt(var(x, ddof))."""
-    return sqrt(var(x, axis, keepdims, ddof))
+    return sqrt(Var.apply(x, axis, keepdims, ddof, op="std"))
 
 
 # ---- shape ------------------------------------------------------------------------------

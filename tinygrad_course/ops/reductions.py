@@ -91,11 +91,11 @@ class Var(Function):
     """var = sum((x - mean)^2) / (n - ddof); gradient 2 (x - mean) / (n - ddof)."""
 
     @staticmethod
-    def forward(ctx, x, axis, keepdims, ddof):
-        axes = normalize_axis(axis, x.ndim, "var")
+    def forward(ctx, x, axis, keepdims, ddof, op="var"):
+        axes = normalize_axis(axis, x.ndim, op)
         n = _count(x.shape, axes)
         if n - ddof <= 0:
-            raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom "
+            raise ValueError(f"{op}: {n} elements with ddof={ddof} leave no degrees of freedom "
                              f"(shape {x.shape}, axis {axis})")
         ctx.axes, ctx.keepdims, ctx.shape, ctx.denom = axes, keepdims, x.shape, n - ddof
         ctx.save_for_backward(x)
