@@ -107,8 +107,11 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], Any], X: Any, y: Any,
     grid = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(dtype)
     z = _class_labels(np.asarray(predict(grid)), grid.shape[0]).reshape(xx.shape)
     fig, ax = _new_axes(ax)
-    ax.contourf(xx, yy, z, cmap="Spectral", alpha=0.8)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="Spectral", edgecolors="k", s=20)
+    # One colour scale for regions and points: a model predicting one class everywhere gets
+    # that class's colour, not the middle of the map.
+    lo_c, hi_c = min(z.min(), y.min()), max(z.max(), y.max())
+    ax.contourf(xx, yy, z, cmap="Spectral", alpha=0.8, vmin=lo_c, vmax=hi_c)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="Spectral", edgecolors="k", s=20, vmin=lo_c, vmax=hi_c)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("$x_1$")
