@@ -325,7 +325,9 @@ def toposort(roots: Sequence) -> list:
 def _leaf_grad(g, t, given: set):
     # A leaf's .grad must be its own array of its own dtype: never a broadcast view, never the
     # same array as another tensor's .grad or the caller's upstream gradient.
-    if g.dtype != t.data.dtype:
+    if type(g) is not np.ndarray:  # NumPy math on 0-d arrays returns scalars
+        g = np.array(g, dtype=t.data.dtype)
+    elif g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
     elif g.base is not None or id(g) in given or not g.flags.writeable:
         g = g.copy()
@@ -412,7 +414,8 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                     gi = unbroadcast(gi, data.shape, ctx)
                 acc = inp.grad
                 if acc is None:
-                    if gi.dtype is not data.dtype or gi.base is not None or id(gi) in given:
+                    if (type(gi) is not np.ndarray or gi.dtype is not data.dtype
+                            or gi.base is not None or id(gi) in given):
                         gi = _leaf_grad(gi, inp, given)
                     else:
                         given.add(id(gi))
