@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 import tinygrad_course as tc
-from tinygrad_course import nn, optim
+from tinygrad_course import nn, optim, tuning
 from tinygrad_course.autograd import Function
 from tinygrad_course.data import DATASETS, Normalizer, load_dataset, train_dev_test_split
 from tinygrad_course.diagnostics import diagnose_model
@@ -112,9 +112,6 @@ def load_problem(name: str, seed: int, samples: int | None = None) -> Problem:
     X, labels = load_dataset(name, **kw)
     n_classes = int(labels.max()) + 1
     train, dev, test = train_dev_test_split(X, labels, dev=0.2, test=0.2, seed=seed, stratify=True)
-    if min(len(train[0]), len(dev[0])) < 2:
-        raise ValueError(f"{len(X)} examples are too few to split into train, dev and test; "
-                         "pass --samples 20 or more")
     normalizer = Normalizer().fit(train[0])
 
     def ready(split: tuple) -> tuple:
@@ -163,6 +160,7 @@ def loss_for(n_classes: int) -> Callable:
 
 
 def accuracy(logits, target) -> float:
+    """The fraction of examples whose class (argmax, or logit > 0 for one column) is right."""
     return nn.F.accuracy(logits, target, threshold=0.0)
 
 
@@ -191,8 +189,8 @@ def write_graph(graph, path: Path) -> tuple[Path, str | None]:
     try:
         return render(graph, path), None
     except GraphvizNotFoundError:
-        return path.with_suffix(".dot"), f"graphviz's `dot` was not found, so the graph is DOT " \
-                                         f"source; {DOT_HINT}"
+        note = f"graphviz's `dot` was not found, so the graph is DOT source; {DOT_HINT}"
+        return path.with_suffix(".dot"), note
 
 
 def step_graph(problem: Problem, model: nn.Module, batch: int = 4):
@@ -234,8 +232,7 @@ def _plots(problem: Problem, model: nn.Module, history: History, out: Path) -> l
         margin=0.5, title=f"Decision boundary on the training set ({problem.name})",
         path=out / "decision_boundary.png")
 
-    counts = nn.F.confusion_matrix(_predict(model, problem.dev[0]), problem.dev[1], threshold=0.0,
-                                   num_classes=max(problem.n_classes, 2))
+    counts = nn.F.confusion_matrix(_predict(model, problem.dev[0]), problem.dev[1], threshold=0.0)
     tc.viz.plot_confusion_matrix(counts, title="Confusion matrix on the dev set",
                                  path=out / "confusion_matrix.png")
     return [("learning_curve.png", "cost and accuracy per epoch, train and dev"),
@@ -244,6 +241,7 @@ def _plots(problem: Problem, model: nn.Module, history: History, out: Path) -> l
 
 
 def demo(args) -> int:
+    """Train, report accuracy and diagnosis, write the plots, graph and weights."""
     tc.manual_seed(args.seed)
     problem = load_problem(args.dataset, args.seed, args.samples)
     model = build_model(problem.n_classes, args.hidden)
@@ -283,6 +281,7 @@ def demo(args) -> int:
 
 # ---- gradcheck, graph, tune -------------------------------------------------------------------
 def gradcheck(args) -> int:
+    """The course's gradient check of a small built-in model; exit status 1 when it fails."""
     tc.manual_seed(args.seed)
     problem = load_problem(args.dataset, args.seed)
     model = build_model(problem.n_classes, args.hidden, plant_bug=args.plant_bug)
@@ -296,6 +295,7 @@ def gradcheck(args) -> int:
 
 
 def graph(args) -> int:
+    """Write the graph of one training step of a fresh model."""
     tc.manual_seed(args.seed)
     problem = load_problem(args.dataset, args.seed)
     model = build_model(problem.n_classes, args.hidden)
@@ -309,8 +309,7 @@ def graph(args) -> int:
 
 
 def tune(args) -> int:
-    from tinygrad_course import tuning
-
+    """Coarse-to-fine random search over lr, beta1 and the hidden size; print the table."""
     problem = load_problem(args.dataset, args.seed)
     out = _output_dir(args.out, "tune")
     log = out / "trials.jsonl"
