@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from workloads import MLP_WORKLOADS, XYZWorkload  # noqa: E402
+from workloads import MLP_WORKLOADS, GradcheckWorkload, XYZWorkload  # noqa: E402
 
 try:  # PyTorch is an optional comparison, never a dependency.
     import torch
@@ -123,6 +123,20 @@ def run(workloads, rounds: int, seconds: float) -> list:
     return results
 
 
+def run_gradcheck(rounds: int) -> dict:
+    """Full centered differences vs fast mode; the ratio says how much fast mode saves."""
+    w = GradcheckWorkload()
+    full, fast = w.make(fast=False), w.make(fast=True)
+    times = {"full": [], "fast": []}
+    for _ in range(max(3, rounds // 3)):
+        times["full"].append(_time(full, 1))
+        times["fast"].append(_time(fast, 3))
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    print(f"{w.name:15s} full {med['full'] * 1e3:8.1f} ms | fast {med['fast'] * 1e3:8.1f} ms "
+          f"(fast is {med['full'] / med['fast']:.0f}x quicker)", flush=True)
+    return {"workload": w.name, "full_s": med["full"], "fast_s": med["fast"]}
+
+
 def _print_row(row: dict) -> None:
     parts = []
     for name, r in row["impls"].items():
@@ -148,6 +162,8 @@ def main(argv=None) -> int:
           f"{_THREADS} thread(s); "
           f"median per step over {args.rounds} interleaved rounds; x = ratio to hand-written NumPy")
     results = run(workloads, args.rounds, args.seconds)
+    if not args.only or "gradcheck" in args.only.split(","):
+        results.append(run_gradcheck(args.rounds))
     with open(args.json, "w") as f:
         json.dump({"numpy": np.__version__, "torch": torch.__version__ if torch else None,
                    "results": results}, f, indent=1)

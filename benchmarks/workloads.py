@@ -142,3 +142,29 @@ class XYZWorkload:
             x.grad = y.grad = z.grad = None
             (x * y + z).sum().backward()
         return step
+
+
+class GradcheckWorkload:
+    """Gradient checking of a 3-layer model (2 -> 16 -> 8 -> 1 on 32 examples): every element by
+    centered differences, against `fast=True` (random directional derivatives)."""
+
+    name = "gradcheck 3-layer"
+
+    def make(self, fast: bool):
+        from tinygrad_course import nn
+
+        rng = np.random.default_rng(0)
+        X = tc.Tensor(rng.standard_normal((32, 2)))
+        y = tc.Tensor((rng.random((32, 1)) > 0.5).astype(np.float64))
+        sizes = [2, 16, 8, 1]
+        params = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            params.append(tc.Tensor(rng.standard_normal((n_out, n_in)) * np.sqrt(2 / n_in), requires_grad=True))
+            params.append(tc.Tensor(np.zeros(n_out), requires_grad=True))
+
+        def loss(W1, b1, W2, b2, W3, b3):
+            h = tc.linear(X, W1, b1).relu()
+            h = tc.linear(h, W2, b2).relu()
+            return nn.F.binary_cross_entropy_with_logits(tc.linear(h, W3, b3), y)
+
+        return lambda: tc.gradcheck(loss, params, fast=fast)
