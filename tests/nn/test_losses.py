@@ -170,6 +170,17 @@ def test_cross_entropy_gradient_passes_gradcheck_with_probability_targets(reduct
     tc.gradcheck(lambda z, y: F.cross_entropy(z, y, reduction), [_t(z, True), _t(y, True)])
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_gradient_is_right_for_targets_whose_rows_do_not_sum_to_one(reduction):
+    # -sum_j y_j log softmax(z)_j has dL/dz = softmax(z) sum_j y_j - y: a zero row (an ignored
+    # example) or a row summing to 2 must not get the one-hot shortcut softmax(z) - y.
+    z, y = RNG.standard_normal((4, 3)), RNG.uniform(0, 1, (4, 3))
+    y[1] = 0.0
+    y[2] *= 2 / y[2].sum()
+    tc.gradcheck(lambda z, y: F.cross_entropy(z, y, reduction), [_t(z, True), _t(y, True)])
+    tc.gradgradcheck(lambda z, y: F.cross_entropy(z, y, reduction), [_t(z, True), _t(y, True)])
+
+
 @pytest.mark.parametrize("targets", ["labels", "probabilities"])
 def test_cross_entropy_second_derivative_passes_gradgradcheck(targets):
     z = RNG.standard_normal((3, 4))

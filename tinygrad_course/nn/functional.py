@@ -165,8 +165,9 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") ->
 
 # ---- multi-class classification -----------------------------------------------------------
 class SoftmaxCrossEntropy(Function):
-    """Softmax regression's cost with the softmax fused in: L_i = logsumexp(z_i) - sum_j y_ij z_ij
-    (for rows of y summing to 1), dL/dz = (softmax(z) - y) / m, dL/dy = -log_softmax(z).
+    """Softmax regression's cost with the softmax fused in: L_i = -sum_j y_ij log softmax(z_i)_j
+    = logsumexp(z_i) sum_j y_ij - sum_j y_ij z_ij; dL/dz = (softmax(z) sum_j y_ij - y) / m, which is
+    (softmax(z) - y) / m for one-hot rows; dL/dy = -log_softmax(z).
     `labels` (integer classes) or `y` (one-hot or probabilities, same shape as z) is given."""
 
     name = "softmax_cross_entropy"
@@ -203,7 +204,8 @@ class SoftmaxCrossEntropy(Function):
         gz = gy = None
         if nz:
             if ctx.labels is None:
-                gz = (p - y) * scale
+                # Rows of y that do not sum to 1 (smoothed or partial targets) scale softmax(z).
+                gz = (p * y.sum(axis=1, keepdims=True) - y) * scale
             elif is_tensor(g):
                 gz = (p - one_hot(ctx.labels, z.shape[1], dtype=z.dtype).data) * scale
             else:
