@@ -430,7 +430,14 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                 if gi.shape != inp.data.shape:
                     gi = unbroadcast(gi, inp.data.shape, ctx)
                 prev = c._g
-                c._g = gi if prev is None else prev + gi
+                if prev is None:
+                    # A leaf may own this array and later add into it in place: never share it.
+                    if id(gi) in given:
+                        gi = gi.copy()
+                    given.add(id(gi))
+                    c._g = gi
+                else:
+                    c._g = prev + gi
             c._pending -= 1
             if c._pending == 0:
                 ready.append(inp)
