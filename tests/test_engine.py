@@ -48,6 +48,17 @@ def test_backward_with_an_explicit_gradient():
     np.testing.assert_array_equal(x.grad.data, [2.0, -4.0])
 
 
+def test_a_leaf_reached_directly_and_through_shared_nodes_gets_every_contribution():
+    # add's backward hands the same array to both inputs: the leaf's .grad must not be it.
+    x = f64(0.0, 1.0)
+    ((x * 2.0) + (x * 1.0 + x)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+    w = f64(1.0)
+    h = w * 3.0
+    (h + w + h + w * h).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [3 + 1 + 3 + 6.0])
+
+
 def test_backward_from_a_leaf_sets_its_grad():
     x = f64(1.0, 2.0)
     x.backward(tc.tensor(np.array([3.0, 4.0])))
