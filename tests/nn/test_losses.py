@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -78,6 +80,14 @@ def test_bce_clips_away_log_zero(dtype):
     assert loss.data[0, 0] < 1e-6 and loss.data[2, 0] > 10  # confident right is ~0, wrong is large
     assert not p.grad.data.any()  # clipped: the loss is flat there
     assert loss.dtype == dtype
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, 7.0])
+def test_bce_refuses_values_outside_0_1_and_points_to_the_logits_version(bad):
+    got = re.escape(f"got values from {min(bad, 0.5):g} to {max(bad, 0.5):g} (shape (2, 1))")
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: probabilities must be in \[0, 1\], "
+                                         + got + ".*binary_cross_entropy_with_logits"):
+        F.binary_cross_entropy(_t([[0.5], [bad]]), np.array([[0.0], [1.0]]))
 
 
 def test_bce_accepts_integer_labels():

@@ -116,9 +116,15 @@ class BinaryCrossEntropy(Function):
 
 def binary_cross_entropy(probs, target, reduction: str = "mean") -> Tensor:
     """The course's logistic cost: -1/m sum(y log a + (1 - y) log(1 - a)) on probabilities a;
-    a is clipped to [eps, 1 - eps] (eps the dtype's machine epsilon) so log(0) never happens."""
+    a is clipped to [eps, 1 - eps] (eps the dtype's machine epsilon) so log(0) never happens.
+    Values outside [0, 1] are refused: they are logits, for `binary_cross_entropy_with_logits`."""
     _reduction(reduction, "binary_cross_entropy")
     _same_shape(probs, target, "binary_cross_entropy", "probabilities", "targets")
+    p = _array(probs)
+    if p.size and ((p < 0).any() or (p > 1).any()):
+        raise ValueError(f"binary_cross_entropy: probabilities must be in [0, 1], got values from "
+                         f"{np.nanmin(p):g} to {np.nanmax(p):g} (shape {p.shape}); for logits "
+                         "use binary_cross_entropy_with_logits, or apply sigmoid first")
     return BinaryCrossEntropy.apply(probs, _as_float_target(target, _array(probs)), reduction)
 
 
