@@ -1,3 +1,4 @@
+import inspect
 import math
 
 import numpy as np
@@ -280,7 +281,7 @@ def test_state_follows_a_parameter_that_changes_dtype(cls):
 @pytest.mark.parametrize("cls", ALL)
 def test_weight_decay_equals_nn_l2_penalty_on_a_model(cls):
     # The course's L2 cost lambd/(2m) * sum_l ||W[l]||^2 from nn.functional.l2_penalty, against
-    # weight_decay = lambd/m: the same updates, biases left alone by both.
+    # weight_decay = lambd/m: the same updates; biases and batch norm's gamma, beta left alone.
     from tinygrad_course import nn
 
     lambd, m = 0.7, 6
@@ -289,7 +290,8 @@ def test_weight_decay_equals_nn_l2_penalty_on_a_model(cls):
 
     def make():
         tc.manual_seed(1)
-        return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)).double()
+        return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(),
+                             nn.Linear(4, 1)).double()
 
     with_penalty, with_decay = make(), make()
     opt_a = cls(with_penalty.parameters(), lr=0.05)
@@ -304,3 +306,10 @@ def test_weight_decay_equals_nn_l2_penalty_on_a_model(cls):
         opt_b.step()
     for a, b in zip(with_penalty.parameters(), with_decay.parameters()):
         np.testing.assert_allclose(b.data, a.data, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_weight_decay_and_l2_penalty_share_one_definition_of_a_weight(cls):
+    from tinygrad_course.nn import functional as F
+
+    assert inspect.signature(cls).parameters["decay_filter"].default is F.is_weight

@@ -339,11 +339,17 @@ class L2Penalty(Function):
                                for w, need in zip(weights, ctx.needs_input_grad[1:]))
 
 
+def is_weight(p: Tensor) -> bool:
+    """A layer's weight W[l]: a parameter with ndim >= 2. Biases and batch norm's 1-D gamma and
+    beta are not weights. The course's L2 cost penalizes weights only, and so does the optimizers'
+    weight_decay (its default decay_filter is this function)."""
+    return p.ndim >= 2
+
+
 def penalized_weights(model_or_params) -> list:
-    """What the L2 term penalizes: parameters with at least 2 dimensions (each layer's W[l]),
-    not biases and not batch norm's 1-D gamma and beta, as in the course's L2 cost."""
+    """What the L2 term penalizes: the parameters that are weights (`is_weight`), in order."""
     params = model_or_params.parameters() if hasattr(model_or_params, "parameters") else model_or_params
-    return [p for p in params if p.ndim >= 2]
+    return [p for p in params if is_weight(p)]
 
 
 def l2_penalty(model_or_params, lambd: float, m: int) -> Tensor:

@@ -1,12 +1,12 @@
 """Optimizers (the course's SGD, Momentum, RMSprop, Adam) and learning-rate schedules."""
 from .adam import Adam
 from .momentum import Momentum
-from .optimizer import Optimizer, check_hyperparameter, decays_weights_only
+from .optimizer import Optimizer, check_hyperparameter
 from .rmsprop import RMSprop
 from .schedules import (ExponentialDecay, InverseSqrtDecay, InverseTimeDecay, LRSchedule,
                         ManualSchedule, ScheduledInverseTimeDecay, StaircaseDecay)
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Momentum", "RMSprop", "Adam", "check_hyperparameter",
-           "decays_weights_only", "LRSchedule", "InverseTimeDecay", "ScheduledInverseTimeDecay",
+           "LRSchedule", "InverseTimeDecay", "ScheduledInverseTimeDecay",
            "ExponentialDecay", "InverseSqrtDecay", "StaircaseDecay", "ManualSchedule"]

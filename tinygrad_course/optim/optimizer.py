@@ -8,6 +8,7 @@ from typing import Callable, ClassVar, Iterable
 import numpy as np
 
 from ..autograd import bump_version, no_grad
+from ..nn.functional import is_weight
 from ..tensor import Tensor
 
 _RULES = {
@@ -32,11 +33,6 @@ def check_hyperparameter(owner: str, name: str, value, rule: str = "nonneg") -> 
     if not (math.isfinite(x) and holds(x)):
         raise ValueError(f"{owner}: {name} must be finite and {words}, got {value!r}")
     return x
-
-
-def decays_weights_only(p: Tensor) -> bool:
-    """The default weight-decay filter: weight matrices and kernels (ndim >= 2), not biases."""
-    return p.ndim >= 2
 
 
 def _param_list(owner: str, params) -> list[Tensor]:
@@ -73,7 +69,8 @@ class Optimizer:
     `weight_decay` is the course's L2 regularization written into the gradient,
     dW += weight_decay * W, so `weight_decay = lambd / m` gives exactly the update of adding
     lambd / (2m) * sum ||W||^2 to the cost. It applies to the parameters `decay_filter` accepts:
-    by default those with ndim >= 2 (weights), not biases, as in the course's L2 cost.
+    by default `nn.functional.is_weight` (ndim >= 2), the same weights `l2_penalty` penalizes,
+    not biases nor batch norm's gamma and beta.
     A parameter whose `.grad` is None is skipped (no update, no state change).
 
     Steps run under `no_grad`, write `p.data` in place (float32 stays float32) with preallocated
@@ -85,7 +82,7 @@ class Optimizer:
     hyperparameter_rules: ClassVar[dict[str, str]] = {"weight_decay": "nonneg"}
 
     def __init__(self, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0,
-                 decay_filter: Callable[[Tensor], bool] = decays_weights_only):
+                 decay_filter: Callable[[Tensor], bool] = is_weight):
         owner = type(self).__name__
         self.params = _param_list(owner, params)
         self.lr = lr

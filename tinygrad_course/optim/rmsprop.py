@@ -6,8 +6,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..ewa import ewa_update_
+from ..nn.functional import is_weight
 from ..tensor import Tensor
-from .optimizer import Optimizer, decays_weights_only
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -21,7 +22,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float, beta: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.0,
-                 decay_filter: Callable[[Tensor], bool] = decays_weights_only):
+                 decay_filter: Callable[[Tensor], bool] = is_weight):
         super().__init__(params, lr, weight_decay, decay_filter)
         self._set_hyperparameters(beta=beta, eps=eps)
 
