@@ -198,3 +198,41 @@ def test_float32_stays_float32():
     bn = nn.BatchNorm1d(3)
     out = bn(tc.randn(4, 3))
     assert out.dtype == np.float32 and bn.running_var.dtype == np.float32
+
+
+def test_double_backward_of_an_eval_output_uses_the_mean_it_was_computed_with():
+    # A training step after the eval forward moves the running mean in place; the create_graph
+    # gradient of the eval output must not pick up the new mean.
+    bn = _layer()
+    bn(tc.tensor(np.random.default_rng(0).standard_normal((6, 3)) + 2))
+    x = tc.tensor(np.random.default_rng(1).standard_normal((4, 3)), requires_grad=True)
+    cost = (bn.eval()(x) ** 2).sum()
+    (before,) = tc.grad(cost, [bn.gamma], retain_graph=True)
+    bn.train()(tc.tensor(np.random.default_rng(2).standard_normal((6, 3)) * 9 + 30))
+    (after,) = tc.grad(cost, [bn.gamma], create_graph=True)
+    np.testing.assert_allclose(after.data, before.data, rtol=1e-12)
+
+
+def test_a_training_step_bumps_the_buffers_versions():
+    bn = nn.BatchNorm1d(2)
+    versions = [b.version for b in bn.buffers()]
+    bn(tc.randn(4, 2))
+    assert all(b.version > v for b, v in zip(bn.buffers(), versions))
+    versions = [b.version for b in bn.buffers()]
+    bn.eval()(tc.randn(4, 2))
+    assert [b.version for b in bn.buffers()] == versions
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"momentum": 1.0}, r"batch_norm: momentum is the course's EWA beta"),
+    ({"eps": 0.0}, r"batch_norm: eps .* must be positive, got 0.0"),
+    ({"eps": -1e-5}, r"batch_norm: eps .* must be positive"),
+])
+def test_functional_batch_norm_checks_momentum_and_eps(kw, message):
+    with pytest.raises(ValueError, match=message):
+        F.batch_norm(tc.randn(4, 2), np.zeros(2), np.ones(2), tc.ones(2), tc.zeros(2), **kw)
+
+
+def test_layer_eps_must_be_positive():
+    with pytest.raises(ValueError, match=r"BatchNorm1d: eps .* must be positive, got 0"):
+        nn.BatchNorm1d(2, eps=0)

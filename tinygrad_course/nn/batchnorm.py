@@ -19,6 +19,14 @@ def _check_momentum(momentum: float, op: str) -> float:
     return b
 
 
+def _check_eps(eps: float, op: str) -> float:
+    e = float(eps)
+    if not e > 0:
+        raise ValueError(f"{op}: eps (added to the variance before the square root) must be "
+                         f"positive, got {eps!r}")
+    return e
+
+
 class BatchNormFunction(Function):
     """z_hat = (z - mu) / sqrt(var + eps); out = gamma * z_hat + beta (Ioffe & Szegedy, 2015).
 
@@ -46,7 +54,9 @@ class BatchNormFunction(Function):
                 ewa_update_(running_mean, mu, momentum, scratch=mu)
                 ewa_update_(running_var, var, momentum, scratch=var)
         else:
-            ctx.mean = running_mean
+            # A copy: a later training step updates the running mean in place, and a
+            # create_graph backward of this eval output must still see the mean it used.
+            ctx.mean = running_mean.copy()
             inv_std = 1.0 / np.sqrt(running_var + eps)
             xc = x - running_mean
             out = np.empty_like(xc)
@@ -89,8 +99,8 @@ def batch_norm(x, running_mean, running_var, gamma, beta, training: bool = True,
     rv = running_var.data if isinstance(running_var, Tensor) else running_var
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
-    return BatchNormFunction.apply(x, gamma, beta, rm, rv, float(momentum), float(eps),
-                                   bool(training))
+    return BatchNormFunction.apply(x, gamma, beta, rm, rv, _check_momentum(momentum, "batch_norm"),
+                                   _check_eps(eps, "batch_norm"), bool(training))
 
 
 class BatchNorm1d(Module):
@@ -113,11 +123,9 @@ class BatchNorm1d(Module):
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
                 or num_features <= 0:
             raise ValueError(f"BatchNorm1d: num_features must be a positive int, got {num_features!r}")
-        if not eps > 0:
-            raise ValueError(f"BatchNorm1d: eps must be positive, got {eps!r}")
         self.num_features = int(num_features)
         self.momentum = _check_momentum(momentum, "BatchNorm1d")
-        self.eps = float(eps)
+        self.eps = _check_eps(eps, "BatchNorm1d")
         dtype = get_default_dtype()
         self.gamma = Parameter(np.ones(self.num_features, dtype))
         self.beta = Parameter(np.zeros(self.num_features, dtype))
@@ -138,15 +146,19 @@ class BatchNorm1d(Module):
         if len(shape) != 2 or shape[1] != self.num_features:
             raise ValueError(f"{self._where()}: expected an input of shape (batch, "
                              f"{self.num_features}), got shape {tuple(shape)}")
+        if self.training and shape[0] < 2:
+            raise ValueError(f"{self._where()}: in training mode the batch statistics need "
+                             f"more than one example, got an input of shape {tuple(shape)}; "
+                             "call .eval() to use the running averages for single examples")
+        out = BatchNormFunction.apply(x, self.gamma, self.beta, self.running_mean.data,
+                                      self.running_var.data, self.momentum, self.eps,
+                                      self.training)
         if self.training:
-            if shape[0] < 2:
-                raise ValueError(f"{self._where()}: in training mode the batch statistics need "
-                                 f"more than one example, got an input of shape {tuple(shape)}; "
-                                 "call .eval() to use the running averages for single examples")
+            # The buffers were updated in place: anything that saved them for backward must know.
             self.num_batches_tracked.data += 1
-        return BatchNormFunction.apply(x, self.gamma, self.beta, self.running_mean.data,
-                                       self.running_var.data, self.momentum, self.eps,
-                                       self.training)
+            for t in (self.running_mean, self.running_var, self.num_batches_tracked):
+                bump_version(t)
+        return out
 
     def extra_repr(self) -> str:
         return f"num_features={self.num_features}, momentum={self.momentum}, eps={self.eps}"
