@@ -37,25 +37,29 @@ class EWA:
 
     def __init__(self, beta: float, bias_correction: bool = False):
         self.beta = _check_beta(beta)
-        self.bias_correction = bias_correction
+        self.bias_correction = bool(bias_correction)
         self.value = None
         self.t = 0
 
     def update(self, theta):
         """Fold in one observation and return the (corrected, if asked) average."""
-        self.t += 1
         b = self.beta
+        theta_arr = np.asarray(theta)
         if self.value is None:
-            theta_arr = np.asarray(theta)
             if theta_arr.ndim == 0:
                 self.value = (1 - b) * float(theta_arr)
             else:
                 self.value = (1 - b) * theta_arr.astype(theta_arr.dtype if theta_arr.dtype.kind == "f"
                                                         else np.float64)
+        elif theta_arr.shape != np.shape(self.value):
+            raise ValueError(f"EWA.update: got a value of shape {theta_arr.shape}, but this average "
+                             f"has shape {np.shape(self.value)} (from its first update); use one "
+                             "EWA per quantity, or reset() it first")
         elif isinstance(self.value, np.ndarray):
-            ewa_update_(self.value, np.asarray(theta), b)
+            ewa_update_(self.value, theta_arr, b)
         else:
-            self.value = b * self.value + (1 - b) * float(theta)
+            self.value = b * self.value + (1 - b) * float(theta_arr)
+        self.t += 1
         return self.average
 
     @property
@@ -73,21 +77,24 @@ class EWA:
         return self.value
 
     def reset(self) -> None:
+        """Forget every update: back to v_0 = 0, t = 0."""
         self.value = None
         self.t = 0
 
     def state_dict(self) -> dict:
-        return {"beta": self.beta, "t": self.t,
+        return {"beta": self.beta, "bias_correction": self.bias_correction, "t": self.t,
                 "value": None if self.value is None else np.array(self.value, copy=True)}
 
     def load_state_dict(self, state: dict) -> None:
         self.beta = _check_beta(state["beta"])
+        self.bias_correction = bool(state["bias_correction"])
         self.t = int(state["t"])
         v = state["value"]
         self.value = None if v is None else (np.array(v, copy=True) if np.ndim(v) else float(v))
 
 
 def ewa_series(values, beta: float, bias_correction: bool = False) -> np.ndarray:
-    """The EWA of a whole series (the course's temperature plot), one average per value."""
+    """v_t for t = 1..len(values) of a whole series (the course's temperature plot), divided by
+    1 - beta^t when `bias_correction` is on."""
     avg = EWA(beta, bias_correction)
     return np.array([avg.update(v) for v in np.asarray(values, dtype=np.float64)])
