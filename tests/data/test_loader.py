@@ -76,6 +76,19 @@ def test_seed_none_uses_the_global_generator():
         np.testing.assert_array_equal(ya, yb)
 
 
+def test_an_int_seed_repeats_its_permutation_and_a_shared_generator_moves_on():
+    X, y = _ids(20)
+
+    def order(seed):
+        return np.concatenate([yb for _, yb in minibatches(X, y, 8, seed=seed)])
+
+    np.testing.assert_array_equal(order(3), order(3))
+    rng = np.random.default_rng(3)
+    first, second = order(rng), order(rng)
+    np.testing.assert_array_equal(first, order(3))
+    assert not np.array_equal(first, second)
+
+
 def test_tensors_in_tensors_out():
     Xb, yb = next(minibatches(tc.Tensor(np.ones((5, 2))), tc.Tensor(np.arange(5)), 2, seed=0))
     assert isinstance(Xb, tc.Tensor) and isinstance(yb, tc.Tensor) and Xb.shape == (2, 2)

@@ -28,7 +28,9 @@ def minibatches(X, y, batch_size: int = 64, shuffle: bool = True,
 
     The last batch keeps the m % batch_size leftover examples (148 at 64 gives 64, 64, 20).
     batch_size >= m is batch gradient descent (one batch), batch_size=1 is stochastic gradient
-    descent. seed=None shuffles with the global generator (`tc.manual_seed`).
+    descent. seed=None shuffles with the global generator (`tc.manual_seed`). An int seed gives
+    the same permutation on every call: for a fresh one each epoch pass seed + epoch (as the
+    course's random_mini_batches is called), one shared np.random.Generator, or use `DataLoader`.
     """
     m = num_examples(X, y, "minibatches")
     batch_size = _check_batch_size(batch_size, "minibatches")
