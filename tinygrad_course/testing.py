@@ -23,8 +23,9 @@ from .autograd import grad as autograd_grad
 from .gradcheck import gradcheck
 from .tensor import Tensor
 
-__all__ = ["Domain", "domains", "shapes", "broadcastable_shapes", "tensors", "valid_axes",
-           "index_expressions", "upstream_gradients", "check_op"]
+__all__ = ["Domain", "domains", "positive", "bounded", "away_from_zero", "well_separated",
+           "shapes", "broadcastable_shapes", "tensors", "valid_axes", "index_expressions",
+           "upstream_gradients", "check_op"]
 
 
 # ---- input domains ----------------------------------------------------------------------
@@ -32,7 +33,8 @@ __all__ = ["Domain", "domains", "shapes", "broadcastable_shapes", "tensors", "va
 class Domain:
     """Where an op's inputs are drawn: elements in [low, high], at least `margin` away from
     each of `kinks` (where a centered difference would straddle a corner), and, when
-    `spacing` > 0, all elements at least `spacing` apart (no ties for max/min)."""
+    `spacing` > 0, all elements at least `spacing` apart (no ties for max/min; spreading
+    them may push the largest past `high`)."""
 
     low: float = -3.0
     high: float = 3.0
