@@ -344,6 +344,9 @@ def test_l2_penalty_errors():
         F.l2_penalty(_model(), 0.1, 0)
     with pytest.raises(ValueError, match="no weights"):
         F.l2_penalty(nn.BatchNorm1d(3), 0.1, 5)
+    for lambd in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match=rf"l2_penalty: lambd .* must be >= 0, got {lambd}"):
+            F.l2_penalty(_model(), lambd, 5)
 
 
 def test_l2_penalty_and_weight_decay_give_the_same_update():

@@ -357,6 +357,9 @@ def l2_penalty(model_or_params, lambd: float, m: int) -> Tensor:
     `penalized_weights`); its gradient lambd / m * W is what optimizers' weight_decay adds."""
     if m <= 0:
         raise ValueError(f"l2_penalty: m (the number of training examples) must be positive, got {m}")
+    if not lambd >= 0:
+        raise ValueError(f"l2_penalty: lambd (the regularization strength) must be >= 0, got "
+                         f"{lambd}; lambd = 0 is no regularization")
     weights = penalized_weights(model_or_params)
     if not weights:
         raise ValueError("l2_penalty: no weights with 2 or more dimensions to penalize")
