@@ -299,3 +299,30 @@ def test_fit_with_an_nn_model_evaluates_in_eval_mode_and_trains_in_train_mode():
     with tc.no_grad():
         again = loss(model(tc.Tensor(X)), tc.Tensor(y)).item()
     assert history.dev["cost"][-1] == pytest.approx(again, rel=1e-6)
+
+
+def test_early_stopping_restores_the_best_epochs_running_averages_too():
+    # Parameters of the best epoch with the running averages of the last would be a model that
+    # never existed: restore_best takes the whole state_dict.
+    from tinygrad_course import nn
+
+    X, y = circles(60, seed=4)
+    model = nn.Sequential(nn.Linear(2, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 1))
+    states = []
+
+    def record(epoch, history):
+        states.append(model.state_dict())
+
+    dev_costs = iter([3.0, 1.0, 2.0, 2.5, 2.6, 2.7])
+
+    def fake_dev_cost(epoch, history):
+        history.dev.setdefault("cost", []).append(next(dev_costs))
+
+    stop = EarlyStopping(monitor="dev_cost", patience=2)
+    history = fit(model, lambda z, t: nn.F.binary_cross_entropy_with_logits(z, t.reshape(z.shape)),
+                  Adam(model.parameters(), lr=0.05), (X, y), epochs=6, batch_size=20,
+                  callbacks=[fake_dev_cost, record, stop])
+    assert history.stopped_early and stop.best_epoch == 1 and len(states) == 4
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, states[1][key], err_msg=key)
+    assert not np.array_equal(states[1]["1.running_mean"], states[-1]["1.running_mean"])

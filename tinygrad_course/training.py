@@ -76,8 +76,9 @@ class _EpochEndFunction(Callback):
 
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs (the
-    course's early stopping); with `restore_best`, training ends with the parameters of the best
-    epoch.
+    course's early stopping); with `restore_best`, training ends with the model of the best
+    epoch: its `state_dict()` (parameters and buffers such as batch norm's running averages) when
+    it has one, else its parameters.
 
     `monitor` is "dev_<name>" (history.dev), "train_<name>" (history.train) or "cost" (the
     epoch cost); `mode` is "min" for costs and "max" for accuracies.
@@ -94,7 +95,7 @@ class EarlyStopping(Callback):
         self.restore_best = restore_best
 
     def on_train_begin(self, history: History) -> None:
-        self.best, self.best_epoch, self._best_params = math.inf, -1, None
+        self.best, self.best_epoch, self._best_state = math.inf, -1, None
 
     def _value(self, history: History) -> float:
         if self.monitor == "cost":
@@ -112,15 +113,25 @@ class EarlyStopping(Callback):
         if value < self.best - self.min_delta:
             self.best, self.best_epoch = value, epoch
             if self.restore_best:
-                self._best_params = [p.data.copy() for p in self.model.parameters()]
+                self._best_state = (self.model.state_dict() if _has_state(self.model)
+                                    else [p.data.copy() for p in self.model.parameters()])
             return False
         return epoch - self.best_epoch >= self.patience
 
     def on_train_end(self, history: History) -> None:
-        if self.restore_best and self._best_params is not None:
-            for p, best in zip(self.model.parameters(), self._best_params):
-                np.copyto(p.data, best)
-                bump_version(p)
+        if not self.restore_best or self._best_state is None:
+            return
+        if _has_state(self.model):
+            self.model.load_state_dict(self._best_state)
+            return
+        for p, best in zip(self.model.parameters(), self._best_state):
+            np.copyto(p.data, best)
+            bump_version(p)
+
+
+def _has_state(model) -> bool:
+    return callable(getattr(model, "state_dict", None)) and callable(
+        getattr(model, "load_state_dict", None))
 
 
 def _as_tensor(a) -> Tensor:
