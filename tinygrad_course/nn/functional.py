@@ -116,7 +116,8 @@ class BinaryCrossEntropy(Function):
 
 def binary_cross_entropy(probs, target, reduction: str = "mean") -> Tensor:
     """The course's logistic cost: -1/m sum(y log a + (1 - y) log(1 - a)) on probabilities a;
-    a is clipped to [eps, 1 - eps] (eps the dtype's machine epsilon) so log(0) never happens.
+    a is clipped to [eps, 1 - eps] (eps the dtype's machine epsilon) so log(0) never happens
+    (PyTorch clamps each log at -100 instead).
     Values outside [0, 1] are refused: they are logits, for `binary_cross_entropy_with_logits`."""
     _reduction(reduction, "binary_cross_entropy")
     _same_shape(probs, target, "binary_cross_entropy", "probabilities", "targets")

@@ -70,7 +70,8 @@ class Optimizer:
     dW += weight_decay * W, so `weight_decay = lambd / m` gives exactly the update of adding
     lambd / (2m) * sum ||W||^2 to the cost. It applies to the parameters `decay_filter` accepts:
     by default `nn.functional.is_weight` (ndim >= 2), the same weights `l2_penalty` penalizes,
-    not biases nor batch norm's gamma and beta.
+    not biases nor batch norm's gamma and beta (PyTorch decays every parameter; pass
+    `decay_filter=lambda p: True` for that).
     A parameter whose `.grad` is None is skipped (no update, no state change).
 
     Steps run under `no_grad`, write `p.data` in place (float32 stays float32) with preallocated

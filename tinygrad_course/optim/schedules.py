@@ -109,7 +109,8 @@ class ScheduledInverseTimeDecay(LRSchedule):
 
 
 class ExponentialDecay(LRSchedule):
-    """lr = base**epoch * lr0 (the lecture's 0.95**epoch_num * alpha0 with base=0.95)."""
+    """lr = base**epoch * lr0 (the lecture's 0.95**epoch_num * alpha0 with base=0.95;
+    PyTorch's ExponentialLR with gamma=base)."""
 
     hyperparameter_rules = {"base": "fraction"}
 
