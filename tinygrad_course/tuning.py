@@ -158,22 +158,27 @@ class Choice(Distribution):
 
 
 def uniform(low: float, high: float) -> Uniform:
+    """x ~ U(low, high): for hyperparameters that matter on a linear scale (a layer count)."""
     return Uniform(low, high)
 
 
 def log_uniform(low: float, high: float) -> LogUniform:
+    """x = 10**r, r ~ U(log10 low, log10 high): the course's scale for the learning rate."""
     return LogUniform(low, high)
 
 
 def one_minus_log_uniform(low: float, high: float) -> OneMinusLogUniform:
+    """x = 1 - 10**r, r ~ U(log10(1 - high), log10(1 - low)): the course's scale for betas."""
     return OneMinusLogUniform(low, high)
 
 
 def int_uniform(low: int, high: int) -> IntUniform:
+    """An integer uniform in low..high, both included (hidden units, layers, batch size)."""
     return IntUniform(low, high)
 
 
 def choice(options: Sequence) -> Choice:
+    """One of `options`, each equally likely (an activation, an optimizer)."""
     return Choice(options)
 
 
