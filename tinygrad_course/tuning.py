@@ -158,7 +158,7 @@ class Choice(Distribution):
 
 
 def uniform(low: float, high: float) -> Uniform:
-    """x ~ U(low, high): for hyperparameters that matter on a linear scale (a layer count)."""
+    """x ~ U(low, high): for hyperparameters that act on a linear scale (keep_prob, say)."""
     return Uniform(low, high)
 
 
