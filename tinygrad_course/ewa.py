@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def _check_beta(beta: float, name: str = "beta") -> float:
-    beta = float(beta)
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"EWA: {name} must be in [0, 1), got {beta}")
-    return beta
+def check_beta(beta: float, owner: str = "EWA", name: str = "beta", note: str = "") -> float:
+    """`beta` as a float, or a ValueError naming `owner` and `name` unless 0 <= beta < 1."""
+    b = float(beta)
+    if not 0.0 <= b < 1.0:
+        raise ValueError(f"{owner}: {name} must be in [0, 1), got {beta!r}{note}")
+    return b
 
 
 def ewa_update_(avg: np.ndarray, value, beta: float, scratch: np.ndarray | None = None) -> np.ndarray:
@@ -36,7 +37,7 @@ class EWA:
     """
 
     def __init__(self, beta: float, bias_correction: bool = False):
-        self.beta = _check_beta(beta)
+        self.beta = check_beta(beta)
         self.bias_correction = bool(bias_correction)
         self.value = None
         self.t = 0
@@ -86,7 +87,7 @@ class EWA:
                 "value": None if self.value is None else np.array(self.value, copy=True)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.beta = _check_beta(state["beta"])
+        self.beta = check_beta(state["beta"])
         self.bias_correction = bool(state["bias_correction"])
         self.t = int(state["t"])
         v = state["value"]

@@ -103,7 +103,8 @@ def test_wrong_input_shape_names_the_layer_the_shape_and_the_features(shape):
 
 @pytest.mark.parametrize("momentum", [1.0, -0.1])
 def test_momentum_out_of_range_explains_the_convention(momentum):
-    with pytest.raises(ValueError, match=r"course's EWA beta .*PyTorch's momentum=0.1 is our 0.9"):
+    with pytest.raises(ValueError, match=r"BatchNorm1d: momentum must be in \[0, 1\), got "
+                                         r".*course's EWA beta, so PyTorch's momentum=0.1 is our 0.9"):
         nn.BatchNorm1d(2, momentum=momentum)
 
 
@@ -224,7 +225,7 @@ def test_a_training_step_bumps_the_buffers_versions():
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"momentum": 1.0}, r"batch_norm: momentum is the course's EWA beta"),
+    ({"momentum": 1.0}, r"batch_norm: momentum must be in \[0, 1\), got 1.0 \(it is the course's EWA beta"),
     ({"eps": 0.0}, r"batch_norm: eps .* must be positive, got 0.0"),
     ({"eps": -1e-5}, r"batch_norm: eps .* must be positive"),
 ])

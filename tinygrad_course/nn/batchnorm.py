@@ -5,18 +5,15 @@ import numpy as np
 
 from ..autograd import Function, bump_version
 from ..dtypes import get_default_dtype
-from ..ewa import ewa_update_
+from ..ewa import check_beta, ewa_update_
 from ..ops.common import is_tensor
 from ..tensor import Tensor
 from .module import Module, Parameter
 
 
 def _check_momentum(momentum: float, op: str) -> float:
-    b = float(momentum)
-    if not 0.0 <= b < 1.0:
-        raise ValueError(f"{op}: momentum is the course's EWA beta and must be in [0, 1), got "
-                         f"{momentum!r} (PyTorch's momentum=0.1 is our 0.9)")
-    return b
+    return check_beta(momentum, op, "momentum", " (it is the course's EWA beta, so PyTorch's "
+                                                "momentum=0.1 is our 0.9)")
 
 
 def _check_eps(eps: float, op: str) -> float:
