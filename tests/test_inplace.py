@@ -218,3 +218,39 @@ def test_in_place_ops_on_a_non_leaf_match_their_out_of_place_version(x, ops):
     (h1, g1), (h2, g2) = run(True), run(False)
     np.testing.assert_allclose(h1, h2, rtol=1e-12)
     np.testing.assert_allclose(g1, g2, rtol=1e-12)
+
+
+def test_a_view_used_after_its_base_changed_in_place_raises_rather_than_lying():
+    x = tc.randn(4, requires_grad=True)
+    h = x * 2
+    v = h[1:]
+    h *= 3  # v's values are now 6 x[1:], but its node says 2 x[1:]
+    with pytest.raises(RuntimeError, match="changed in place .* before it was used"):
+        v.sum().backward()
+
+
+def test_a_view_taken_again_after_the_change_gives_the_right_gradient():
+    x = tc.randn(4, requires_grad=True)
+    h = x * 2
+    h *= 3
+    h[1:].sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0, 6, 6, 6])
+
+
+def test_a_non_leaf_changed_under_no_grad_then_used_raises():
+    x = tc.randn(4, requires_grad=True)
+    h = x * 2
+    with tc.no_grad():
+        h *= 5
+    with pytest.raises(RuntimeError, match="changed in place"):
+        h.sum().backward()
+
+
+def test_a_non_leaf_changed_under_no_grad_after_its_last_use_is_fine():
+    x = tc.randn(4, requires_grad=True)
+    h = x * 2
+    loss = (h * 3).sum()
+    with tc.no_grad():
+        h += 1  # nothing saved h, and no one uses h after the change
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, [6, 6, 6, 6])

@@ -248,12 +248,28 @@ def _named(cls, args: tuple, e: ValueError) -> ValueError:
 
 
 def _check_versions(ctx: Function, out) -> None:
+    """Raise if memory this node's backward depends on changed in place after the node ran."""
     saved = ctx.saved
+    if not saved:
+        return
     for t in ctx.inputs:
         if isinstance(t, Tensor) and t.version > ctx.epoch and any(s is t.data for s in saved):
             _raise_modified(ctx, t)
     if out.version > ctx.epoch and any(s is out.data for s in saved):
         _raise_modified(ctx, out)
+
+
+def _check_edge(consumer: Function, t) -> None:
+    """Raise if `t` was changed in place (through a view, its base, or under no_grad) after its
+    node ran and before `consumer` used it: the gradient would follow the values before the change."""
+    v = t._vc
+    if (v is not None and t._ctx.epoch < v[0] <= consumer.epoch and not t._rebased
+            and not getattr(t._ctx, "inplace", False)):
+        raise BackwardError(
+            f"{type(consumer).__name__}: its input of shape {t.shape} was changed in place (through "
+            "a view or its base, or under no_grad) after it was computed and before it was used "
+            "here, so its gradient would follow the values before the change; recompute it after "
+            "the change instead (e.g. take the view v = h[1:] again after h *= 3)")
 
 
 def _raise_modified(ctx: Function, t) -> None:
@@ -370,11 +386,13 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
     stack = list(ready)
     epoch = _epoch[0]
     while stack:
-        c = stack.pop()._ctx
-        for inp in (c.inputs if c.epoch == epoch else _inputs_as_seen(c)):
+        user = stack.pop()._ctx
+        for inp in (user.inputs if user.epoch == epoch else _inputs_as_seen(user)):
             if isinstance(inp, Tensor):
                 c = inp._ctx
                 if c is not None:
+                    if c.epoch != epoch:
+                        _check_edge(user, inp)
                     if c._pass is token:
                         c._pending += 1
                     else:
@@ -393,7 +411,7 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                 raise _freed(ctx)
             if t._retains_grad:
                 _accumulate_leaf(t, g, False, given)
-            if ctx.epoch != epoch and ctx.saved:
+            if ctx.epoch != epoch:
                 _check_versions(ctx, t)
             gin = type(ctx).backward(ctx, g)
             if type(gin) is not tuple:
@@ -472,7 +490,7 @@ def _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_un
         ctx = t._ctx
         if ctx.saved is None:
             raise _freed(ctx)
-        if ctx.epoch != epoch and ctx.saved:
+        if ctx.epoch != epoch:
             _check_versions(ctx, t)
         if create_graph:
             ctx._create_graph = True
@@ -492,6 +510,8 @@ def _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_un
         for inp, gi, need in zip(ins, gin, ctx.needs_input_grad):
             if not need or gi is None:
                 continue
+            if inp._ctx is not None and inp._ctx.epoch != epoch:
+                _check_edge(ctx, inp)
             if gi.shape != inp.data.shape:
                 gi = unbroadcast(gi, inp.data.shape, ctx)
             if inp._ctx is None:

@@ -43,6 +43,7 @@ class Tensor:
     name = None
     _retains_grad = False
     _vc = None  # the version counter [stamp], made on the first in-place change or view
+    _rebased = False  # True for the stand-in of a tensor's old self made by an in-place op
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
         self.data = _to_array(data, dtype)

@@ -60,6 +60,7 @@ def _alias(t: Tensor) -> Tensor:
     if t._vc is None:
         t._vc = [0]
     a._vc, a._ctx = t._vc, t._ctx
+    a._rebased = True  # its memory is about to change by design: the in-place node accounts for it
     return a
 
 
