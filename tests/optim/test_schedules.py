@@ -165,3 +165,11 @@ def test_decay_schedules_never_grow_and_stay_positive(lr0, rate, epoch):
                   ExponentialDecay(opt, lr0=lr0), InverseSqrtDecay(opt, lr0=lr0),
                   StaircaseDecay(opt, step_size=5, lr0=lr0)):
         assert 0 <= sched.lr_at(epoch + 1) <= sched.lr_at(epoch) <= lr0
+
+
+def test_something_without_an_lr_instead_of_the_optimizer_is_refused():
+    from tinygrad_course import nn
+
+    with pytest.raises(TypeError, match=r"InverseTimeDecay: the first argument is the optimizer "
+                                        r"whose lr it sets .* got Linear"):
+        InverseTimeDecay(nn.Linear(2, 1))

@@ -27,6 +27,9 @@ class LRSchedule:
         name = type(self).__name__
         if by not in ("epoch", "batch"):
             raise ValueError(f"{name}: by must be 'epoch' or 'batch', got {by!r}")
+        if not hasattr(optimizer, "lr"):
+            raise TypeError(f"{name}: the first argument is the optimizer whose lr it sets (e.g. "
+                            f"optim.Adam(model.parameters(), lr=0.01)), got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self.by = by
         self.lr0 = check_hyperparameter(name, "lr0", optimizer.lr if lr0 is None else lr0)
