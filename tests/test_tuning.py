@@ -134,6 +134,9 @@ def test_seed_none_draws_the_search_seed_from_the_global_generator():
     a = random_search(objective, SPACE, 5)
     tc.manual_seed(2)
     _same_trials(a, random_search(objective, SPACE, 5))
+    tc.manual_seed(3)
+    other = random_search(objective, SPACE, 5)
+    assert {t.seed for t in other}.isdisjoint({t.seed for t in a})
 
 
 def test_mode_min_ranks_the_smallest_first_and_nan_goes_last():
