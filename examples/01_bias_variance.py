@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, probabilities, pyplot
 from tinygrad_course import nn
 
 # name -> (hidden layer sizes, hidden activation), smallest first.
@@ -41,14 +41,6 @@ def human_level_error(X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(petal_class[nearest] != y))
 
 
-def probabilities(model: nn.Module):
-    """grid -> P(y = 1) under the model, for the decision-boundary plot."""
-    def predict(grid: np.ndarray) -> np.ndarray:
-        with tc.no_grad():
-            return model(tc.Tensor(grid)).sigmoid().numpy()
-    return predict
-
-
 def run(out=None, seed: int = 0, quick: bool = False, n_samples: int | None = None,
         epochs: int | None = None, lr: float | None = None) -> dict:
     out = output_dir(__file__, out)
@@ -59,7 +51,9 @@ def run(out=None, seed: int = 0, quick: bool = False, n_samples: int | None = No
     X, y = tc.data.make_planar_flower(n_samples, noise=0.2, seed=seed)
     train, dev, test = tc.data.train_dev_test_split(X, y, dev=0.2, test=0.2, seed=seed,
                                                     stratify=True)
-    human = human_level_error(np.concatenate([train[0], dev[0]]), np.concatenate([train[1], dev[1]]))
+    # Human level is a property of the data: estimated on all the labelled data we compare with.
+    human = human_level_error(np.concatenate([train[0], dev[0]]),
+                              np.concatenate([train[1], dev[1]]))
     targets = train[1].reshape(-1, 1).astype(np.float32)
 
     findings: dict = {"sizes": {"train": len(train[1]), "dev": len(dev[1]), "test": len(test[1])},

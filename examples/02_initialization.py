@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, probabilities, pyplot
 from tinygrad_course import nn
 
 # name -> (Linear's init, scale of init="random"), the course's three choices.
@@ -44,14 +44,6 @@ def train(model: nn.Module, X: tc.Tensor, y: tc.Tensor, iterations: int, lr: flo
         optimizer.step()
         costs.append(cost.item())
     return costs
-
-
-def probabilities(model: nn.Module):
-    """grid -> P(y = 1) under the model, for the decision-boundary plot."""
-    def predict(grid: np.ndarray) -> np.ndarray:
-        with tc.no_grad():
-            return model(tc.Tensor(grid)).sigmoid().numpy()
-    return predict
 
 
 def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = None,

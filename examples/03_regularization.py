@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, probabilities, pyplot
 from tinygrad_course import nn
 
 METHODS = {"no regularization": {}, "L2 (lambd = 0.7)": {"lambd": 0.7},
@@ -36,14 +36,6 @@ def regularized_cost(model: nn.Module, lambd: float, m: int):
         J = nn.F.binary_cross_entropy_with_logits(logits, y)
         return J + nn.F.l2_penalty(model, lambd, m) if lambd else J
     return cost
-
-
-def probabilities(model: nn.Module):
-    """grid -> P(y = 1) under the model in eval mode (no dropout), for the boundary plot."""
-    def predict(grid: np.ndarray) -> np.ndarray:
-        with tc.no_grad():
-            return model(tc.Tensor(grid)).sigmoid().numpy()
-    return predict
 
 
 def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = None,

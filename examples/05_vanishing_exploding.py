@@ -89,10 +89,11 @@ def main(argv=None) -> None:
         print(f"{r['label']:>24}: layer1 {r['first']:.2e}, layer{f['depth']} {r['last']:.2e}, "
               f"first / last = {r['first_over_last']:.1e}, cost {r['loss']:.3g}")
     s = f["setups"]
-    print(f"sigmoid: the first layer's gradient is {1 / s['sigmoid_xavier']['first_over_last']:.0e} "
-          "times smaller than the last's (vanishing); ReLU + He: comparable; W = randn: every "
-          f"layer's gradient is {s['relu_randn']['first'] / s['relu_he']['first']:.0e} times He's "
-          "(exploding)")
+    vanished = 1 / s["sigmoid_xavier"]["first_over_last"]
+    exploded = s["relu_randn"]["first"] / s["relu_he"]["first"]
+    print(f"sigmoid: the first layer's gradient is {vanished:.0e} times smaller than the last's "
+          f"(vanishing); ReLU + He: comparable; W = randn: every layer's gradient is "
+          f"{exploded:.0e} times He's (exploding)")
     print(f"plots and graphs in {f['out']}: {', '.join(f['plots'] + f['graphs'])}")
 
 

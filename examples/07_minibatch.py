@@ -110,7 +110,8 @@ def main(argv=None) -> None:
     for name, r in f["methods"].items():
         print(f"{name:>21}: {r['iterations']:6d} steps, cost {r['final_cost']:.3f}, train accuracy "
               f"{r['train_accuracy']:.2f}, {r['seconds_per_epoch'] * 1000:7.1f} ms per epoch, "
-              f"{r['seconds_per_step'] * 1000:.2f} ms per step, step-to-step noise {r['noise']:.3f}")
+              f"{r['seconds_per_step'] * 1000:.2f} ms per step, "
+              f"step-to-step noise {r['noise']:.3f}")
     print("batch: smooth but few steps; stochastic: many noisy steps, slow epochs; mini-batch: "
           "many steps at matrix speed")
     print(f"plots in {f['out']}")

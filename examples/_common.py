@@ -32,3 +32,14 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+def probabilities(model):
+    """grid -> P(y = 1) from a binary classifier's logit, computed without a graph: the
+    `predict` that tc.viz.plot_decision_boundary takes (put the model in eval() first)."""
+    import tinygrad_course as tc
+
+    def predict(grid):
+        with tc.no_grad():
+            return model(tc.Tensor(grid)).sigmoid().numpy()
+    return predict
