@@ -326,3 +326,24 @@ def test_early_stopping_restores_the_best_epochs_running_averages_too():
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, states[1][key], err_msg=key)
     assert not np.array_equal(states[1]["1.running_mean"], states[-1]["1.running_mean"])
+
+
+def test_seed_none_shuffles_with_the_global_generator():
+    X, _ = circles(40, seed=3)
+    tags = np.arange(40.0)  # as the targets, they tell which examples each batch holds
+
+    def batch_order(global_seed):
+        seen = []
+
+        def loss(z, t):
+            seen.append(t.numpy().copy())
+            return bce_with_logits(z, t)
+
+        model = TinyMLP()
+        tc.manual_seed(global_seed)
+        fit(model, loss, SGD(model.parameters(), lr=0.0), (X, tags), epochs=2,
+            batch_size=16)
+        return np.concatenate(seen)
+
+    np.testing.assert_array_equal(batch_order(1), batch_order(1))
+    assert not np.array_equal(batch_order(1), batch_order(2))

@@ -37,6 +37,8 @@ def test_seed_none_draws_from_the_global_generator(name):
     tc.manual_seed(9)
     X2, _ = load_dataset(name)
     np.testing.assert_array_equal(X1, X2)
+    tc.manual_seed(10)
+    assert not np.array_equal(load_dataset(name)[0], X1)
 
 
 @pytest.mark.parametrize("name", ["moons", "circles", "planar_flower", "blobs", "spirals"])

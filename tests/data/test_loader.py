@@ -74,6 +74,9 @@ def test_seed_none_uses_the_global_generator():
     b = [yb for _, yb in minibatches(X, y, 8)]
     for ya, yb in zip(a, b, strict=True):
         np.testing.assert_array_equal(ya, yb)
+    tc.manual_seed(6)
+    assert not np.array_equal(np.concatenate([yb for _, yb in minibatches(X, y, 8)]),
+                              np.concatenate(a))
 
 
 def test_an_int_seed_repeats_its_permutation_and_a_shared_generator_moves_on():

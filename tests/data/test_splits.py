@@ -54,6 +54,8 @@ def test_seed_none_draws_from_the_global_generator():
     tc.manual_seed(3)
     b = train_dev_test_split(X, y)
     np.testing.assert_array_equal(a.dev[1], b.dev[1])
+    tc.manual_seed(4)
+    assert not np.array_equal(train_dev_test_split(X, y).dev[1], a.dev[1])
 
 
 def test_default_sizes_follow_suggest_split():
