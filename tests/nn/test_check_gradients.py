@@ -177,3 +177,15 @@ def test_parameters_to_vector_and_back():
     np.testing.assert_allclose(nn.parameters_to_vector(params), 2 * v, rtol=1e-6)
     with pytest.raises(ValueError, match=r"hold 59 numbers, the vector has shape \(3,\)"):
         nn.vector_to_parameters(np.zeros(3), params)
+
+
+def test_one_bad_parameter_fails_the_check_even_when_the_overall_difference_is_fine():
+    # A small buggy layer is drowned in the overall norm by a large correct one: the per-parameter
+    # verdict still fails the check and names it (the lecture's "look at the components").
+    from tinygrad_course.nn.gradcheck import ParameterCheck
+
+    report = nn.GradientCheckReport("Net", 1e-7, 1e-7, 5e-8, [
+        ParameterCheck("big.weight", (50, 50), 1e-10, 1e3, 1e3),
+        ParameterCheck("small.weight", (2, 2), 3e-3, 1e-2, 1.1e-2)])
+    assert not report.passed and [p.name for p in report.suspects] == ["small.weight"]
+    assert "FAILED" in str(report) and "look at 'small.weight'" in str(report)

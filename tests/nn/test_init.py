@@ -58,6 +58,16 @@ def test_initializers_write_in_place_and_return_the_tensor():
     assert init.xavier_normal_(weight) is weight and weight.data is data
 
 
+def test_reinitializing_a_weight_saved_for_backward_makes_backward_refuse():
+    from tinygrad_course.autograd import BackwardError
+
+    layer = nn.Linear(3, 2)
+    cost = (layer(tc.randn(4, 3, requires_grad=True)) ** 2).sum()  # dX needs W: W is saved
+    init.he_normal_(layer.weight)
+    with pytest.raises(BackwardError):
+        cost.backward()
+
+
 def test_initialization_is_reproducible_from_the_seed():
     tc.manual_seed(42)
     a = nn.Linear(5, 4).weight.data.copy()

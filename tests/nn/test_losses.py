@@ -90,6 +90,18 @@ def test_bce_refuses_values_outside_0_1_and_points_to_the_logits_version(bad):
         F.binary_cross_entropy(_t([[0.5], [bad]]), np.array([[0.0], [1.0]]))
 
 
+@pytest.mark.parametrize("loss, pred", [(F.mse_loss, [[0.3], [2.0]]),
+                                        (F.binary_cross_entropy, [[0.2], [0.7]]),
+                                        (F.binary_cross_entropy_with_logits, [[-1.0], [3.0]])])
+def test_integer_targets_as_arrays_or_tensors_keep_the_predictions_float32(loss, pred):
+    p = tc.tensor(np.array(pred, np.float32), requires_grad=True)
+    for y in (np.array([[0], [1]]), tc.tensor(np.array([[0], [1]]))):
+        out = loss(p, y)
+        out.backward()
+        assert out.dtype == np.float32 and p.grad.dtype == np.float32
+        p.grad = None
+
+
 def test_bce_accepts_integer_labels():
     p = _t([[0.2], [0.7]])
     np.testing.assert_allclose(F.binary_cross_entropy(p, np.array([[0], [1]])).data,
