@@ -64,6 +64,15 @@ def test_default_sizes_follow_suggest_split():
     assert [len(s[1]) for s in (train, dev, test)] == [3000, 1000, 1000]
 
 
+def test_stratified_splits_are_shuffled_not_left_interleaved_by_class():
+    # Stratifying interleaves two equal classes almost perfectly (a class change at ~75% of the
+    # steps); shuffled, a change happens at about half of them.
+    y, X = np.repeat([0, 1], 100), np.arange(200)[:, None]
+    changes = [np.mean(np.diff(train_dev_test_split(X, y, 0.2, 0.2, seed=s, stratify=True).train[1]) != 0)
+               for s in range(3)]
+    assert np.mean(changes) < 0.6
+
+
 def test_stratified_split_keeps_a_rare_class_in_proportion():
     y = np.r_[np.zeros(100, int), np.ones(900, int)]
     X = np.arange(1000)[:, None]

@@ -25,16 +25,20 @@ def _quadratic_steps(opt, params, n):
 
 # ---- state ------------------------------------------------------------------------------
 
+NON_DEFAULT = {SGD: {}, Momentum: {"beta": 0.5}, RMSprop: {"beta": 0.8, "eps": 1e-3},
+               Adam: {"beta1": 0.5, "beta2": 0.8, "eps": 1e-3}}
+
+
 @pytest.mark.parametrize("cls", ALL)
 def test_state_dict_round_trip_continues_the_same_trajectory(cls):
     a = [_param((3, 4), 0), _param((4,), 1)]
-    opt_a = cls(a, lr=0.01)
+    opt_a = cls(a, lr=0.01, weight_decay=0.2, **NON_DEFAULT[cls])
     _quadratic_steps(opt_a, a, 3)
     saved = opt_a.state_dict()
     b = [tc.Tensor(p.data.copy(), requires_grad=True) for p in a]
     opt_b = cls(b, lr=0.5)
     opt_b.load_state_dict(saved)
-    assert opt_b.lr == 0.01
+    assert opt_b.hyperparameters() == opt_a.hyperparameters() and opt_b.lr == 0.01
     _quadratic_steps(opt_a, a, 3)
     _quadratic_steps(opt_b, b, 3)
     for pa, pb in zip(a, b):
