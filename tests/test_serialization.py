@@ -150,6 +150,15 @@ def test_a_crash_mid_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["ck.npz"]  # no temporary file left behind
 
 
+def test_the_new_file_reaches_the_disk_before_it_replaces_the_old_one(tmp_path, monkeypatch):
+    events = []
+    fsync, replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), replace(a, b)))
+    tc.save({"w": np.ones(2)}, tmp_path / "ck.npz")
+    assert events == ["fsync", "replace"]
+
+
 def test_saving_replaces_the_file_and_keeps_the_exact_path(tmp_path):
     path = tmp_path / "checkpoint.bin"
     tc.save({"a": 1}, path)
