@@ -43,7 +43,7 @@ class BatchNormFunction(Function):
         if training:
             mu = x.mean(axis=0)
             xc = x - mu
-            out = np.multiply(xc, xc)
+            out = np.multiply(xc, xc)  # the squared deviations; the buffer then holds the output
             var = out.mean(axis=0)
             inv_std = 1.0 / np.sqrt(var + eps)
             if running_mean is not None:
