@@ -440,6 +440,10 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                     gt = _new(Tensor)
                     gt.data, gt.grad, gt._ctx, gt.requires_grad = gi, None, None, False
                     inp.grad = gt
+                elif id(acc.data) in given:
+                    # Set in this pass, so the array may still be pending at another node:
+                    # add out of place rather than change it under that node.
+                    acc.data = np.add(acc.data, gi, dtype=acc.data.dtype, casting="unsafe")
                 else:
                     acc = acc.data
                     np.add(acc, gi, out=acc, casting="unsafe")
@@ -448,14 +452,7 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                 if gi.shape != inp.data.shape:
                     gi = unbroadcast(gi, inp.data.shape, ctx)
                 prev = c._g
-                if prev is None:
-                    # A leaf may own this array and later add into it in place: never share it.
-                    if id(gi) in given:
-                        gi = gi.copy()
-                    given.add(id(gi))
-                    c._g = gi
-                else:
-                    c._g = prev + gi
+                c._g = gi if prev is None else prev + gi
             c._pending -= 1
             if c._pending == 0:
                 ready.append(inp)
@@ -553,6 +550,8 @@ def _accumulate_leaf(t, g, create_graph: bool, given: set) -> None:
         g = g.data
     if t.grad is None:
         t.grad = Tensor._wrap(_leaf_grad(g, t, given))
+    elif id(t.grad.data) in given:
+        t.grad.data = np.add(t.grad.data, g, dtype=t.grad.data.dtype, casting="unsafe")
     else:
         acc = t.grad.data
         np.add(acc, g, out=acc, casting="unsafe")
