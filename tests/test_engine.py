@@ -377,3 +377,19 @@ def test_a_chain_of_100000_ops_backpropagates_without_recursion():
     y = y + x
     y.backward()
     assert x.grad.item() == 2.0
+
+
+def test_a_0d_leaf_used_twice_accumulates_across_two_backward_calls():
+    x = tc.tensor(np.float64(0.5), requires_grad=True)
+    h = x * 1.0
+    h += x
+    h.backward(retain_graph=True)
+    h.backward()
+    assert isinstance(x.grad.data, np.ndarray) and x.grad.shape == ()
+    assert x.grad.item() == 4.0
+
+
+def test_a_leaf_gradient_shared_with_a_pending_node_is_not_corrupted():
+    x = tc.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2 + (x * 1 + x)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])

@@ -443,7 +443,9 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                 elif id(acc.data) in given:
                     # Set in this pass, so the array may still be pending at another node:
                     # add out of place rather than change it under that node.
-                    acc.data = np.add(acc.data, gi, dtype=acc.data.dtype, casting="unsafe")
+                    total = acc.data.copy()  # a copy, not np.add's result: 0-d stays an array
+                    np.add(total, gi, out=total, casting="unsafe")
+                    acc.data = total
                 else:
                     acc = acc.data
                     np.add(acc, gi, out=acc, casting="unsafe")
@@ -551,7 +553,9 @@ def _accumulate_leaf(t, g, create_graph: bool, given: set) -> None:
     if t.grad is None:
         t.grad = Tensor._wrap(_leaf_grad(g, t, given))
     elif id(t.grad.data) in given:
-        t.grad.data = np.add(t.grad.data, g, dtype=t.grad.data.dtype, casting="unsafe")
+        total = t.grad.data.copy()
+        np.add(total, g, out=total, casting="unsafe")
+        t.grad.data = total
     else:
         acc = t.grad.data
         np.add(acc, g, out=acc, casting="unsafe")
