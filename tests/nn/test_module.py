@@ -240,8 +240,10 @@ def test_module_list_indexing_and_errors():
     assert isinstance(ml[0], nn.Sigmoid)
     with pytest.raises(IndexError, match="index 2 is out of range for 2 modules"):
         ml[2]
-    with pytest.raises(TypeError, match="expected a Module"):
+    with pytest.raises(TypeError, match=r"ModuleList.append: expected a Module, got int"):
         ml.append(3)
+    with pytest.raises(TypeError, match=r"Sequential.append: expected a Module, got int"):
+        nn.Sequential().append(3)
 
 
 def test_module_dict_behaves_like_a_dict():

@@ -352,7 +352,24 @@ class Identity(Module):
         return x
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: modules in order, appended under the next index."""
+
+    def append(self, module: Module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.append: expected a Module, got "
+                            f"{type(module).__name__}")
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after the other: Sequential(Linear(2, 4), ReLU(), Linear(4, 1)).
     Also accepts one dict {name: module} to name the layers."""
 
@@ -372,37 +389,18 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def append(self, module: Module) -> Sequential:
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
-        self.add_module(str(len(self._modules)), module)
-        return self
-
     def __getitem__(self, index):
-        mods = list(self._modules.values())
         if isinstance(index, slice):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
-        return mods[index]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return list(self._modules.values())[index]
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, each registered (as "0", "1", ...), for models built in a loop."""
 
     def __init__(self, modules: Iterable[Module] = ()):
         super().__init__()
         self.extend(modules)
-
-    def append(self, module: Module) -> ModuleList:
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList.append: expected a Module, got {type(module).__name__}")
-        self.add_module(str(len(self._modules)), module)
-        return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         for m in modules:
@@ -422,12 +420,6 @@ class ModuleList(Module):
 
     def __setitem__(self, index: int, module: Module) -> None:
         self.add_module(self._key(index), module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
 
 class ModuleDict(Module):
