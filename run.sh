@@ -25,7 +25,9 @@ fi
 
 case "$cmd" in
   demo)     exec .venv/bin/python -m tinygrad_course demo "$@" ;;
-  test)     exec .venv/bin/python -m pytest "$@" ;;
+  # One BLAS thread: the tests' matrices are small, and a thread pool fighting other
+  # processes for 2 cores makes them several times slower, not faster.
+  test)     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 exec .venv/bin/python -m pytest "$@" ;;
   bench)    exec .venv/bin/python benchmarks/run.py "$@" ;;
   examples) for f in examples/[0-9]*.py; do .venv/bin/python "$f" "$@"; done ;;
   *) echo "usage: ./run.sh demo|test|bench|examples [args...]" >&2; exit 2 ;;
