@@ -146,6 +146,9 @@ def test_bad_data_and_epochs_raise():
         fit(model, bce_with_logits, opt, (X, y), epochs=-1)
     with pytest.raises(ValueError, match="no batches in epoch 0"):
         fit(model, bce_with_logits, opt, [], epochs=1)
+    other = InverseTimeDecay(SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match=r"schedule InverseTimeDecay sets the lr of another optimizer"):
+        fit(model, bce_with_logits, opt, (X, y), epochs=1, schedule=other)
 
 
 def test_diverging_cost_raises_naming_the_learning_rate():

@@ -216,6 +216,10 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    if schedule is not None and getattr(schedule, "optimizer", optimizer) is not optimizer:
+        raise ValueError(f"fit: the schedule {type(schedule).__name__} sets the lr of another "
+                         f"optimizer than the one given; build it on this one: "
+                         f"{type(schedule).__name__}(optimizer, ...)")
     metrics = dict(metrics or {})
     train_batches = _batch_source(data, "data", batch_size, shuffle, seed)
     train_eval = (lambda: [data]) if _is_arrays(data) else train_batches
