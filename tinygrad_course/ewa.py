@@ -32,8 +32,8 @@ def correction_factor(beta: float, t: int) -> float:
 class EWA:
     """v_t = beta * v_{t-1} + (1 - beta) * theta_t, from v_0 = 0; bias-corrected v_t / (1 - beta^t).
 
-    Averages roughly the last 1 / (1 - beta) values. Works on scalars and arrays; with
-    arrays, `update` writes into its state in place (no allocation per step after the first).
+    Averages roughly the last 1 / (1 - beta) values. Works on scalars and arrays of a fixed
+    shape; with arrays, `update` writes into its state in place (`value` stays the same array).
     """
 
     def __init__(self, beta: float, bias_correction: bool = False):
