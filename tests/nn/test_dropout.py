@@ -90,9 +90,12 @@ def test_functional_dropout_not_training_is_the_identity():
     assert F.dropout(x, 0.5, training=False) is x
 
 
-def test_keeps_the_input_dtype():
-    x = tc.randn(8, 8, dtype=np.float64)
-    assert nn.Dropout(0.5)(x).dtype == np.float64
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_keeps_the_input_dtype(dtype):
+    x = tc.randn(8, 8, dtype=dtype, requires_grad=True)
+    out = nn.Dropout(0.5)(x)
+    out.sum().backward()
+    assert out.dtype == dtype and x.grad.dtype == dtype
 
 
 def test_repr():
