@@ -151,36 +151,37 @@ class Log(Function):
         return g / x
 
 
-class Maximum(Function):
+class _Select(Function):
+    """z = x where x wins the comparison, else y; ties split the gradient evenly."""
+
+    _wins = None  # the comparison under which x is chosen
+    _pick = None  # the NumPy function computing z
+
+    @classmethod
+    def forward(cls, ctx, x, y):
+        wx = cls._wins(x, y) + 0.5 * (x == y)
+        ctx.save_for_backward(wx.astype(np.result_type(x, y, np.float32), copy=False))
+        return cls._pick(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        (wx,) = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        return (g * wx if nx else None), (g * (1 - wx) if ny else None)
+
+
+class Maximum(_Select):
     """z = max(x, y) elementwise; the gradient goes to the larger, split evenly on ties."""
 
-    @staticmethod
-    def forward(ctx, x, y):
-        wx = (x > y) + 0.5 * (x == y)
-        ctx.save_for_backward(wx.astype(np.result_type(x, y, np.float32), copy=False))
-        return np.maximum(x, y)
-
-    @staticmethod
-    def backward(ctx, g):
-        (wx,) = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        return (g * wx if nx else None), (g * (1 - wx) if ny else None)
+    _wins = staticmethod(np.greater)
+    _pick = staticmethod(np.maximum)
 
 
-class Minimum(Function):
+class Minimum(_Select):
     """z = min(x, y) elementwise; the gradient goes to the smaller, split evenly on ties."""
 
-    @staticmethod
-    def forward(ctx, x, y):
-        wx = (x < y) + 0.5 * (x == y)
-        ctx.save_for_backward(wx.astype(np.result_type(x, y, np.float32), copy=False))
-        return np.minimum(x, y)
-
-    @staticmethod
-    def backward(ctx, g):
-        (wx,) = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        return (g * wx if nx else None), (g * (1 - wx) if ny else None)
+    _wins = staticmethod(np.less)
+    _pick = staticmethod(np.minimum)
 
 
 class Clip(Function):
