@@ -351,6 +351,12 @@ def _leaf_grad(g, t, given: set):
     return g
 
 
+def _miscounted(ctx, gin) -> BackwardError:
+    return BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients for "
+                         f"{len(ctx.inputs)} inputs; return one per positional input of forward "
+                         "(None for those that need none)")
+
+
 def _freed(ctx) -> BackwardError:
     return BackwardError(
         f"{type(ctx).__name__}: trying to backward through the graph a second time; its saved "
@@ -417,8 +423,7 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
             if type(gin) is not tuple:
                 gin = (gin,)
             if len(gin) != len(ctx.inputs):
-                raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
-                                    f"for {len(ctx.inputs)} inputs")
+                raise _miscounted(ctx, gin)
         ins = ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx)
         for inp, gi, need in zip(ins, gin, ctx.needs_input_grad):
             if not need:
@@ -503,8 +508,7 @@ def _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_un
         if not isinstance(gin, tuple):
             gin = (gin,)
         if len(gin) != len(ctx.inputs):
-            raise BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients "
-                                f"for {len(ctx.inputs)} inputs")
+            raise _miscounted(ctx, gin)
         ins = ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx)
         for inp, gi, need in zip(ins, gin, ctx.needs_input_grad):
             if not need or gi is None:
