@@ -200,8 +200,12 @@ class Tensor:
     # ---- autograd ---------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Backpropagate from this tensor: every leaf it depends on gets d(self)/d(leaf) added to `.grad`."""
-        g = _initial_grad(self, gradient, "backward", create_graph)
-        run_backward([self], [g], retain_graph or create_graph, create_graph)
+        data = self.data
+        if gradient is None and not create_graph and self.requires_grad and data.size == 1:
+            g = np.ones(data.shape, data.dtype)  # the usual loss.backward(), checks inlined
+        else:
+            g = _initial_grad(self, gradient, "backward", create_graph)
+        run_backward((self,), (g,), retain_graph or create_graph, create_graph)
 
     def draw_graph(self, **kwargs):
         """A graphviz.Digraph of everything this tensor depends on (see `tinygrad_course.viz`)."""
