@@ -11,7 +11,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extras="plot,progress"
 [ "$cmd" = "test" ] && extras="test"
-[ "$cmd" = "bench" ] && extras="test,bench"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]"
 
 if ! command -v dot >/dev/null 2>&1; then
