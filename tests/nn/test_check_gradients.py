@@ -95,6 +95,20 @@ def test_the_users_model_is_not_touched():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
 
 
+def test_a_loss_fn_using_the_original_model_is_refused():
+    # l2_penalty(model, ...) inside loss_fn reaches the float32 original, not the checked copy:
+    # the L2 part would go unchecked and backward would fill the user's .grad.
+    X, y = _data()
+    model = _mlp()
+
+    def loss_fn(out, target):
+        return F.cross_entropy(out, target) + F.l2_penalty(model, 0.9, len(target))
+
+    with pytest.raises(ValueError, match=r"uses the parameter '0.weight'.*lambd="):
+        nn.check_gradients(model, loss_fn, X, y)
+    assert all(p.grad is None for p in model.parameters())
+
+
 def test_batch_norm_models_pass_in_train_and_eval_mode():
     X, y = _data(m=10)
     model = nn.Sequential(nn.Linear(3, 4, bias=False), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3))

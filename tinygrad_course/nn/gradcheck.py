@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..autograd import bump_version, no_grad
+from ..autograd import bump_version, no_grad, toposort
 from ..gradcheck import relative_difference, verdict
 from ..tensor import Tensor
 from .dropout import Dropout
@@ -119,6 +119,22 @@ def _refuse_dropout(model: Module) -> None:
                 "it back on with model.train()")
 
 
+def _refuse_original_parameters(loss: Tensor, model: Module) -> None:
+    """Raise if the loss reaches a parameter of the user's model rather than of the float64 copy:
+    that part of the loss (say l2_penalty(model, ...) inside loss_fn) would go unchecked, and
+    backward would write into the user's .grad."""
+    originals = {id(p): name for name, p in model.named_parameters()}
+    for t in toposort([loss]):
+        for inp in t._ctx.inputs:
+            if isinstance(inp, Tensor) and id(inp) in originals:
+                raise ValueError(
+                    f"check_gradients: loss_fn uses the parameter {originals[id(inp)]!r} of the "
+                    "model given (e.g. l2_penalty(model, ...) inside loss_fn), but the check runs "
+                    "on a float64 copy, so that part of the cost would not be checked. Write "
+                    "loss_fn(output, y) from its arguments only and pass the course's L2 term as "
+                    "check_gradients(..., lambd=...)")
+
+
 def _as_float64(x):
     a = x.data if isinstance(x, Tensor) else np.asarray(x)
     return Tensor._wrap(a.astype(np.float64)) if a.dtype.kind == "f" else Tensor._wrap(a)
@@ -157,6 +173,7 @@ def check_gradients(model: Module, loss_fn: Callable, X, y, eps: float = 1e-7, l
     if not isinstance(loss, Tensor) or loss.size != 1:
         raise TypeError("check_gradients: loss_fn(model(X), y) must return a scalar Tensor, got "
                         f"{type(loss).__name__} {getattr(loss, 'shape', '')}")
+    _refuse_original_parameters(loss, model)
     loss.backward()
     with no_grad():
         if float(J().data) != float(loss.data):
