@@ -102,6 +102,20 @@ def test_integer_targets_as_arrays_or_tensors_keep_the_predictions_float32(loss,
         p.grad = None
 
 
+@pytest.mark.parametrize("loss, pred, target", [
+    (F.mse_loss, [[0.3], [2.0]], [[0.0], [1.0]]),
+    (F.binary_cross_entropy, [[0.2], [0.7]], [[0.0], [1.0]]),
+    (F.binary_cross_entropy_with_logits, [[-1.0], [3.0]], [[0.0], [1.0]]),
+    (F.cross_entropy, [[-1.0, 3.0], [0.5, 0.2]], [[0.0, 1.0], [1.0, 0.0]])])
+def test_a_float64_target_tensor_keeps_a_float32_cost(loss, pred, target):
+    p = tc.tensor(np.array(pred, np.float32), requires_grad=True)
+    y = tc.tensor(np.array(target, np.float64))  # np.eye(C)[labels] is float64
+    out = loss(p, y)
+    out.backward()
+    assert out.dtype == np.float32 and p.grad.dtype == np.float32
+    np.testing.assert_allclose(out.data, loss(p, y.numpy().astype(np.float32)).data, rtol=1e-6)
+
+
 def test_bce_accepts_integer_labels():
     p = _t([[0.2], [0.7]])
     np.testing.assert_allclose(F.binary_cross_entropy(p, np.array([[0], [1]])).data,

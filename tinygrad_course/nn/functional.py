@@ -41,10 +41,13 @@ def _same_shape(a, b, op: str, a_name: str, b_name: str) -> None:
 
 
 def _as_float_target(y, like: np.ndarray):
-    # Integer or bool labels become floats of the prediction's dtype; a Tensor target is kept
-    # (it may require grad).
+    # Targets take the prediction's dtype, so a float64 target (np.eye(C)[y] is float64) never
+    # turns a float32 model's cost and backward into float64; only a target that requires grad
+    # is kept as it is.
     if isinstance(y, Tensor):
-        return y if y.dtype.kind == "f" else Tensor._wrap(y.data.astype(like.dtype))
+        if y.dtype == like.dtype or (y.requires_grad and y.dtype.kind == "f"):
+            return y
+        return Tensor._wrap(y.data.astype(like.dtype))
     y = np.asarray(y)
     return y if y.dtype == like.dtype else y.astype(like.dtype)
 
