@@ -92,6 +92,12 @@ def test_training_on_a_single_example_is_refused_with_the_remedy():
         nn.BatchNorm1d(3)(tc.randn(1, 3))
 
 
+def test_a_float64_input_to_a_float32_layer_is_refused_with_the_remedy():
+    with pytest.raises(TypeError, match=r"BatchNorm1d\(num_features=3.*input of dtype float64, but "
+                                        r"its parameters are float32.*astype"):
+        nn.BatchNorm1d(3)(tc.tensor(np.ones((4, 3))))
+
+
 @pytest.mark.parametrize("shape", [(4, 5), (4,), (2, 3, 1)])
 def test_wrong_input_shape_names_the_layer_the_shape_and_the_features(shape):
     model = nn.Sequential(nn.Identity(), nn.BatchNorm1d(3))

@@ -94,6 +94,22 @@ def test_wrong_feature_count_inside_a_model_names_the_layer_path():
         model(tc.randn(3, 2))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_an_input_that_would_promote_a_float32_model_to_float64_is_refused(dtype):
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+    X = np.ones((3, 2), dtype)  # np.random.randn and np.array([[0, 1]]) give these dtypes
+    with pytest.raises(TypeError, match=rf"Linear\(in_features=2.*\) at '0' in Sequential: got an "
+                                        rf"input of dtype {np.dtype(dtype)}, but its parameters are "
+                                        r"float32.*X.astype\(np.float32\).*model.to\(np."):
+        model(tc.tensor(X))
+
+
+def test_inputs_that_keep_the_layers_dtype_are_accepted():
+    layer = nn.Linear(2, 3)
+    assert layer(tc.tensor(np.ones((4, 2), np.uint8))).dtype == np.float32
+    assert layer.to(np.float64)(tc.randn(4, 2)).dtype == np.float64  # float32 data, float64 model
+
+
 def test_a_zero_dimensional_input_is_refused():
     with pytest.raises(ValueError, match=r"input of shape \(\) with 0 features"):
         nn.Linear(3, 2)(tc.tensor(1.0))

@@ -147,6 +147,8 @@ class BatchNorm1d(Module):
             raise ValueError(f"{self._where()}: in training mode the batch statistics need "
                              f"more than one example, got an input of shape {tuple(shape)}; "
                              "call .eval() to use the running averages for single examples")
+        if x.dtype is not self.gamma.data.dtype:
+            self._check_input_dtype(x, self.gamma)
         out = BatchNormFunction.apply(x, self.gamma, self.beta, self.running_mean.data,
                                       self.running_var.data, self.momentum, self.eps,
                                       self.training)

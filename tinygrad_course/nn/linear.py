@@ -52,6 +52,8 @@ class Linear(Module):
                 f"{self._where()}: got an input of shape {tuple(shape)} with "
                 f"{shape[-1] if shape else 0} features in its last axis, but the layer expects "
                 f"{self.in_features} features (examples are rows: shape (m, {self.in_features}))")
+        if x.dtype is not self.weight.data.dtype:
+            self._check_input_dtype(x, self.weight)
         return LinearFunction.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

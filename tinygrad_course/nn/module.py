@@ -158,6 +158,18 @@ class Module:
                     return f"{here} at {path!r} in {type(roots[0]).__name__}"
         return here
 
+    def _check_input_dtype(self, x, param: Tensor) -> None:
+        """Raise if `x` would promote this layer past its parameters' dtype: NumPy computes a
+        float64 (or int64) batch times float32 weights in float64, and so every later layer."""
+        have, want = x.dtype, param.data.dtype
+        if have is want or np.result_type(have, want) == want:
+            return
+        raise TypeError(
+            f"{self._where()}: got an input of dtype {have}, but its parameters are {want}, so "
+            f"NumPy would compute this layer and every later one in {np.result_type(have, want)}. "
+            f"Convert the data once, e.g. X = X.astype(np.{want}) (tc.data's datasets are "
+            f"float32 already), or make the whole model {have} with model.to(np.{have})")
+
     def _describe(self) -> str:
         extra = self.extra_repr()
         return f"{type(self).__name__}({extra})"
