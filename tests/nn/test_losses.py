@@ -308,6 +308,16 @@ def test_accuracy_binary_on_probabilities_and_on_logits():
     assert F.accuracy(np.log(probs / (1 - probs)), y.ravel(), threshold=0.0) == 0.75
 
 
+@pytest.mark.parametrize("metric", [F.accuracy, F.confusion_matrix])
+def test_the_default_threshold_refuses_logits(metric):
+    # At 0.5, the logits 0.3 and 0.4 would count as class 0 though sigmoid puts them in class 1.
+    logits = np.array([[0.3], [-2.0], [0.4], [3.0]])
+    with pytest.raises(ValueError, match=r"values from -2 to 3, outside \[0, 1\], so it holds "
+                                         r"logits.*threshold=0.0"):
+        metric(logits, np.array([1, 0, 1, 1]))
+    assert F.accuracy(logits, np.array([1, 0, 1, 1]), threshold=0.0) == 1.0
+
+
 def test_accuracy_count_mismatch():
     with pytest.raises(ValueError, match="3 predictions .* but 2 targets"):
         F.accuracy(np.zeros((3, 2)), np.array([0, 1]))

@@ -280,14 +280,24 @@ def one_hot(labels, num_classes: int | None = None, dtype=None) -> Tensor:
 
 
 # ---- metrics and regularization ----------------------------------------------------------
-def _predicted_and_true(output, target, threshold: float, op: str) -> tuple[np.ndarray, np.ndarray]:
+def _predicted_and_true(output, target, threshold: float | None, op: str) -> tuple[np.ndarray, np.ndarray]:
     """(predicted class, true class) per example, as `accuracy` documents them."""
     out, t = _array(output), _array(target)
     if out.ndim == 2 and out.shape[1] > 1:
         pred = out.argmax(axis=1)
         t = t.argmax(axis=1) if t.ndim == 2 and t.shape[1] > 1 else t.reshape(-1)
     else:
-        pred = (out.reshape(-1) > threshold)
+        scores = out.reshape(-1)
+        if threshold is None:
+            # 0.5 is for probabilities; on logits it would silently miscount every z in (0, 0.5].
+            if scores.size and (scores.min() < 0 or scores.max() > 1):
+                raise ValueError(
+                    f"{op}: the output has one column with values from {scores.min():.4g} to "
+                    f"{scores.max():.4g}, outside [0, 1], so it holds logits, not probabilities; "
+                    "pass threshold=0.0 for logits (sigmoid(z) > 0.5 exactly when z > 0), or "
+                    "threshold=0.5 for probabilities")
+            threshold = 0.5
+        pred = scores > threshold
         t = t.reshape(-1) > 0.5
     if pred.shape != t.shape:
         raise ValueError(f"{op}: {pred.shape[0]} predictions (output of shape {out.shape}) but "
@@ -295,15 +305,17 @@ def _predicted_and_true(output, target, threshold: float, op: str) -> tuple[np.n
     return pred, t
 
 
-def accuracy(output, target, threshold: float = 0.5) -> float:
+def accuracy(output, target, threshold: float | None = None) -> float:
     """Fraction of correct predictions. With C > 1 columns the prediction is the argmax; with one
-    column (or 1-D) it is output > threshold (0.5 for probabilities, pass 0 for logits). `target`
-    is labels (m,) or (m, 1), or one-hot rows (m, C)."""
+    column (or 1-D) it is output > threshold: pass 0 for logits; the default is 0.5, for
+    probabilities, and refuses an output outside [0, 1]. `target` is labels (m,) or (m, 1), or
+    one-hot rows (m, C)."""
     pred, t = _predicted_and_true(output, target, threshold, "accuracy")
     return float(np.mean(pred == t)) if pred.size else float("nan")
 
 
-def confusion_matrix(output, target, threshold: float = 0.5, num_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(output, target, threshold: float | None = None,
+                     num_classes: int | None = None) -> np.ndarray:
     """counts[i, j] = how many examples of true class i were predicted as class j (rows: truth,
     columns: prediction; the diagonal is what `accuracy` counts). Predictions as in `accuracy`;
     `num_classes` defaults to the output's columns (2 for one column)."""
