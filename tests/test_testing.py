@@ -176,13 +176,13 @@ def test_check_op_passes_the_docstring_example():
     check_op(Cube.apply, lambda x: x ** 3)
 
 
-def test_check_op_catches_a_wrong_gradient():
-    with pytest.raises(tc.GradcheckError):
+def test_check_op_catches_a_wrong_gradient_and_names_the_op():
+    with pytest.raises(tc.GradcheckError, match=r"^CubeWrongGrad.apply: gradcheck failed"):
         check_op(CubeWrongGrad.apply, lambda x: x ** 3)
 
 
-def test_check_op_catches_a_wrong_forward():
-    with pytest.raises(AssertionError, match="forward differs"):
+def test_check_op_catches_a_wrong_forward_and_names_the_op():
+    with pytest.raises(AssertionError, match="CubeWrongForward.apply: forward differs"):
         check_op(CubeWrongForward.apply, lambda x: x ** 3)
 
 

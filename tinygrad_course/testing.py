@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .autograd import grad as autograd_grad
-from .gradcheck import gradcheck
+from .gradcheck import GradcheckError, gradcheck
 from .tensor import Tensor
 
 __all__ = ["Domain", "domains", "positive", "bounded", "away_from_zero", "well_separated",
@@ -307,7 +307,7 @@ def check_op(op: Callable, reference: Callable, n_inputs: int = 1,
     """
     dom = _domain(domain)
     shape_tuples = _shape_tuples(shapes, n_inputs)
-    name = getattr(op, "__name__", repr(op))
+    name = _op_name(op)
     config = dict(deadline=None, database=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     if max_examples is not None:
@@ -328,6 +328,14 @@ def check_op(op: Callable, reference: Callable, n_inputs: int = 1,
     run()
 
 
+def _op_name(op: Callable) -> str:
+    # `Cube.apply` is a method bound to the class Cube: "apply" alone would not say which op.
+    owner = getattr(op, "__self__", None)
+    if isinstance(owner, type):
+        return f"{owner.__name__}.{op.__name__}"
+    return getattr(op, "__name__", repr(op))
+
+
 def _check_once(op, reference, ts: list, kw: dict, name: str, rtol, atol, grad_rtol, grad_atol,
                 check_grad: bool) -> None:
     before = [t.data.copy() for t in ts]
@@ -345,7 +353,10 @@ def _check_once(op, reference, ts: list, kw: dict, name: str, rtol, atol, grad_r
     def fn(*xs):
         return op(*xs, **kw)
 
-    gradcheck(fn, ts, atol=grad_atol, rtol=grad_rtol)
+    try:
+        gradcheck(fn, ts, atol=grad_atol, rtol=grad_rtol)
+    except GradcheckError as e:
+        raise GradcheckError(f"{name}: {e}") from None
     v = Tensor._wrap(np.random.default_rng(0).uniform(0.5, 1.5, out.shape))
     got = autograd_grad([fn(*ts)], ts, [v], allow_unused=True)
     copies = [Tensor(t.data.copy(order="C"), requires_grad=True) for t in ts]
