@@ -288,6 +288,13 @@ def test_process_pool_gives_the_same_trials_and_resumes_after_a_crash(tmp_path):
            [(t.index, t.params["lr"], t.seed, t.metrics) for t in reference]
 
 
+def test_a_train_fn_a_process_pool_cannot_pickle_gets_the_remedy():
+    with ProcessPoolExecutor(1) as pool:
+        with pytest.raises(TrialFailed, match=r"trial 0 .*pickle.*defined at the top level of a "
+                                              r"module, not a lambda"):
+            random_search(lambda params, seed: 0.5, SPACE, 1, seed=0, executor=pool)
+
+
 def test_dask_cluster_executor_runs_the_same_trials(tmp_path):
     from distributed import Client, LocalCluster
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \

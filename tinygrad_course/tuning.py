@@ -387,6 +387,9 @@ class _Search:
     def _failed(self, index: int, params: dict, exc: BaseException) -> TrialFailed:
         saved = f"; the finished trials are in {self.log.path}: call again with it to resume" \
             if self.log is not None else ""
+        if self.executor is not None and "pickle" in str(exc).lower():
+            saved += ("; an executor sends train_fn to other processes, so it must be a function "
+                      "defined at the top level of a module, not a lambda or a nested function")
         return TrialFailed(f"{self.where}: trial {index} with params {params} raised "
                            f"{type(exc).__name__}: {exc}{saved}")
 
