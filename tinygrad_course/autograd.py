@@ -106,6 +106,9 @@ class Function:
     `forward` gets ndarrays (Tensor arguments unwrapped, other arguments as given) and keeps
     what backward needs with `ctx.save_for_backward(...)`; `backward` reads it back from
     `ctx.saved_tensors` and returns one gradient (or None) per positional input.
+    Under `create_graph=True` a saved input or output comes back as its graph Tensor, but any
+    other saved array (an intermediate such as sigmoid(x)) is a constant there: for second
+    derivatives, recompute it in backward from the inputs (`tc.gradgradcheck` tells).
     """
 
     name = "function"
