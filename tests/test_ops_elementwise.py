@@ -111,6 +111,15 @@ def test_pow_gradient_with_respect_to_the_exponent_is_out_times_log_base():
     np.testing.assert_allclose(p.grad.data, x.data ** p.data * np.log(x.data))
 
 
+def test_pow_zero_has_a_zero_gradient_at_zero():
+    # Polynomial features x ** k for k = 0, 1, 2...: d/dx x ** 0 = 0 everywhere, x = 0 included.
+    x = tc.tensor([0.0, 2.0], requires_grad=True)
+    sum(x ** k for k in range(3)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 5.0])
+    (gx,) = tc.grad((x ** 0).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(gx.data, [0.0, 0.0])
+
+
 def test_float32_elementwise_agrees_with_numpy_float32():
     check_op(lambda a, b: a * b + a / b, lambda a, b: a * b + a / b, n_inputs=2, domain="div",
              dtype=np.float32, rtol=1e-6, atol=1e-6)

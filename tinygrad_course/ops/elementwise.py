@@ -76,7 +76,10 @@ class Pow(Function):
     def backward(ctx, g):
         x, p, out = ctx.saved_tensors
         nx, np_ = ctx.needs_input_grad
-        gx = g * p * x ** (p - 1) if nx else None
+        gx = None
+        if nx:
+            # x ** 0 is constant: its derivative is 0, not 0 * x ** -1 (nan at x = 0).
+            gx = g * 0.0 if isinstance(p, (int, float)) and p == 0 else g * p * x ** (p - 1)
         gp = g * out * np.log(x) if np_ else None
         return gx, gp
 
