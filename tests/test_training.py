@@ -304,6 +304,23 @@ def test_fit_with_an_nn_model_evaluates_in_eval_mode_and_trains_in_train_mode():
     assert history.dev["cost"][-1] == pytest.approx(again, rel=1e-6)
 
 
+def test_fit_trains_a_model_left_in_eval_mode_in_train_mode_and_gives_it_back_in_eval_mode():
+    from tinygrad_course import nn
+
+    X, y = circles(80, seed=3)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.5), nn.Linear(8, 1)).eval()
+    modes = []
+
+    def loss(z, t):
+        modes.append(model[1].training)
+        return nn.F.binary_cross_entropy_with_logits(z, t.reshape(z.shape))
+
+    fit(model, loss, Adam(model.parameters(), lr=0.01), (X, y), epochs=2, batch_size=40,
+        dev=(X, y))
+    assert modes == [True, True, False, True, True, False]
+    assert not model.training and not model[1].training
+
+
 def test_early_stopping_restores_the_best_epochs_running_averages_too():
     # Parameters of the best epoch with the running averages of the last would be a model that
     # never existed: restore_best takes the whole state_dict.

@@ -212,7 +212,8 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     training data (in eval mode, whole) and on `dev`, whose cost is recorded too.
     `schedule.step()` runs after each epoch (after each mini-batch if `schedule.by == "batch"`).
     `callbacks` are `Callback`s or functions fn(epoch, history) -> stop?. `progress`: a tqdm bar
-    (None: only when tqdm is installed and stderr is a terminal).
+    (None: only when tqdm is installed and stderr is a terminal). The steps run in training mode
+    (dropout on, batch statistics) even when the model was in eval mode, which it is again after.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
@@ -232,6 +233,11 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
         c.on_train_begin(history)
     bar = _progress_bar(progress, epochs)
     iteration = 0
+    # A model left in eval mode (after evaluating it) would silently train without dropout and
+    # with batch norm's running averages; evaluate() puts back the mode it found.
+    was_training = getattr(model, "training", None) if hasattr(model, "train") else None
+    if was_training is False:
+        model.train()
     try:
         for epoch in range(epochs):
             for c in callbacks:
@@ -276,6 +282,8 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     finally:
         if bar is not None:
             bar.close()
+        if was_training is False:
+            model.train(False)
     for c in callbacks:
         c.on_train_end(history)
     return history
