@@ -116,6 +116,18 @@ def test_a_float64_target_tensor_keeps_a_float32_cost(loss, pred, target):
     np.testing.assert_allclose(out.data, loss(p, y.numpy().astype(np.float32)).data, rtol=1e-6)
 
 
+@pytest.mark.parametrize("loss", [F.binary_cross_entropy, F.binary_cross_entropy_with_logits])
+def test_bce_refuses_targets_outside_0_1_and_points_to_cross_entropy(loss):
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 1\].*from 0 to 2; for more than "
+                                         r"two classes use cross_entropy"):
+        loss(_t([[0.5], [0.2], [0.7]]), np.array([[0], [1], [2]]))
+
+
+def test_cross_entropy_points_float_class_labels_to_int64():
+    with pytest.raises(ValueError, match=r"class labels stored as floats: pass y.astype\(np.int64\)"):
+        F.cross_entropy(tc.randn(3, 4), np.array([0.0, 3.0, 1.0]))
+
+
 def test_bce_accepts_integer_labels():
     p = _t([[0.2], [0.7]])
     np.testing.assert_allclose(F.binary_cross_entropy(p, np.array([[0], [1]])).data,

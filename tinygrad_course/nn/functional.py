@@ -40,6 +40,14 @@ def _same_shape(a, b, op: str, a_name: str, b_name: str) -> None:
                          "broadcasting them would silently compare every pair")
 
 
+def _check_binary_targets(target, op: str) -> None:
+    t = _array(target)
+    if t.size and (t.min() < 0 or t.max() > 1):
+        raise ValueError(f"{op}: targets must be in [0, 1] (labels 0/1 or probabilities), got "
+                         f"values from {t.min():g} to {t.max():g}; for more than two classes use "
+                         "cross_entropy with integer labels")
+
+
 def _as_float_target(y, like: np.ndarray):
     # Targets take the prediction's dtype, so a float64 target (np.eye(C)[y] is float64) never
     # turns a float32 model's cost and backward into float64; only a target that requires grad
@@ -124,6 +132,7 @@ def binary_cross_entropy(probs, target, reduction: str = "mean") -> Tensor:
     Values outside [0, 1] are refused: they are logits, for `binary_cross_entropy_with_logits`."""
     _reduction(reduction, "binary_cross_entropy")
     _same_shape(probs, target, "binary_cross_entropy", "probabilities", "targets")
+    _check_binary_targets(target, "binary_cross_entropy")
     p = _array(probs)
     if p.size and ((p < 0).any() or (p > 1).any()):
         raise ValueError(f"binary_cross_entropy: probabilities must be in [0, 1], got values from "
@@ -169,6 +178,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") ->
     sigmoid followed by binary_cross_entropy: one node, no clipping, exact gradients)."""
     _reduction(reduction, "binary_cross_entropy_with_logits")
     _same_shape(logits, target, "binary_cross_entropy_with_logits", "logits", "targets")
+    _check_binary_targets(target, "binary_cross_entropy_with_logits")
     return BinaryCrossEntropyWithLogits.apply(logits, _as_float_target(target, _array(logits)),
                                               reduction)
 
@@ -257,9 +267,11 @@ def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
         return SoftmaxCrossEntropy.apply(logits, None, _labels(t, z.shape[1], z.shape[0], op),
                                          reduction)
     if t.shape != z.shape:
+        hint = ("; these look like class labels stored as floats: pass y.astype(np.int64)"
+                if t.size and t.shape[:1] == z.shape[:1] and np.all(t == np.round(t)) else "")
         raise ValueError(f"{op}: floating targets are one-hot or probability rows and must have "
                          f"the logits' shape {z.shape}, got {t.shape} (integer labels have shape "
-                         f"({z.shape[0]},))")
+                         f"({z.shape[0]},)){hint}")
     return SoftmaxCrossEntropy.apply(logits, _as_float_target(target, z), None, reduction)
 
 
