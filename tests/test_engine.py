@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_course as tc
-from tinygrad_course.autograd import toposort
+from tinygrad_course.engine import toposort
 
 
 def f64(*values, requires_grad=True):

@@ -1,6 +1,8 @@
 """tinygrad_course: a small, honest deep-learning framework on NumPy, for the course
 "Improving Deep Neural Networks"."""
-from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import Function
+from .engine import grad
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
 from .random import manual_seed
 from .tensor import Tensor

@@ -10,8 +10,8 @@ from typing import Callable
 
 import numpy as np
 
-from .autograd import grad as autograd_grad
-from .autograd import no_grad
+from .engine import grad as autograd_grad
+from .grad_mode import no_grad
 from .random import rng_from
 from .tensor import Tensor
 

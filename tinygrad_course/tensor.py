@@ -6,7 +6,8 @@ from typing import Any
 import numpy as np
 
 from . import autograd
-from .autograd import is_grad_enabled, run_backward, _initial_grad
+from . import engine
+from .engine import _initial_grad, run_backward
 from .dtypes import get_default_dtype
 
 
@@ -213,4 +214,4 @@ class Tensor:
         return draw_graph(self, **kwargs)
 
 
-autograd.Tensor = Tensor
+autograd.Tensor = engine.Tensor = Tensor

@@ -13,7 +13,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..autograd import bump_version, no_grad, toposort
+from ..autograd import bump_version
+from ..engine import toposort
+from ..grad_mode import no_grad
 from ..gradcheck import relative_difference, verdict
 from ..tensor import Tensor
 from .dropout import Dropout

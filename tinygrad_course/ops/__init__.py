@@ -5,13 +5,14 @@ from typing import Sequence
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .activations import LeakyReLU, LogSoftmax, LogSumExp, ReLU, Sigmoid, Softmax, Tanh
 from .common import normalize_axis
 from .elementwise import (Abs, Add, AsType, Clip, Clone, Div, Exp, Log, Maximum, Minimum, Mul,
                           Neg, Pow, Sqrt, Sub)
-from .indexing import GetItem, SetItem, Where, normalize_index
+from .indexing import GetItem, Where, normalize_index
 from .linalg import Linear, MatMul
 from .reductions import Max, Mean, Min, Sum, Var
 from .shape import BroadcastTo, Concatenate, Pad, Reshape, Transpose
@@ -347,7 +348,7 @@ def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
     return Tensor._wrap(np.asarray(np.argmin(x.data, axis=axis, keepdims=keepdims)))
 
 
-from ..autograd import no_grad as _no_grad  # noqa: E402
+from ..grad_mode import no_grad as _no_grad  # noqa: E402
 from . import methods as _methods  # noqa: E402,F401  (installs the Tensor methods)
 
 __all__ = [
