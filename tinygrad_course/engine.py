@@ -129,7 +129,7 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
         t = ready.pop()
         ctx = t._ctx
         g = ctx._g
-        ctx._g = ctx._pass = None
+        ctx._g = None  # _pass may stay: the next pass has a new token
         if g is None:
             gin = (None,) * len(ctx.inputs)  # nothing flowed here; still release its inputs
         else:

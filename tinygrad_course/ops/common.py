@@ -38,7 +38,7 @@ def expand_to(g, shape: tuple):
         from .shape import BroadcastTo
         return BroadcastTo.apply(g, tuple(shape))
     out = np.empty(shape, dtype=g.dtype)
-    np.copyto(out, g)
+    out[...] = g
     return out
 
 
