@@ -243,3 +243,8 @@ def test_functional_batch_norm_checks_momentum_and_eps(kw, message):
 def test_layer_eps_must_be_positive():
     with pytest.raises(ValueError, match=r"BatchNorm1d: eps .* must be positive, got 0"):
         nn.BatchNorm1d(2, eps=0)
+
+
+def test_a_pytorch_style_momentum_warns_with_the_course_value():
+    with pytest.warns(UserWarning, match=r"momentum=0.9 here"):
+        nn.BatchNorm1d(4, momentum=0.1)

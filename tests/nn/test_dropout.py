@@ -100,3 +100,16 @@ def test_keeps_the_input_dtype(dtype):
 
 def test_repr():
     assert repr(nn.Dropout(0.8)) == "Dropout(keep_prob=0.8)"
+
+
+def test_a_small_keep_prob_warns_that_it_is_not_pytorchs_p():
+    with pytest.warns(UserWarning, match=r"keep_prob=0.8"):
+        nn.Dropout(0.2)
+
+
+def test_the_course_keep_probs_do_not_warn():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.Dropout(keep_prob=0.86)
+        nn.Dropout(keep_prob=0.5)

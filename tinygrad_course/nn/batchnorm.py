@@ -1,6 +1,8 @@
 """Batch normalization over (batch, features), forward and backward fused into one graph node."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..autograd import Function, bump_version
@@ -122,6 +124,12 @@ class BatchNorm1d(Module):
             raise ValueError(f"BatchNorm1d: num_features must be a positive int, got {num_features!r}")
         self.num_features = int(num_features)
         self.momentum = _check_momentum(momentum, "BatchNorm1d")
+        if self.momentum < 0.5:
+            # momentum=0.1 from a PyTorch habit would make the running averages follow each batch.
+            warnings.warn(f"BatchNorm1d(momentum={self.momentum}): momentum is the course's beta "
+                          f"(running = beta * running + (1 - beta) * batch), so the running averages "
+                          f"would mostly follow the last batch; PyTorch's momentum={self.momentum:g} "
+                          f"is momentum={1 - self.momentum:g} here", UserWarning, stacklevel=2)
         self.eps = _check_eps(eps, "BatchNorm1d")
         dtype = get_default_dtype()
         self.gamma = Parameter(np.ones(self.num_features, dtype))

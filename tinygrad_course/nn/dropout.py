@@ -1,6 +1,8 @@
 """Inverted dropout: keep each unit with probability keep_prob and divide by keep_prob."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..autograd import Function
@@ -52,6 +54,11 @@ class Dropout(Module):
     def __init__(self, keep_prob: float = 0.5):
         super().__init__()
         self.keep_prob = check_keep_prob(keep_prob, "Dropout")
+        if self.keep_prob < 0.5:
+            # Dropout(0.2) from a PyTorch habit would keep 20% of the units, not drop 20%.
+            warnings.warn(f"Dropout(keep_prob={self.keep_prob}) keeps only {self.keep_prob:.0%} of the "
+                          f"units; if you meant PyTorch's p (the fraction dropped), write "
+                          f"Dropout(keep_prob={1 - self.keep_prob:g})", UserWarning, stacklevel=2)
 
     def forward(self, x):
         if not self.training or self.keep_prob == 1.0:
