@@ -123,8 +123,9 @@ class XYZWorkload:
         f = xyz_forward_backward if self.backward else xyz_forward
         return lambda: f(x, y, z)
 
-    def ours_step(self):
-        x, y, z = (tc.Tensor(a, requires_grad=self.backward) for a in self._data())
+    def _step(self, make_tensor):
+        # The same code runs on our Tensor and PyTorch's: only the constructor differs.
+        x, y, z = (make_tensor(a, requires_grad=self.backward) for a in self._data())
         if not self.backward:
             return lambda: x * y + z
 
@@ -132,16 +133,12 @@ class XYZWorkload:
             x.grad = y.grad = z.grad = None
             (x * y + z).sum().backward()
         return step
+
+    def ours_step(self):
+        return self._step(tc.Tensor)
 
     def torch_step(self, torch):
-        x, y, z = (torch.tensor(a, requires_grad=self.backward) for a in self._data())
-        if not self.backward:
-            return lambda: x * y + z
-
-        def step():
-            x.grad = y.grad = z.grad = None
-            (x * y + z).sum().backward()
-        return step
+        return self._step(torch.tensor)
 
 
 class GradcheckWorkload:

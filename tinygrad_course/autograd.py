@@ -74,6 +74,7 @@ class Function:
     scope = None
     _create_graph = False
     _out = None
+    inplace = False  # True for the node an in-place op (h += 1, h[i] = v) rebased a tensor onto
     _pass = None  # backward bookkeeping, see run_backward
     _pending = 0
     _g = None
@@ -223,7 +224,7 @@ def _check_edge(consumer: Function, t) -> None:
     node ran and before `consumer` used it: the gradient would follow the values before the change."""
     v = t._vc
     if (v is not None and t._ctx.epoch < v[0] <= consumer.epoch and not t._rebased
-            and not getattr(t._ctx, "inplace", False)):
+            and not t._ctx.inplace):
         raise BackwardError(
             f"{type(consumer).__name__}: its input of shape {t.shape} was changed in place (through "
             "a view or its base, or under no_grad) after it was computed and before it was used "
@@ -245,7 +246,7 @@ def _inputs_as_seen(ctx: Function) -> tuple:
     for inp in ctx.inputs:
         if isinstance(inp, Tensor):
             c = inp._ctx
-            while c is not None and getattr(c, "inplace", False) and c.epoch >= ctx.epoch:
+            while c is not None and c.inplace and c.epoch >= ctx.epoch:
                 inp = c.inputs[0]
                 c = inp._ctx
         out.append(inp)

@@ -165,15 +165,8 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                     gt = _new(Tensor)
                     gt.data, gt.grad, gt._ctx, gt.requires_grad = gi, None, None, False
                     inp.grad = gt
-                elif id(acc.data) in given:
-                    # Set in this pass, so the array may still be pending at another node:
-                    # add out of place rather than change it under that node.
-                    total = acc.data.copy()  # a copy, not np.add's result: 0-d stays an array
-                    np.add(total, gi, out=total, casting="unsafe")
-                    acc.data = total
                 else:
-                    acc = acc.data
-                    np.add(acc, gi, out=acc, casting="unsafe")
+                    _add_into(acc, gi, given)
                 continue
             if gi is not None:
                 if gi.shape != inp.data.shape:
@@ -276,13 +269,19 @@ def _accumulate_leaf(t, g, create_graph: bool, given: set) -> None:
         g = g.data
     if t.grad is None:
         t.grad = Tensor._wrap(_leaf_grad(g, t, given))
-    elif id(t.grad.data) in given:
-        total = t.grad.data.copy()
-        np.add(total, g, out=total, casting="unsafe")
-        t.grad.data = total
     else:
-        acc = t.grad.data
-        np.add(acc, g, out=acc, casting="unsafe")
+        _add_into(t.grad, g, given)
+
+
+def _add_into(acc, g, given: set) -> None:
+    """acc (a leaf's .grad) += g, in place unless acc's array was set in this pass: then it may
+    still be pending at another node, so the sum goes into a copy instead."""
+    if id(acc.data) in given:
+        total = acc.data.copy()  # a copy, not np.add's result: 0-d stays an array
+        np.add(total, g, out=total, casting="unsafe")
+        acc.data = total
+    else:
+        np.add(acc.data, g, out=acc.data, casting="unsafe")
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,

@@ -19,7 +19,8 @@ from .shape import BroadcastTo, Concatenate, Pad, Reshape, Transpose
 
 
 def _c(x):
-    # NumPy float scalars count as Python scalars here, so they never upcast a float32 tensor.
+    # NumPy float scalars count as Python scalars, so they never upcast a float32 tensor
+    # (Function.apply does this itself for two-argument ops; here for clip, where, concatenate).
     return float(x) if isinstance(x, np.floating) else x
 
 
@@ -30,27 +31,27 @@ def _t(x) -> Tensor:
 # ---- elementwise ------------------------------------------------------------------------
 def add(a, b) -> Tensor:
     """a + b with broadcasting."""
-    return Add.apply(_c(a), _c(b))
+    return Add.apply(a, b)
 
 
 def sub(a, b) -> Tensor:
     """a - b with broadcasting."""
-    return Sub.apply(_c(a), _c(b))
+    return Sub.apply(a, b)
 
 
 def mul(a, b) -> Tensor:
     """a * b with broadcasting."""
-    return Mul.apply(_c(a), _c(b))
+    return Mul.apply(a, b)
 
 
 def div(a, b) -> Tensor:
     """a / b with broadcasting."""
-    return Div.apply(_c(a), _c(b))
+    return Div.apply(a, b)
 
 
 def pow(a, b) -> Tensor:  # noqa: A001 - the ecosystem's name
     """a ** b with broadcasting."""
-    return Pow.apply(_c(a), _c(b))
+    return Pow.apply(a, b)
 
 
 def neg(x) -> Tensor:
@@ -76,12 +77,12 @@ def log(x) -> Tensor:
 
 def maximum(a, b) -> Tensor:
     """Elementwise max; on ties the gradient is split evenly."""
-    return Maximum.apply(_c(a), _c(b))
+    return Maximum.apply(a, b)
 
 
 def minimum(a, b) -> Tensor:
     """Elementwise min; on ties the gradient is split evenly."""
-    return Minimum.apply(_c(a), _c(b))
+    return Minimum.apply(a, b)
 
 
 def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's/PyTorch's argument names
