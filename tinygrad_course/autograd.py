@@ -51,7 +51,6 @@ def bump_version(t) -> None:
     t._vc[0] = _epoch[0]
 
 
-_NO_NEEDS = [(False,) * n for n in range(33)]
 _new = object.__new__
 
 
@@ -78,6 +77,7 @@ class Function:
     _pass = None  # backward bookkeeping, see run_backward
     _pending = 0
     _g = None
+    _nuse = 0  # how many recorded ops took this node's output as a tracked input
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -123,58 +123,103 @@ class Function:
         ctx = _new(cls)
         track = _mode.enabled
         n = len(args)
-        # Unrolled for the common arities: this is the per-op overhead every model pays.
+        # Unrolled for the common arities: this is the per-op overhead every model pays. Each
+        # tracked input's node counts one more user (`_nuse`), so backward needs no counting pass.
         if n == 2:
             a, b = args
-            if isinstance(a, Tensor):
-                da, ra = a.data, track and a.requires_grad
-            else:
-                da, ra = (float(a) if isinstance(a, np.floating) else a), False
-            if isinstance(b, Tensor):
-                db, rb = b.data, track and b.requires_grad
+            if type(a) is Tensor or isinstance(a, Tensor):
+                da = a.data
+                if track and a.requires_grad:
+                    ra = True
+                    c = a._ctx
+                    if c is not None:
+                        c._nuse += 1
+                else:
+                    ra = False
             else:
                 # A NumPy float scalar counts as a Python scalar: it never upcasts a float32 tensor.
+                da, ra = (float(a) if isinstance(a, np.floating) else a), False
+            if type(b) is Tensor or isinstance(b, Tensor):
+                db = b.data
+                if track and b.requires_grad:
+                    rb = True
+                    c = b._ctx
+                    if c is not None:
+                        c._nuse += 1
+                else:
+                    rb = False
+            else:
                 db, rb = (float(b) if isinstance(b, np.floating) else b), False
             ctx.needs_input_grad = needs = (ra, rb)
             try:
-                out_data = cls.forward(ctx, da, db, **kwargs)
+                out_data = cls.forward(ctx, da, db, **kwargs) if kwargs else cls.forward(ctx, da, db)
             except ValueError as e:
                 raise _named(cls, args, e) from None
         elif n == 1:
             a = args[0]
-            if isinstance(a, Tensor):
-                da, ra = a.data, track and a.requires_grad
+            if type(a) is Tensor or isinstance(a, Tensor):
+                da = a.data
+                if track and a.requires_grad:
+                    ra = True
+                    c = a._ctx
+                    if c is not None:
+                        c._nuse += 1
+                else:
+                    ra = False
             else:
                 da, ra = a, False
             ctx.needs_input_grad = needs = (ra,)
-            out_data = cls.forward(ctx, da, **kwargs)
+            out_data = cls.forward(ctx, da, **kwargs) if kwargs else cls.forward(ctx, da)
         elif n == 3:
-            a, b, c = args
-            if isinstance(a, Tensor):
-                da, ra = a.data, track and a.requires_grad
+            # Linear (x, W, b) and the reductions (x, axis, keepdims).
+            a, b, c3 = args
+            if type(a) is Tensor or isinstance(a, Tensor):
+                da = a.data
+                if track and a.requires_grad:
+                    ra = True
+                    c = a._ctx
+                    if c is not None:
+                        c._nuse += 1
+                else:
+                    ra = False
             else:
                 da, ra = a, False
             if isinstance(b, Tensor):
-                db, rb = b.data, track and b.requires_grad
+                db = b.data
+                if track and b.requires_grad:
+                    rb = True
+                    c = b._ctx
+                    if c is not None:
+                        c._nuse += 1
+                else:
+                    rb = False
             else:
                 db, rb = b, False
-            if isinstance(c, Tensor):
-                dc, rc = c.data, track and c.requires_grad
+            if isinstance(c3, Tensor):
+                dc = c3.data
+                if track and c3.requires_grad:
+                    rc = True
+                    c = c3._ctx
+                    if c is not None:
+                        c._nuse += 1
+                else:
+                    rc = False
             else:
-                dc, rc = c, False
+                dc, rc = c3, False
             ctx.needs_input_grad = needs = (ra, rb, rc)
             try:
-                out_data = cls.forward(ctx, da, db, dc, **kwargs)
+                out_data = (cls.forward(ctx, da, db, dc, **kwargs) if kwargs
+                            else cls.forward(ctx, da, db, dc))
             except ValueError as e:
                 raise _named(cls, args, e) from None
         else:
-            if track:
-                needs = [a.requires_grad if isinstance(a, Tensor) else False for a in args]
-            else:
-                needs = [False] * n
+            needs = _count_uses(args) if track else (False,) * n
             ctx.needs_input_grad = needs
-            out_data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args],
-                                   **kwargs)
+            try:
+                out_data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args],
+                                       **kwargs)
+            except ValueError as e:
+                raise _named(cls, args, e) from None
         if type(out_data) is not np.ndarray:
             out_data = np.asarray(out_data)
         out = _new(Tensor)
@@ -187,7 +232,9 @@ class Function:
             out._ctx = ctx
             ctx.inputs = args
             ctx.epoch = _epoch[0]
-            ctx.scope = _scope_stack[-1]
+            scope = _scope_stack[-1]
+            if scope is not None:
+                ctx.scope = scope
         else:
             out.requires_grad = False
             out._ctx = None
@@ -197,6 +244,17 @@ class Function:
                 base._vc = [0]
             out._vc = base._vc  # a view shares its base's version counter, as in PyTorch
         return out
+
+
+def _count_uses(args: tuple) -> tuple:
+    # needs_input_grad for any number of inputs, counting one more user of each tracked node.
+    needs = []
+    for a in args:
+        r = isinstance(a, Tensor) and a.requires_grad
+        if r and a._ctx is not None:
+            a._ctx._nuse += 1
+        needs.append(r)
+    return tuple(needs)
 
 
 def _named(cls, args: tuple, e: ValueError) -> ValueError:

@@ -93,12 +93,15 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
             return _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
     # The plain path: gradients are ndarrays and rules run on them directly, so no grad-mode
     # switch and no Tensor wrappers are needed until a leaf receives its .grad. Nodes are taken
-    # in Kahn's order: a node runs once every node that consumed it has passed its gradient on.
-    # The bookkeeping (pending count, gradient so far) lives on the nodes, stamped with this
-    # pass's token so a stale value from an interrupted pass is never read.
+    # in Kahn's order: a node runs once every op that used its output has passed its gradient
+    # on. Forward counted those users (`_nuse`), so there is no counting pass; a user this pass
+    # never reaches (another loss, a discarded result) leaves its input waiting, and `_recount`
+    # then counts the users that remain. The bookkeeping (pending count, gradient so far) lives
+    # on the nodes, stamped with this pass's token so a stale value is never read.
     token = object()
     given: set[int] = set()
     ready = []
+    waiting = 0  # nodes that hold a gradient but still wait for users
     for r, g in zip(roots, grad_roots):
         given.add(id(g))
         c = r._ctx
@@ -107,78 +110,128 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
         elif c._pass is token:
             c._g = c._g + g
         else:
-            c._pass, c._pending, c._g = token, 0, g
-            ready.append(r)
-    stack = list(ready)
+            c._pass, c._g, c._pending = token, g, c._nuse
+            if c._nuse:
+                waiting += 1
+            else:
+                ready.append(r)
     epoch = _epoch[0]
-    while stack:
-        user = stack.pop()._ctx
-        for inp in (user.inputs if user.epoch == epoch else _inputs_as_seen(user)):
-            if isinstance(inp, Tensor):
-                c = inp._ctx
-                if c is not None:
-                    if c.epoch != epoch:
-                        _check_edge(user, inp)
-                    if c._pass is token:
-                        c._pending += 1
-                    else:
-                        c._pass, c._pending, c._g = token, 1, None
-                        stack.append(inp)
-    ready = [r for r in ready if r._ctx._pending == 0]
-    while ready:
-        t = ready.pop()
-        ctx = t._ctx
-        g = ctx._g
-        ctx._g = None  # _pass may stay: the next pass has a new token
-        if g is None:
-            gin = (None,) * len(ctx.inputs)  # nothing flowed here; still release its inputs
-        else:
-            if ctx.saved is None:
-                raise _freed(ctx)
-            if t._retains_grad:
-                _accumulate_leaf(t, g, False, given)
-            if ctx.epoch != epoch:
-                _check_versions(ctx, t)
-            gin = type(ctx).backward(ctx, g)
-            if type(gin) is not tuple:
-                gin = (gin,)
-            if len(gin) != len(ctx.inputs):
-                raise _miscounted(ctx, gin)
-        ins = ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx)
-        for inp, gi, need in zip(ins, gin, ctx.needs_input_grad):
-            if not need:
-                continue
-            c = inp._ctx
-            if c is None:
-                if gi is None:
+    while True:
+        while ready:
+            t = ready.pop()
+            ctx = t._ctx
+            g = ctx._g
+            ctx._g = None  # _pass may stay: the next pass has a new token
+            if g is None:
+                gin = (None,) * len(ctx.inputs)  # nothing flowed here; still release its inputs
+            else:
+                if ctx.saved is None:
+                    raise _freed(ctx)
+                if t._retains_grad:
+                    _accumulate_leaf(t, g, False, given)
+                if ctx.epoch != epoch:
+                    _check_versions(ctx, t)
+                gin = ctx.backward(ctx, g)
+                if type(gin) is not tuple:
+                    gin = (gin,)
+                if len(gin) != len(ctx.inputs):
+                    raise _miscounted(ctx, gin)
+            for inp, gi, need in zip(ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx),
+                                     gin, ctx.needs_input_grad):
+                if not need:
                     continue
-                data = inp.data
-                if gi.shape != data.shape:
-                    gi = unbroadcast(gi, data.shape, ctx)
-                acc = inp.grad
-                if acc is None:
-                    if (type(gi) is not np.ndarray or gi.dtype is not data.dtype
-                            or gi.base is not None or id(gi) in given):
-                        gi = _leaf_grad(gi, inp, given)
+                c = inp._ctx
+                if c is None:
+                    if gi is None:
+                        continue
+                    data = inp.data
+                    if gi.shape != data.shape:
+                        gi = unbroadcast(gi, data.shape, ctx)
+                    acc = inp.grad
+                    if acc is None:
+                        if (type(gi) is not np.ndarray or gi.dtype is not data.dtype
+                                or gi.base is not None or id(gi) in given):
+                            gi = _leaf_grad(gi, inp, given)
+                        else:
+                            given.add(id(gi))
+                        gt = _new(Tensor)
+                        gt.data, gt.grad, gt._ctx, gt.requires_grad = gi, None, None, False
+                        inp.grad = gt
                     else:
-                        given.add(id(gi))
-                    gt = _new(Tensor)
-                    gt.data, gt.grad, gt._ctx, gt.requires_grad = gi, None, None, False
-                    inp.grad = gt
-                else:
-                    _add_into(acc, gi, given)
-                continue
-            if gi is not None:
-                if gi.shape != inp.data.shape:
+                        _add_into(acc, gi, given)
+                    continue
+                if c.epoch != epoch:
+                    _check_edge(ctx, inp)
+                if gi is not None and gi.shape != inp.data.shape:
                     gi = unbroadcast(gi, inp.data.shape, ctx)
-                prev = c._g
-                c._g = gi if prev is None else prev + gi
-            c._pending -= 1
-            if c._pending == 0:
-                ready.append(inp)
-        if not retain_graph:
-            ctx.saved = None
-    return None
+                if c._pass is token:
+                    if gi is not None:
+                        prev = c._g
+                        c._g = gi if prev is None else prev + gi
+                    pending = c._pending - 1
+                else:
+                    c._pass, c._g = token, gi
+                    pending = c._nuse - 1
+                    waiting += 1
+                c._pending = pending
+                if pending == 0:
+                    ready.append(inp)
+                    waiting -= 1
+            if not retain_graph:
+                ctx.saved = None
+        if not waiting:
+            return None
+        token, ready, waiting = _recount(roots, token, epoch)
+
+
+def _recount(roots: Sequence, token, epoch: int):
+    """Nodes still waiting after a pass wait for users the pass never reached. Count, for each
+    node from the waiting ones down, only the users among those nodes, and start a new pass."""
+    # Every waiting node got its gradient from a node that ran, and every node that ran is
+    # reachable from a root through nodes that ran: walk those to find the waiting ones.
+    stuck, seen = [], set()
+    stack = [r for r in roots if r._ctx is not None]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        c = t._ctx
+        if c._pass is not token:
+            continue
+        if c._pending:
+            stuck.append(t)
+            continue
+        for inp in (c.inputs if c.epoch == epoch else _inputs_as_seen(c)):
+            if isinstance(inp, Tensor) and inp._ctx is not None:
+                stack.append(inp)
+    new = object()
+    for t in stuck:
+        t._ctx._pass, t._ctx._pending = new, 0
+    stack = list(stuck)
+    waiting = 0
+    while stack:
+        ctx = stack.pop()._ctx
+        for inp, need in zip(ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx),
+                             ctx.needs_input_grad):
+            c = inp._ctx if need else None
+            if c is None:
+                continue
+            if c._pass is new:
+                c._pending += 1
+            else:
+                c._pass, c._pending, c._g = new, 1, None
+                waiting += 1
+                stack.append(inp)
+    # Exact counts now: every node below reaches zero (a graph has no cycles), and `waiting`
+    # counts those that start above it.
+    ready = []
+    for t in stuck:
+        if t._ctx._pending:
+            waiting += 1
+        else:
+            ready.append(t)
+    return new, ready, waiting
 
 
 def _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
