@@ -83,6 +83,8 @@ class Function:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
+        # The unrolled apply for one, two and three arguments (operators call these directly).
+        cls._apply1, cls._apply2, cls._apply3 = (_MAKERS[n](cls) for n in (1, 2, 3))
 
     @staticmethod
     def forward(ctx: "Function", *args, **kwargs):
@@ -120,117 +122,66 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run forward on the unwrapped arguments and, if any input requires grad, record the node."""
-        ctx = _new(cls)
-        track = _mode.enabled
-        n = len(args)
-        # Unrolled for the common arities: this is the per-op overhead every model pays. Each
-        # tracked input's node counts one more user (`_nuse`), so backward needs no counting pass.
-        if n == 2:
-            a, b = args
-            if type(a) is Tensor or isinstance(a, Tensor):
-                da = a.data
-                if track and a.requires_grad:
-                    ra = True
-                    c = a._ctx
-                    if c is not None:
-                        c._nuse += 1
-                else:
-                    ra = False
+        if not kwargs:
+            n = len(args)
+            if n == 2:
+                return cls._apply2(*args)
+            if n == 1:
+                return cls._apply1(*args)
+            if n == 3:
+                return cls._apply3(*args)
+        return _apply_general(cls, args, kwargs)
+
+
+def _unwrap_source(i: int, scalars: bool) -> str:
+    # Unwrap argument a{i} to its array d{i}; r{i}: whether it is a tracked input. A tracked
+    # input's node counts one more user (`_nuse`), so backward needs no counting pass.
+    other = f"(float(a{i}) if isinstance(a{i}, np.floating) else a{i})" if scalars else f"a{i}"
+    return f"""
+        if isinstance(a{i}, Tensor):
+            d{i} = a{i}.data
+            if track and a{i}.requires_grad:
+                r{i} = True
+                c = a{i}._ctx
+                if c is not None:
+                    c._nuse += 1
             else:
-                # A NumPy float scalar counts as a Python scalar: it never upcasts a float32 tensor.
-                da, ra = (float(a) if isinstance(a, np.floating) else a), False
-            if type(b) is Tensor or isinstance(b, Tensor):
-                db = b.data
-                if track and b.requires_grad:
-                    rb = True
-                    c = b._ctx
-                    if c is not None:
-                        c._nuse += 1
-                else:
-                    rb = False
-            else:
-                db, rb = (float(b) if isinstance(b, np.floating) else b), False
-            ctx.needs_input_grad = needs = (ra, rb)
-            try:
-                out_data = cls.forward(ctx, da, db, **kwargs) if kwargs else cls.forward(ctx, da, db)
-            except ValueError as e:
-                raise _named(cls, args, e) from None
-        elif n == 1:
-            a = args[0]
-            if type(a) is Tensor or isinstance(a, Tensor):
-                da = a.data
-                if track and a.requires_grad:
-                    ra = True
-                    c = a._ctx
-                    if c is not None:
-                        c._nuse += 1
-                else:
-                    ra = False
-            else:
-                da, ra = a, False
-            ctx.needs_input_grad = needs = (ra,)
-            out_data = cls.forward(ctx, da, **kwargs) if kwargs else cls.forward(ctx, da)
-        elif n == 3:
-            # Linear (x, W, b) and the reductions (x, axis, keepdims).
-            a, b, c3 = args
-            if type(a) is Tensor or isinstance(a, Tensor):
-                da = a.data
-                if track and a.requires_grad:
-                    ra = True
-                    c = a._ctx
-                    if c is not None:
-                        c._nuse += 1
-                else:
-                    ra = False
-            else:
-                da, ra = a, False
-            if isinstance(b, Tensor):
-                db = b.data
-                if track and b.requires_grad:
-                    rb = True
-                    c = b._ctx
-                    if c is not None:
-                        c._nuse += 1
-                else:
-                    rb = False
-            else:
-                db, rb = b, False
-            if isinstance(c3, Tensor):
-                dc = c3.data
-                if track and c3.requires_grad:
-                    rc = True
-                    c = c3._ctx
-                    if c is not None:
-                        c._nuse += 1
-                else:
-                    rc = False
-            else:
-                dc, rc = c3, False
-            ctx.needs_input_grad = needs = (ra, rb, rc)
-            try:
-                out_data = (cls.forward(ctx, da, db, dc, **kwargs) if kwargs
-                            else cls.forward(ctx, da, db, dc))
-            except ValueError as e:
-                raise _named(cls, args, e) from None
+                r{i} = False
         else:
-            needs = _count_uses(args) if track else (False,) * n
-            ctx.needs_input_grad = needs
-            try:
-                out_data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args],
-                                       **kwargs)
-            except ValueError as e:
-                raise _named(cls, args, e) from None
+            d{i}, r{i} = {other}, False"""
+
+
+def _apply_source(n: int) -> str:
+    """Function.apply for exactly n positional arguments, unrolled: this is the per-op overhead
+    every model pays, so it is generated once per arity instead of looping over *args."""
+    a = ", ".join(f"a{i}" for i in range(n))
+    d = ", ".join(f"d{i}" for i in range(n))
+    r = ", ".join(f"r{i}" for i in range(n))
+    # A NumPy float scalar in arithmetic counts as a Python scalar: it never upcasts float32.
+    unwrap = "".join(_unwrap_source(i, scalars=n == 2) for i in range(n))
+    return f"""
+def make(cls):
+    is_view = cls.is_view
+
+    def apply{n}({a}):
+        ctx = _new(cls)
+        track = _mode.enabled{unwrap}
+        ctx.needs_input_grad = ({r},)
+        try:
+            out_data = cls.forward(ctx, {d})
+        except ValueError as e:
+            raise _named(cls, ({a},), e) from None
         if type(out_data) is not np.ndarray:
             out_data = np.asarray(out_data)
         out = _new(Tensor)
         out.data = out_data
         out.grad = None
-        if True in needs:
+        if {" or ".join(f"r{i}" for i in range(n))}:
             if out_data.dtype.kind != "f":
-                raise TypeError(f"{cls.name}: produced dtype {out_data.dtype}, which cannot carry a gradient")
+                raise _not_float(cls, out_data)
             out.requires_grad = True
             out._ctx = ctx
-            ctx.inputs = args
+            ctx.inputs = ({a},)
             ctx.epoch = _epoch[0]
             scope = _scope_stack[-1]
             if scope is not None:
@@ -238,23 +189,65 @@ class Function:
         else:
             out.requires_grad = False
             out._ctx = None
-        if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(out_data, args[0].data):
-            base = args[0]
-            if base._vc is None:
-                base._vc = [0]
-            out._vc = base._vc  # a view shares its base's version counter, as in PyTorch
+        if is_view:
+            _share_version(out, a0)
         return out
+    return apply{n}
+"""
 
 
-def _count_uses(args: tuple) -> tuple:
-    # needs_input_grad for any number of inputs, counting one more user of each tracked node.
+def _compile_makers() -> dict:
+    makers = {}
+    for n in (1, 2, 3):
+        made: dict = {}
+        # The module's globals, so the generated code sees Tensor once tensor.py has set it.
+        exec(compile(_apply_source(n), f"<tinygrad_course apply{n}>", "exec"), globals(), made)
+        makers[n] = made["make"]
+    return makers
+
+
+def _apply_general(cls, args: tuple, kwargs: dict):
+    """Function.apply for any arguments (keyword arguments, or more than three inputs)."""
+    ctx = _new(cls)
     needs = []
+    track = _mode.enabled
     for a in args:
-        r = isinstance(a, Tensor) and a.requires_grad
+        r = track and isinstance(a, Tensor) and a.requires_grad
         if r and a._ctx is not None:
             a._ctx._nuse += 1
         needs.append(r)
-    return tuple(needs)
+    ctx.needs_input_grad = needs = tuple(needs)
+    try:
+        out_data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+    except ValueError as e:
+        raise _named(cls, args, e) from None
+    if type(out_data) is not np.ndarray:
+        out_data = np.asarray(out_data)
+    if True in needs:
+        if out_data.dtype.kind != "f":
+            raise _not_float(cls, out_data)
+        out = Tensor._wrap(out_data, True)
+        out._ctx = ctx
+        ctx.inputs = args
+        ctx.epoch = _epoch[0]
+        ctx.scope = _scope_stack[-1]
+    else:
+        out = Tensor._wrap(out_data)
+    if cls.is_view and args:
+        _share_version(out, args[0])
+    return out
+
+
+def _share_version(out, base) -> None:
+    # A view shares its base's version counter, as in PyTorch.
+    if isinstance(base, Tensor) and np.may_share_memory(out.data, base.data):
+        if base._vc is None:
+            base._vc = [0]
+        out._vc = base._vc
+
+
+def _not_float(cls, out_data) -> TypeError:
+    return TypeError(f"{cls.name}: produced dtype {out_data.dtype}, which cannot carry a gradient")
 
 
 def _named(cls, args: tuple, e: ValueError) -> ValueError:
@@ -309,3 +302,6 @@ def _inputs_as_seen(ctx: Function) -> tuple:
                 c = inp._ctx
         out.append(inp)
     return tuple(out)
+
+
+_MAKERS = _compile_makers()

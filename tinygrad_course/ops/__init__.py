@@ -31,58 +31,58 @@ def _t(x) -> Tensor:
 # ---- elementwise ------------------------------------------------------------------------
 def add(a, b) -> Tensor:
     """a + b with broadcasting."""
-    return Add.apply(a, b)
+    return Add._apply2(a, b)
 
 
 def sub(a, b) -> Tensor:
     """a - b with broadcasting."""
-    return Sub.apply(a, b)
+    return Sub._apply2(a, b)
 
 
 def mul(a, b) -> Tensor:
     """a * b with broadcasting."""
-    return Mul.apply(a, b)
+    return Mul._apply2(a, b)
 
 
 def div(a, b) -> Tensor:
     """a / b with broadcasting."""
-    return Div.apply(a, b)
+    return Div._apply2(a, b)
 
 
 def pow(a, b) -> Tensor:  # noqa: A001 - the ecosystem's name
     """a ** b with broadcasting."""
-    return Pow.apply(a, b)
+    return Pow._apply2(a, b)
 
 
 def neg(x) -> Tensor:
-    return Neg.apply(x)
+    return Neg._apply1(x)
 
 
 def abs(x) -> Tensor:  # noqa: A001
     """|x|, with derivative sign(x) (0 at 0)."""
-    return Abs.apply(x)
+    return Abs._apply1(x)
 
 
 def sqrt(x) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt._apply1(x)
 
 
 def exp(x) -> Tensor:
-    return Exp.apply(x)
+    return Exp._apply1(x)
 
 
 def log(x) -> Tensor:
-    return Log.apply(x)
+    return Log._apply1(x)
 
 
 def maximum(a, b) -> Tensor:
     """Elementwise max; on ties the gradient is split evenly."""
-    return Maximum.apply(a, b)
+    return Maximum._apply2(a, b)
 
 
 def minimum(a, b) -> Tensor:
     """Elementwise min; on ties the gradient is split evenly."""
-    return Minimum.apply(a, b)
+    return Minimum._apply2(a, b)
 
 
 def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's/PyTorch's argument names
@@ -91,11 +91,11 @@ def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's/PyTorch's arg
         raise ValueError("clip: give at least one of min and max")
     if min is not None and max is not None and np.any(np.asarray(min) > np.asarray(max)):
         raise ValueError(f"clip: min {min} is greater than max {max}")
-    return Clip.apply(x, _c(min), _c(max))
+    return Clip._apply3(x, _c(min), _c(max))
 
 
 def clone(x) -> Tensor:
-    return Clone.apply(x)
+    return Clone._apply1(x)
 
 
 def astype(x, dtype) -> Tensor:
@@ -105,28 +105,28 @@ def astype(x, dtype) -> Tensor:
         return x
     if dtype.kind != "f" and x.requires_grad and is_grad_enabled():
         with _no_grad():
-            return AsType.apply(x, dtype)
-    return AsType.apply(x, dtype)
+            return AsType._apply2(x, dtype)
+    return AsType._apply2(x, dtype)
 
 
 # ---- activations ------------------------------------------------------------------------
 def relu(x) -> Tensor:
     """max(x, 0)."""
-    return ReLU.apply(x)
+    return ReLU._apply1(x)
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     """x if x > 0 else negative_slope * x."""
-    return LeakyReLU.apply(x, float(negative_slope))
+    return LeakyReLU._apply2(x, float(negative_slope))
 
 
 def sigmoid(x) -> Tensor:
     """1 / (1 + e^-x), stable for large |x|."""
-    return Sigmoid.apply(x)
+    return Sigmoid._apply1(x)
 
 
 def tanh(x) -> Tensor:
-    return Tanh.apply(x)
+    return Tanh._apply1(x)
 
 
 def _one_axis(x, axis, op: str) -> int:
@@ -139,36 +139,36 @@ def _one_axis(x, axis, op: str) -> int:
 
 def softmax(x, axis: int = -1) -> Tensor:
     """e^x / sum(e^x) along `axis`, shifted by the max so |x| = 1e4 is exact."""
-    return Softmax.apply(x, _one_axis(x, axis, "softmax"))
+    return Softmax._apply2(x, _one_axis(x, axis, "softmax"))
 
 
 def log_softmax(x, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along `axis`, stable."""
-    return LogSoftmax.apply(x, _one_axis(x, axis, "log_softmax"))
+    return LogSoftmax._apply2(x, _one_axis(x, axis, "log_softmax"))
 
 
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     """log(sum(e^x)) = m + log(sum(e^(x - m))) with m = max x."""
-    return LogSumExp.apply(x, axis, keepdims)
+    return LogSumExp._apply3(x, axis, keepdims)
 
 
 # ---- reductions -------------------------------------------------------------------------
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return Sum.apply(x, axis, keepdims)
+    return Sum._apply3(x, axis, keepdims)
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    return Mean.apply(x, axis, keepdims)
+    return Mean._apply3(x, axis, keepdims)
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Max over `axis`; ties share the gradient evenly."""
-    return Max.apply(x, axis, keepdims)
+    return Max._apply3(x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Min over `axis`; ties share the gradient evenly."""
-    return Min.apply(x, axis, keepdims)
+    return Min._apply3(x, axis, keepdims)
 
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
@@ -190,7 +190,7 @@ def _shape_arg(shape) -> tuple:
 
 def reshape(x, *shape) -> Tensor:
     """x with a new shape (one entry may be -1)."""
-    return Reshape.apply(x, _shape_arg(shape))
+    return Reshape._apply2(x, _shape_arg(shape))
 
 
 def transpose(x, *axes) -> Tensor:
@@ -200,7 +200,7 @@ def transpose(x, *axes) -> Tensor:
     axes = tuple(axes) if axes else None
     if axes is not None and len(axes) != x.ndim:
         raise ValueError(f"transpose: {len(axes)} axes given for a tensor with {x.ndim} dimensions")
-    return Transpose.apply(x, axes)
+    return Transpose._apply2(x, axes)
 
 
 def permute(x, *dims) -> Tensor:
@@ -213,7 +213,7 @@ def swapaxes(x, a: int, b: int) -> Tensor:
     axes = list(range(x.ndim))
     a, b = normalize_axis(a, x.ndim, "swapaxes")[0], normalize_axis(b, x.ndim, "swapaxes")[0]
     axes[a], axes[b] = axes[b], axes[a]
-    return Transpose.apply(x, tuple(axes))
+    return Transpose._apply2(x, tuple(axes))
 
 
 def squeeze(x, axis=None) -> Tensor:
@@ -225,7 +225,7 @@ def squeeze(x, axis=None) -> Tensor:
         bad = [a for a in axes if x.shape[a] != 1]
         if bad:
             raise ValueError(f"squeeze: axis {bad[0]} of shape {x.shape} has size {x.shape[bad[0]]}, not 1")
-    return Reshape.apply(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    return Reshape._apply2(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
 def unsqueeze(x, axis: int) -> Tensor:
@@ -236,27 +236,27 @@ def unsqueeze(x, axis: int) -> Tensor:
     axis %= nd
     shape = list(x.shape)
     shape.insert(axis, 1)
-    return Reshape.apply(x, tuple(shape))
+    return Reshape._apply2(x, tuple(shape))
 
 
 expand_dims = unsqueeze
 
 
 def broadcast_to(x, shape) -> Tensor:
-    return BroadcastTo.apply(x, tuple(shape))
+    return BroadcastTo._apply2(x, tuple(shape))
 
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Axes start_dim..end_dim merged into one (all of them by default, giving 1-D)."""
     if x.ndim == 0:
-        return Reshape.apply(x, (1,))
+        return Reshape._apply2(x, (1,))
     s, e = normalize_axis(start_dim, x.ndim, "flatten")[0], normalize_axis(end_dim, x.ndim, "flatten")[0]
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:s] + (-1,) + x.shape[e + 1:]
     if x.size == 0:
         shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
-    return Reshape.apply(x, shape)
+    return Reshape._apply2(x, shape)
 
 
 def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
@@ -292,23 +292,23 @@ def split(x, indices_or_sections, axis: int = 0) -> list:
 
 def pad(x, pad_width, value: float = 0.0) -> Tensor:
     """x padded with a constant, pad_width as in numpy.pad."""
-    return Pad.apply(x, pad_width, value)
+    return Pad._apply3(x, pad_width, value)
 
 
 # ---- indexing, selection, linear algebra ------------------------------------------------
 def getitem(x, index) -> Tensor:
-    return GetItem.apply(x, normalize_index(index))
+    return GetItem._apply2(x, normalize_index(index))
 
 
 def where(cond, a, b) -> Tensor:
     """a where cond is true, else b (broadcast together)."""
     cond = cond.data if isinstance(cond, Tensor) else cond
-    return Where.apply(cond, _c(a), _c(b))
+    return Where._apply3(cond, _c(a), _c(b))
 
 
 def matmul(a, b) -> Tensor:
     """a @ b with NumPy's rules for 1-D and batched operands."""
-    return MatMul.apply(a, b)
+    return MatMul._apply2(a, b)
 
 
 def dot(a, b) -> Tensor:
@@ -317,12 +317,12 @@ def dot(a, b) -> Tensor:
         raise ValueError("dot: only 1-D and 2-D operands are supported; use matmul for batches")
     if np.ndim(a.data if isinstance(a, Tensor) else a) == 0 or np.ndim(b.data if isinstance(b, Tensor) else b) == 0:
         return mul(a, b)
-    return MatMul.apply(a, b)
+    return MatMul._apply2(a, b)
 
 
 def linear(x, weight, bias=None) -> Tensor:
     """x @ weight^T + bias as one fused op (weight of shape (out, in), as in PyTorch)."""
-    return Linear.apply(x, weight, bias)
+    return Linear._apply3(x, weight, bias)
 
 
 # ---- non-differentiable -----------------------------------------------------------------

@@ -36,7 +36,7 @@ def expand_to(g, shape: tuple):
     arrays, and safe to hand to a leaf's .grad), or a differentiable op for Tensors."""
     if is_tensor(g):
         from .shape import BroadcastTo
-        return BroadcastTo.apply(g, tuple(shape))
+        return BroadcastTo._apply2(g, tuple(shape))
     out = np.empty(shape, dtype=g.dtype)
     out[...] = g
     return out
@@ -51,7 +51,7 @@ def scatter_add(g, index, shape: tuple):
     """zeros(shape) with g added at `index` (repeated indices accumulate): the adjoint of x[index]."""
     if is_tensor(g):
         from .indexing import IndexAdd
-        return IndexAdd.apply(g, index, tuple(shape))
+        return IndexAdd._apply3(g, index, tuple(shape))
     out = np.zeros(shape, dtype=g.dtype)
     if _is_basic(index):
         out[index] = g

@@ -81,30 +81,31 @@ def _setitem(self, index, value):
     index = normalize_index(index)
     if is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
         _check_view(self, "setitem")
-        _rebase(self, SetItem.apply(_alias(self), index, value))
+        _rebase(self, SetItem._apply3(_alias(self), index, value))
     else:
         self.data[index] = value.data if isinstance(value, Tensor) else value
         bump_version(self)
 
 
 def _getitem(self, index):
-    return GetItem.apply(self, normalize_index(index))
+    return GetItem._apply2(self, normalize_index(index))
 
 
 T = Tensor
-# Operators call Function.apply directly (it treats NumPy float scalars as Python scalars).
-T.__add__ = lambda self, other: Add.apply(self, other)
-T.__radd__ = lambda self, other: Add.apply(other, self)
-T.__sub__ = lambda self, other: Sub.apply(self, other)
-T.__rsub__ = lambda self, other: Sub.apply(other, self)
-T.__mul__ = lambda self, other: Mul.apply(self, other)
-T.__rmul__ = lambda self, other: Mul.apply(other, self)
-T.__truediv__ = lambda self, other: Div.apply(self, other)
-T.__rtruediv__ = lambda self, other: Div.apply(other, self)
-T.__pow__ = lambda self, other: Pow.apply(self, other)
-T.__rpow__ = lambda self, other: Pow.apply(other, self)
-T.__matmul__ = lambda self, other: MatMul.apply(self, other)
-T.__rmatmul__ = lambda self, other: MatMul.apply(other, self)
+# Operators are the ops' unrolled two-argument apply itself: no wrapper call per operation
+# (apply treats NumPy float scalars as Python scalars).
+T.__add__ = Add._apply2
+T.__radd__ = lambda self, other: Add._apply2(other, self)
+T.__sub__ = Sub._apply2
+T.__rsub__ = lambda self, other: Sub._apply2(other, self)
+T.__mul__ = Mul._apply2
+T.__rmul__ = lambda self, other: Mul._apply2(other, self)
+T.__truediv__ = Div._apply2
+T.__rtruediv__ = lambda self, other: Div._apply2(other, self)
+T.__pow__ = Pow._apply2
+T.__rpow__ = lambda self, other: Pow._apply2(other, self)
+T.__matmul__ = MatMul._apply2
+T.__rmatmul__ = lambda self, other: MatMul._apply2(other, self)
 T.__neg__ = ops.neg
 T.__pos__ = lambda self: self
 T.__abs__ = ops.abs
