@@ -71,8 +71,6 @@ class Function:
     # Defaults read when apply did not set them (fewer attribute writes per op).
     saved: tuple | None = ()
     scope = None
-    _create_graph = False
-    _out = None
     inplace = False  # True for the node an in-place op (h += 1, h[i] = v) rebased a tensor onto
     _pass = None  # backward bookkeeping, see run_backward
     _pending = 0
@@ -100,24 +98,24 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple:
-        """What forward saved: ndarrays in plain backward, Tensors under `create_graph=True`."""
+        """What forward saved: ndarrays in plain backward, Tensors under `create_graph=True`
+        (built-in rules read `ctx.saved`, the same tuple, without the property call)."""
         saved = self.saved
         if saved is None:
             raise BackwardError(
                 f"{type(self).__name__}: its saved values were freed by an earlier backward(); "
                 "call backward(retain_graph=True) the first time to backpropagate twice")
-        if not self._create_graph:
-            return saved
-        return tuple(self._as_tensor(a) if isinstance(a, np.ndarray) else a for a in saved)
+        return saved
 
-    def _as_tensor(self, a: np.ndarray):
-        # A saved input or output becomes its graph Tensor, so second derivatives flow through it.
-        for t in self.inputs:
-            if isinstance(t, Tensor) and t.data is a:
-                return t
-        if self._out is not None and self._out.data is a:
-            return self._out
-        return Tensor._wrap(a)
+    def _saved_in_graph(self, out) -> tuple:
+        # A saved input or output becomes its graph Tensor, so second derivatives flow through
+        # it; any other saved array becomes a constant.
+        def as_tensor(a):
+            for t in (*self.inputs, out):
+                if isinstance(t, Tensor) and t.data is a:
+                    return t
+            return Tensor._wrap(a)
+        return tuple(as_tensor(a) if isinstance(a, np.ndarray) else a for a in self.saved)
 
     @classmethod
     def apply(cls, *args, **kwargs):

@@ -8,6 +8,7 @@ import numpy as np
 
 from .autograd import (BackwardError, Function, _check_edge, _check_versions, _epoch,
                        _inputs_as_seen, _new)
+from .backward_pass import make_plain_pass
 from .grad_mode import enable_grad, no_grad
 
 Tensor: Any = None  # set by tensor.py, like autograd.Tensor
@@ -117,68 +118,7 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
                 ready.append(r)
     epoch = _epoch[0]
     while True:
-        while ready:
-            t = ready.pop()
-            ctx = t._ctx
-            g = ctx._g
-            ctx._g = None  # _pass may stay: the next pass has a new token
-            if g is None:
-                gin = (None,) * len(ctx.inputs)  # nothing flowed here; still release its inputs
-            else:
-                if ctx.saved is None:
-                    raise _freed(ctx)
-                if t._retains_grad:
-                    _accumulate_leaf(t, g, False, given)
-                if ctx.epoch != epoch:
-                    _check_versions(ctx, t)
-                gin = ctx.backward(ctx, g)
-                if type(gin) is not tuple:
-                    gin = (gin,)
-                if len(gin) != len(ctx.inputs):
-                    raise _miscounted(ctx, gin)
-            for inp, gi, need in zip(ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx),
-                                     gin, ctx.needs_input_grad):
-                if not need:
-                    continue
-                c = inp._ctx
-                if c is None:
-                    if gi is None:
-                        continue
-                    data = inp.data
-                    if gi.shape != data.shape:
-                        gi = unbroadcast(gi, data.shape, ctx)
-                    acc = inp.grad
-                    if acc is None:
-                        if (type(gi) is not np.ndarray or gi.dtype is not data.dtype
-                                or gi.base is not None or id(gi) in given):
-                            gi = _leaf_grad(gi, inp, given)
-                        else:
-                            given.add(id(gi))
-                        gt = _new(Tensor)
-                        gt.data, gt.grad, gt._ctx, gt.requires_grad = gi, None, None, False
-                        inp.grad = gt
-                    else:
-                        _add_into(acc, gi, given)
-                    continue
-                if c.epoch != epoch:
-                    _check_edge(ctx, inp)
-                if gi is not None and gi.shape != inp.data.shape:
-                    gi = unbroadcast(gi, inp.data.shape, ctx)
-                if c._pass is token:
-                    if gi is not None:
-                        prev = c._g
-                        c._g = gi if prev is None else prev + gi
-                    pending = c._pending - 1
-                else:
-                    c._pass, c._g = token, gi
-                    pending = c._nuse - 1
-                    waiting += 1
-                c._pending = pending
-                if pending == 0:
-                    ready.append(inp)
-                    waiting -= 1
-            if not retain_graph:
-                ctx.saved = None
+        waiting = _plain_pass(ready, waiting, token, given, retain_graph, epoch)
         if not waiting:
             return None
         token, ready, waiting = _recount(roots, token, epoch)
@@ -263,14 +203,16 @@ def _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_un
         if ctx.epoch != epoch:
             _check_versions(ctx, t)
         if create_graph:
-            ctx._create_graph = True
-            ctx._out = t
+            # The rule sees its saved inputs and output as graph Tensors, for the whole call.
+            plain = ctx.saved
+            ctx.saved = ctx._saved_in_graph(t)
             g = g if isinstance(g, Tensor) else Tensor._wrap(g)
-        try:
-            gin = type(ctx).backward(ctx, g)
-        finally:
-            ctx._create_graph = False
-            ctx._out = None
+            try:
+                gin = ctx.backward(ctx, g)
+            finally:
+                ctx.saved = plain
+        else:
+            gin = ctx.backward(ctx, g)
         if not isinstance(gin, tuple):
             gin = (gin,)
         if len(gin) != len(ctx.inputs):
@@ -383,3 +325,17 @@ def _initial_grad(out, g, op: str, create_graph: bool):
     if create_graph:
         return g if isinstance(g, Tensor) else Tensor(gd)
     return gd
+
+
+_plain_pass = make_plain_pass({
+    "Tensor": None, "new": _new, "unbroadcast": unbroadcast, "leaf_grad": _leaf_grad,
+    "add_into": _add_into, "accumulate_leaf": _accumulate_leaf, "check_edge": _check_edge,
+    "check_versions": _check_versions, "inputs_as_seen": _inputs_as_seen, "freed": _freed,
+    "miscounted": _miscounted})
+
+
+def bind_tensor(cls) -> None:
+    """Called by tensor.py once Tensor exists (the engine sits below it in the import order)."""
+    global Tensor
+    Tensor = cls
+    _plain_pass.__globals__["Tensor"] = cls

@@ -221,4 +221,5 @@ class Tensor:
         return draw_graph(self, **kwargs)
 
 
-autograd.Tensor = engine.Tensor = Tensor
+autograd.Tensor = Tensor
+engine.bind_tensor(Tensor)

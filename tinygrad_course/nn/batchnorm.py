@@ -67,7 +67,7 @@ class BatchNormFunction(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, gamma, xhat, inv_std = ctx.saved_tensors
+        x, gamma, xhat, inv_std = ctx.saved
         nx, ng, nb = ctx.needs_input_grad[:3]
         if is_tensor(g):
             if ctx.training:

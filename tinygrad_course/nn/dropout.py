@@ -30,7 +30,7 @@ class DropoutFunction(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (scaled_mask,) = ctx.saved_tensors
+        (scaled_mask,) = ctx.saved
         return g * scaled_mask, None
 
 

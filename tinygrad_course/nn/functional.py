@@ -110,7 +110,7 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        p, y, inside, dlog = ctx.saved_tensors
+        p, y, inside, dlog = ctx.saved
         np_, ny = ctx.needs_input_grad[:2]
         scale = _upstream(g, ctx.reduction, ctx.n, p.shape)
         gp = gy = None
@@ -160,7 +160,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def backward(ctx, g):
-        z, y, s = ctx.saved_tensors
+        z, y, s = ctx.saved
         nz, ny = ctx.needs_input_grad[:2]
         scale = _upstream(g, ctx.reduction, ctx.n, z.shape)
         gz = gy = None
@@ -215,7 +215,7 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        z, y, p, logp = ctx.saved_tensors
+        z, y, p, logp = ctx.saved
         nz, ny = ctx.needs_input_grad[:2]
         scale = _upstream(g, ctx.reduction, ctx.n, (ctx.n, 1))
         if is_tensor(g):
@@ -361,7 +361,7 @@ class L2Penalty(Function):
 
     @staticmethod
     def backward(ctx, g):
-        weights = ctx.saved_tensors
+        weights = ctx.saved
         k = g * (2 * ctx.coef)
         return (None,) + tuple(k * w if need else None
                                for w, need in zip(weights, ctx.needs_input_grad[1:]))

@@ -14,7 +14,7 @@ from .elementwise import (Abs, Add, AsType, Clip, Clone, Div, Exp, Log, Maximum,
                           Neg, Pow, Sqrt, Sub)
 from .indexing import GetItem, Where, normalize_index
 from .linalg import Linear, MatMul
-from .reductions import Max, Mean, Min, Sum, Var
+from .reductions import Max, Mean, Min, Sum, SumAll, Var
 from .shape import BroadcastTo, Concatenate, Pad, Reshape, Transpose
 
 
@@ -154,6 +154,8 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
 
 # ---- reductions -------------------------------------------------------------------------
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    if axis is None and not keepdims:
+        return SumAll._apply1(x)
     return Sum._apply3(x, axis, keepdims)
 
 

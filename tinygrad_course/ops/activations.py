@@ -17,7 +17,7 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved_tensors
+        (mask,) = ctx.saved
         return g * mask
 
 
@@ -34,7 +34,7 @@ class LeakyReLU(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (d,) = ctx.saved_tensors
+        (d,) = ctx.saved
         return g * d, None
 
 
@@ -50,7 +50,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (s,) = ctx.saved_tensors
+        (s,) = ctx.saved
         return g * s * (1 - s)
 
 
@@ -65,7 +65,7 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (t,) = ctx.saved_tensors
+        (t,) = ctx.saved
         return g * (1 - t * t)
 
 
@@ -88,7 +88,7 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (s,) = ctx.saved_tensors
+        (s,) = ctx.saved
         gs = g * s
         return gs - s * gs.sum(axis=ctx.axis, keepdims=True), None
 
@@ -107,7 +107,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+        (out,) = ctx.saved
         return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True), None
 
 
@@ -127,7 +127,7 @@ class LogSumExp(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, out = ctx.saved_tensors
+        x, out = ctx.saved
         if not ctx.keepdims:
             g = expand_reduced(g, x.shape, ctx.axes)
             out = expand_reduced(out, x.shape, ctx.axes)

@@ -41,7 +41,7 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors
+        x, y = ctx.saved
         nx, ny = ctx.needs_input_grad
         return (g * y if nx else None), (g * x if ny else None)
 
@@ -57,7 +57,7 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, g):
-        y, out = ctx.saved_tensors
+        y, out = ctx.saved
         nx, ny = ctx.needs_input_grad
         gx = g / y
         return (gx if nx else None), (-gx * out if ny else None)
@@ -74,7 +74,7 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, p, out = ctx.saved_tensors
+        x, p, out = ctx.saved
         nx, np_ = ctx.needs_input_grad
         gx = None
         if nx:
@@ -106,7 +106,7 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (s,) = ctx.saved_tensors
+        (s,) = ctx.saved
         return g * s
 
 
@@ -121,7 +121,7 @@ class Sqrt(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+        (out,) = ctx.saved
         return g / (2 * out)
 
 
@@ -136,7 +136,7 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+        (out,) = ctx.saved
         return g * out
 
 
@@ -150,7 +150,7 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        (x,) = ctx.saved
         return g / x
 
 
@@ -168,7 +168,7 @@ class _Select(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (wx,) = ctx.saved_tensors
+        (wx,) = ctx.saved
         nx, ny = ctx.needs_input_grad
         return (g * wx if nx else None), (g * (1 - wx) if ny else None)
 
@@ -202,7 +202,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (inside,) = ctx.saved_tensors
+        (inside,) = ctx.saved
         return g * inside, None, None
 
 

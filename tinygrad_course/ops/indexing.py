@@ -73,7 +73,7 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (cond,) = ctx.saved_tensors
+        (cond,) = ctx.saved
         na, nb = ctx.needs_input_grad[1:]
         return None, (g * cond if na else None), (g * ~cond if nb else None)
 
@@ -99,6 +99,6 @@ class SetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (keep,) = ctx.saved_tensors
+        (keep,) = ctx.saved
         nx, _, nv = ctx.needs_input_grad
         return (g * keep if nx else None), None, (g[ctx.index] if nv else None)

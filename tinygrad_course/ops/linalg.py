@@ -34,7 +34,7 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        a, b = ctx.saved
         na, nb = ctx.needs_input_grad
         a_nd, b_nd = ctx.nd
         if a_nd == 1 and b_nd == 1:
@@ -76,7 +76,7 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
+        x, w = ctx.saved
         nx, nw, nb = ctx.needs_input_grad
         gx = g @ w if nx else None
         gw = None

@@ -31,6 +31,25 @@ class Sum(Function):
         return expand_to(g, ctx.shape), None, None
 
 
+class SumAll(Function):
+    """sum of every element (axis=None, a loss's sum); the gradient is g in every position."""
+
+    name = "sum"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return np.add.reduce(x, None)
+
+    @staticmethod
+    def backward(ctx, g):
+        if type(g) is not np.ndarray:
+            return (expand_to(g, ctx.shape),)
+        out = np.empty(ctx.shape, g.dtype)  # inlined expand_to: this is every loss's last step
+        out[...] = g
+        return (out,)
+
+
 class Mean(Function):
     """mean over axes; the gradient is g / n broadcast back."""
 
@@ -69,7 +88,7 @@ class _Extremum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (w,) = ctx.saved_tensors
+        (w,) = ctx.saved
         if not ctx.keepdims:
             g = expand_reduced(g, ctx.shape, ctx.axes)
         return g * w, None, None
@@ -103,7 +122,7 @@ class Var(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        (x,) = ctx.saved
         if not ctx.keepdims:
             g = expand_reduced(g, ctx.shape, ctx.axes)
         centered = x - x.mean(axis=ctx.axes, keepdims=True)
