@@ -24,13 +24,19 @@ if need:
                 gi = unbroadcast(gi, data.shape, ctx)
             acc = inp.grad
             if acc is None:
-                if (type(gi) is not ndarray or gi.dtype is not data.dtype
-                        or gi.base is not None or id(gi) in given):
-                    gi = leaf_grad(gi, inp, given)
+                if type(gi) is ndarray and gi.dtype is data.dtype and gi.base is None:
+                    key = id(gi)
+                    if key in given:
+                        gi = leaf_grad(gi, inp, given)
+                    else:
+                        given.add(key)
                 else:
-                    given.add(id(gi))
+                    gi = leaf_grad(gi, inp, given)
                 gt = new(Tensor)
-                gt.data, gt.grad, gt._ctx, gt.requires_grad = gi, None, None, False
+                gt.data = gi
+                gt.grad = None
+                gt._ctx = None
+                gt.requires_grad = False
                 inp.grad = gt
             else:
                 add_into(acc, gi, given)
@@ -62,7 +68,12 @@ def plain_pass(ready, waiting, token, given, retain_graph, epoch):
         ctx = t._ctx
         g = ctx._g
         ctx._g = None  # _pass may stay: the next pass has a new token
-        ins = ctx.inputs if ctx.epoch == epoch else inputs_as_seen(ctx)
+        if ctx.epoch == epoch:
+            ins = ctx.inputs
+        else:
+            ins = inputs_as_seen(ctx)
+            if g is not None:
+                check_versions(ctx, t)
         n = len(ins)
         if g is None:
             gin = (None,) * n  # nothing flowed here; its inputs still count this user as done
@@ -71,8 +82,6 @@ def plain_pass(ready, waiting, token, given, retain_graph, epoch):
                 raise freed(ctx)
             if t._retains_grad:
                 accumulate_leaf(t, g, False, given)
-            if ctx.epoch != epoch:
-                check_versions(ctx, t)
             gin = ctx.backward(ctx, g)
             if type(gin) is not tuple:
                 gin = (gin,)

@@ -117,11 +117,32 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
             else:
                 ready.append(r)
     epoch = _epoch[0]
-    while True:
-        waiting = _plain_pass(ready, waiting, token, given, retain_graph, epoch)
-        if not waiting:
-            return None
-        token, ready, waiting = _recount(roots, token, epoch)
+    if _plain_pass(ready, waiting, token, given, retain_graph, epoch):
+        _settle(roots, token, given, retain_graph, epoch)
+    return None
+
+
+def backward_from(root, g, retain_graph: bool = False) -> None:
+    """`run_backward((root,), (g,), retain_graph)` for the usual case, a loss that no recorded op
+    used: seeded directly (this is the fixed cost of every loss.backward())."""
+    c = root._ctx
+    if c is None or c._nuse:
+        return run_backward((root,), (g,), retain_graph)
+    token = object()
+    c._pass, c._g, c._pending = token, g, 0
+    epoch = _epoch[0]
+    given = {id(g)}
+    if _plain_pass([root], 0, token, given, retain_graph, epoch):
+        _settle((root,), token, given, retain_graph, epoch)
+    return None
+
+
+def _settle(roots: Sequence, token, given: set, retain_graph: bool, epoch: int) -> None:
+    # A pass left nodes waiting for users it never reached: count again and finish.
+    token, ready, waiting = _recount(roots, token, epoch)
+    if _plain_pass(ready, waiting, token, given, retain_graph, epoch):
+        raise BackwardError("backward: nodes still wait after counting their users again "
+                            "(an engine bug; please report it)")
 
 
 def _recount(roots: Sequence, token, epoch: int):

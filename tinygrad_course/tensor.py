@@ -7,7 +7,7 @@ import numpy as np
 
 from . import autograd
 from . import engine
-from .engine import _initial_grad, run_backward
+from .engine import _initial_grad, backward_from, run_backward
 from .dtypes import get_default_dtype
 
 
@@ -211,8 +211,8 @@ class Tensor:
             if one is None:
                 one = _ONE[data.dtype] = np.ones((), data.dtype)
             g = one.copy() if data.ndim == 0 else one.reshape(data.shape).copy()
-        else:
-            g = _initial_grad(self, gradient, "backward", create_graph)
+            return backward_from(self, g, retain_graph)
+        g = _initial_grad(self, gradient, "backward", create_graph)
         run_backward((self,), (g,), retain_graph or create_graph, create_graph)
 
     def draw_graph(self, **kwargs):
