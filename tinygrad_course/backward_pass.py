@@ -50,14 +50,19 @@ if need:
                 prev = c._g
                 c._g = gi if prev is None else prev + gi
             pending = c._pending - 1
+            c._pending = pending
+            if pending == 0:
+                ready.append(inp)
+                waiting -= 1
         else:
-            c._pass, c._g = token, gi
+            c._pass = token
+            c._g = gi
             pending = c._nuse - 1
-            waiting += 1
-        c._pending = pending
-        if pending == 0:
-            ready.append(inp)
-            waiting -= 1
+            c._pending = pending
+            if pending == 0:
+                ready.append(inp)  # its only user (the usual case)
+            else:
+                waiting += 1
 """
 
 _PASS = """
