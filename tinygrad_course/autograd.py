@@ -10,6 +10,7 @@ The engine that runs the rules is in `engine.py`; grad mode is in `grad_mode.py`
 """
 from __future__ import annotations
 
+import linecache
 from typing import Any
 
 import numpy as np
@@ -198,8 +199,11 @@ def _compile_makers() -> dict:
     makers = {}
     for n in (1, 2, 3):
         made: dict = {}
+        source, filename = _apply_source(n), f"<tinygrad_course apply{n}>"
+        # Tracebacks and debuggers read the generated lines from linecache, as from a file.
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         # The module's globals, so the generated code sees Tensor once tensor.py has set it.
-        exec(compile(_apply_source(n), f"<tinygrad_course apply{n}>", "exec"), globals(), made)
+        exec(compile(source, filename, "exec"), globals(), made)
         makers[n] = made["make"]
     return makers
 

@@ -39,6 +39,8 @@ class SumAll(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.shape = x.shape
+        if x.dtype.kind == "f":  # straight into a 0-d array, not a NumPy scalar to convert
+            return np.add.reduce(x, None, None, np.empty((), x.dtype))
         return np.add.reduce(x, None)
 
     @staticmethod
