@@ -393,3 +393,39 @@ def test_a_leaf_gradient_shared_with_a_pending_node_is_not_corrupted():
     x = tc.tensor([1.0, 2.0], requires_grad=True)
     (x * 2 + (x * 1 + x)).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+
+
+def test_the_seed_of_loss_backward_is_never_handed_out_as_a_grad():
+    x = tc.Tensor(np.float32(2.0), requires_grad=True)
+    h = x + 0.0
+    h.retain_grad()
+    h.backward()
+    x.backward()  # a leaf as its own root
+    for t in (x, h):
+        assert t.grad.data.flags.writeable
+        t.grad.data += 1  # must not change the next backward's seed
+    y = tc.Tensor(np.float32(3.0), requires_grad=True)
+    (y * 1.0).backward()
+    assert y.grad.item() == 1.0
+    assert x.grad.item() == 3.0  # 1 from h + 1 from x itself + the 1 added above
+    assert h.grad.item() == 2.0
+
+
+class _ChangesItsGradientInPlace(tc.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        g *= 2
+        return g
+
+
+def test_a_rule_that_changes_the_seed_in_place_fails_loudly():
+    x = tc.Tensor(np.float32(1.0), requires_grad=True)
+    with pytest.raises(ValueError, match="read-only"):
+        _ChangesItsGradientInPlace.apply(x).backward()
+    x2 = tc.Tensor(np.float32(1.0), requires_grad=True)
+    (x2 * 5.0).backward()
+    assert x2.grad.item() == 5.0

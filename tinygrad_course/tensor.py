@@ -30,7 +30,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return arr
 
 
-_ONE: dict = {}  # dtype -> a 0-d array holding 1, never handed out (only copies are)
+_ONE: dict = {}  # dtype -> a read-only 0-d array holding 1, the seed of loss.backward()
 
 
 class Tensor:
@@ -206,12 +206,15 @@ class Tensor:
         """Backpropagate from this tensor: every leaf it depends on gets d(self)/d(leaf) added to `.grad`."""
         data = self.data
         if gradient is None and not create_graph and self.requires_grad and data.size == 1:
-            # The usual loss.backward(), checks inlined; copying a cached 1 is 6x cheaper than np.ones.
+            # The usual loss.backward(), checks inlined. The seed is a cached read-only 1: the
+            # engine never hands it out as a .grad (it copies arrays it was given), and a rule
+            # that tried to change it in place would fail loudly instead of corrupting it.
             one = _ONE.get(data.dtype)
             if one is None:
                 one = _ONE[data.dtype] = np.ones((), data.dtype)
-            g = one.copy() if data.ndim == 0 else one.reshape(data.shape).copy()
-            return backward_from(self, g, retain_graph)
+                one.flags.writeable = False
+            return backward_from(self, one if data.ndim == 0 else one.reshape(data.shape),
+                                 retain_graph)
         g = _initial_grad(self, gradient, "backward", create_graph)
         run_backward((self,), (g,), retain_graph or create_graph, create_graph)
 
