@@ -429,3 +429,33 @@ def test_a_rule_that_changes_the_seed_in_place_fails_loudly():
     x2 = tc.Tensor(np.float32(1.0), requires_grad=True)
     (x2 * 5.0).backward()
     assert x2.grad.item() == 5.0
+
+
+def test_grad_mode_off_in_one_thread_leaves_recording_on_in_the_others():
+    from tinygrad_course.grad_mode import _threads_off
+    x = tc.Tensor(np.ones(3), requires_grad=True)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold_no_grad():
+        with tc.no_grad():
+            inside.set()
+            release.wait(5)
+    worker = threading.Thread(target=hold_no_grad)
+    worker.start()
+    inside.wait(5)
+    try:
+        assert _threads_off[0] == 1
+        assert (x * 2).requires_grad  # this thread still records
+        with tc.no_grad():
+            assert not (x * 2).requires_grad
+            with tc.enable_grad():
+                assert (x * 2).requires_grad
+            assert _threads_off[0] == 2
+    finally:
+        release.set()
+        worker.join()
+    assert _threads_off[0] == 0
+    with pytest.raises(KeyError):
+        with tc.no_grad():
+            raise KeyError
+    assert _threads_off[0] == 0 and (x * 2).requires_grad

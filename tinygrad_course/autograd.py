@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import _mode
+from .grad_mode import _mode, _threads_off
 
 Tensor: Any = None  # set by tensor.py; autograd sits below tensor in the import order
 
@@ -164,7 +164,7 @@ def make(cls):
 
     def apply{n}({a}):
         ctx = _new(cls)
-        track = _mode.enabled{unwrap}
+        track = not _threads_off[0] or _mode.enabled{unwrap}
         ctx.needs_input_grad = ({r},)
         try:
             out_data = cls.forward(ctx, {d})
@@ -212,7 +212,7 @@ def _apply_general(cls, args: tuple, kwargs: dict):
     """Function.apply for any arguments (keyword arguments, or more than three inputs)."""
     ctx = _new(cls)
     needs = []
-    track = _mode.enabled
+    track = not _threads_off[0] or _mode.enabled
     for a in args:
         r = track and isinstance(a, Tensor) and a.requires_grad
         if r and a._ctx is not None:
