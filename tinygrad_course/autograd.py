@@ -73,6 +73,12 @@ class Function:
     saved: tuple | None = ()
     scope = None
     inplace = False  # True for the node an in-place op (h += 1, h[i] = v) rebased a tensor onto
+    written = 0  # for such a node, the tensor's version stamp right after the op wrote it
+    # Whether backward returns arrays of its own (new ones, or its incoming gradient passed
+    # on): true for this package's ops. A user's rule may return an array it still holds (a
+    # saved input, a cached constant), so the engine treats those as not its own and copies
+    # them before a leaf keeps one as `.grad` (which later backward calls add into in place).
+    owns_grads = False
     _pass = None  # backward bookkeeping, see run_backward
     _pending = 0
     _g = None
@@ -82,6 +88,8 @@ class Function:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
+        if "owns_grads" not in cls.__dict__:
+            cls.owns_grads = cls.__module__.startswith(__package__ + ".")
         # The unrolled apply for one, two and three arguments (operators call these directly).
         cls._apply1, cls._apply2, cls._apply3 = (_MAKERS[n](cls) for n in (1, 2, 3))
 
@@ -276,8 +284,12 @@ def _check_edge(consumer: Function, t) -> None:
     """Raise if `t` was changed in place (through a view, its base, or under no_grad) after its
     node ran and before `consumer` used it: the gradient would follow the values before the change."""
     v = t._vc
-    if (v is not None and t._ctx.epoch < v[0] <= consumer.epoch and not t._rebased
-            and not t._ctx.inplace):
+    if v is None or t._rebased:
+        return
+    c = t._ctx
+    # An in-place node's own write comes after the node was stamped: only later changes count.
+    since = c.written if c.inplace else c.epoch
+    if since < v[0] <= consumer.epoch:
         raise BackwardError(
             f"{type(consumer).__name__}: its input of shape {t.shape} was changed in place (through "
             "a view or its base, or under no_grad) after it was computed and before it was used "

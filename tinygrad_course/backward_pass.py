@@ -92,6 +92,8 @@ def plain_pass(ready, waiting, token, given, retain_graph, epoch):
                 gin = (gin,)
             if len(gin) != n:
                 raise miscounted(ctx, gin)
+            if not ctx.owns_grads:
+                disown(gin, given)
         if n == 2:
             inp0, inp1 = ins
             gi0, gi1 = gin

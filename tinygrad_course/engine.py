@@ -72,6 +72,13 @@ def _leaf_grad(g, t, given: set):
     return g
 
 
+def _disown(gin: tuple, given: set) -> None:
+    # Arrays from a rule that may still hold them count as given: never kept as a leaf's .grad.
+    for g in gin:
+        if g is not None:
+            given.add(id(g.data if isinstance(g, Tensor) else g))
+
+
 def _miscounted(ctx, gin) -> BackwardError:
     return BackwardError(f"{type(ctx).__name__}.backward returned {len(gin)} gradients for "
                          f"{len(ctx.inputs)} inputs; return one per positional input of forward "
@@ -238,6 +245,8 @@ def _run_general(roots, grad_roots, retain_graph, create_graph, inputs, allow_un
             gin = (gin,)
         if len(gin) != len(ctx.inputs):
             raise _miscounted(ctx, gin)
+        if not ctx.owns_grads:
+            _disown(gin, given)
         ins = ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx)
         for inp, gi, need in zip(ins, gin, ctx.needs_input_grad):
             if not need or gi is None:
@@ -352,7 +361,7 @@ _plain_pass = make_plain_pass({
     "Tensor": None, "new": _new, "unbroadcast": unbroadcast, "leaf_grad": _leaf_grad,
     "add_into": _add_into, "accumulate_leaf": _accumulate_leaf, "check_edge": _check_edge,
     "check_versions": _check_versions, "inputs_as_seen": _inputs_as_seen, "freed": _freed,
-    "miscounted": _miscounted})
+    "miscounted": _miscounted, "disown": _disown})
 
 
 def bind_tensor(cls) -> None:

@@ -74,6 +74,7 @@ def _rebase(t: Tensor, result: Tensor) -> None:
     if c is not None:
         # Nodes made before this op still mean the old t: the engine steps back over this one.
         c.inplace = True
+        c.written = t._vc[0]
 
 
 def _setitem(self, index, value):
