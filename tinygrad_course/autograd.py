@@ -70,7 +70,10 @@ class Function:
     name = "function"
     is_view = False
     # Defaults read when apply did not set them (fewer attribute writes per op).
-    saved: tuple | None = ()
+    # The attributes the engine uses on every node are slots: their access never depends on
+    # the layout of the instance dict (which holds an op's own attributes, e.g. ctx.shape).
+    __slots__ = ("needs_input_grad", "inputs", "epoch", "saved", "_pass", "_pending", "_g",
+                 "_nuse", "__dict__", "__weakref__")
     scope = None
     inplace = False  # True for the node an in-place op (h += 1, h[i] = v) rebased a tensor onto
     written = 0  # for such a node, the tensor's version stamp right after the op wrote it
@@ -79,10 +82,6 @@ class Function:
     # saved input, a cached constant), so the engine treats those as not its own and copies
     # them before a leaf keeps one as `.grad` (which later backward calls add into in place).
     owns_grads = False
-    _pass = None  # backward bookkeeping, see run_backward
-    _pending = 0
-    _g = None
-    _nuse = 0  # how many recorded ops took this node's output as a tracked input
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -91,7 +90,7 @@ class Function:
         if "owns_grads" not in cls.__dict__:
             cls.owns_grads = cls.__module__.startswith(__package__ + ".")
         # The unrolled apply for one, two and three arguments (operators call these directly).
-        cls._apply1, cls._apply2, cls._apply3 = (_MAKERS[n](cls) for n in (1, 2, 3))
+        cls._apply1, cls._apply2, cls._apply3 = (_make_apply(n, cls) for n in (1, 2, 3))
 
     @staticmethod
     def forward(ctx: "Function", *args, **kwargs):
@@ -172,6 +171,9 @@ def make(cls):
 
     def apply{n}({a}):
         ctx = _new(cls)
+        ctx.saved = ()
+        ctx._pass = None  # backward's bookkeeping: see engine.run_backward
+        ctx._nuse = 0  # how many recorded ops took this node's output as a tracked input
         track = not _threads_off[0] or _mode.enabled{unwrap}
         ctx.needs_input_grad = ({r},)
         try:
@@ -216,9 +218,20 @@ def _compile_makers() -> dict:
     return makers
 
 
+def _make_apply(n: int, cls):
+    apply = _MAKERS[n](cls)
+    # Its own copy of the code: CPython specializes attribute access per code object and per
+    # type, so sharing one code object between op classes would keep it unspecialized.
+    apply.__code__ = apply.__code__.replace()
+    return apply
+
+
 def _apply_general(cls, args: tuple, kwargs: dict):
     """Function.apply for any arguments (keyword arguments, or more than three inputs)."""
     ctx = _new(cls)
+    ctx.saved = ()
+    ctx._pass = None
+    ctx._nuse = 0
     needs = []
     track = not _threads_off[0] or _mode.enabled
     for a in args:
