@@ -69,11 +69,11 @@ class Function:
 
     name = "function"
     is_view = False
-    # Defaults read when apply did not set them (fewer attribute writes per op).
     # The attributes the engine uses on every node are slots: their access never depends on
     # the layout of the instance dict (which holds an op's own attributes, e.g. ctx.shape).
     __slots__ = ("needs_input_grad", "inputs", "epoch", "saved", "_pass", "_pending", "_g",
                  "_nuse", "__dict__", "__weakref__")
+    # Class defaults for what most nodes never set (fewer attribute writes per op).
     scope = None
     inplace = False  # True for the node an in-place op (h += 1, h[i] = v) rebased a tensor onto
     written = 0  # for such a node, the tensor's version stamp right after the op wrote it
