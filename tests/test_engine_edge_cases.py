@@ -7,7 +7,6 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 import tinygrad_course as tc
-from tinygrad_course import engine
 from tinygrad_course.autograd import BackwardError
 from tinygrad_course.engine import run_backward
 

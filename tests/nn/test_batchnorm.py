@@ -172,7 +172,10 @@ def test_training_output_has_mean_beta_and_std_gamma_per_feature(m, n, seed):
         bn.beta.data[...] = rng.standard_normal(n)
     out = bn(tc.tensor(z)).data
     np.testing.assert_allclose(out.mean(0), bn.beta.data, atol=1e-9)
-    np.testing.assert_allclose(out.std(0), bn.gamma.data, rtol=1e-6)
+    # std is gamma * sqrt(var / (var + eps)): exactly gamma only when var >> eps (two nearly equal
+    # examples have a tiny variance), so the check uses the formula itself.
+    var = z.var(0)
+    np.testing.assert_allclose(out.std(0), bn.gamma.data * np.sqrt(var / (var + 1e-12)), rtol=1e-6)
 
 
 def test_a_bias_before_batch_norm_gets_no_gradient():
