@@ -71,8 +71,7 @@ class Function:
     is_view = False
     # The attributes the engine uses on every node are slots: their access never depends on
     # the layout of the instance dict (which holds an op's own attributes, e.g. ctx.shape).
-    __slots__ = ("needs_input_grad", "inputs", "epoch", "saved", "_pass", "_pending", "_g",
-                 "_nuse", "__dict__", "__weakref__")
+    __slots__ = ("needs_input_grad", "inputs", "epoch", "saved", "__dict__", "__weakref__")
     # Class defaults for what most nodes never set (fewer attribute writes per op).
     scope = None
     inplace = False  # True for the node an in-place op (h += 1, h[i] = v) rebased a tensor onto
@@ -148,9 +147,8 @@ def _unwrap_source(i: int, scalars: bool) -> str:
             d{i} = a{i}.data
             if track and a{i}.requires_grad:
                 r{i} = True
-                c = a{i}._ctx
-                if c is not None:
-                    c._nuse += 1
+                if a{i}._ctx is not None:
+                    a{i}._nuse += 1
             else:
                 r{i} = False
         else:
@@ -172,8 +170,6 @@ def make(cls):
     def apply{n}({a}):
         ctx = _new(cls)
         ctx.saved = ()
-        ctx._pass = None  # backward's bookkeeping: see engine.run_backward
-        ctx._nuse = 0  # how many recorded ops took this node's output as a tracked input
         track = not _threads_off[0] or _mode.enabled{unwrap}
         ctx.needs_input_grad = ({r},)
         try:
@@ -190,6 +186,8 @@ def make(cls):
                 raise _not_float(cls, out_data)
             out.requires_grad = True
             out._ctx = ctx
+            out._pass = None  # backward's bookkeeping: see engine.run_backward
+            out._nuse = 0  # how many recorded ops took this output as a tracked input
             ctx.inputs = ({a},)
             ctx.epoch = _epoch[0]
             scope = _scope_stack[-1]
@@ -230,14 +228,12 @@ def _apply_general(cls, args: tuple, kwargs: dict):
     """Function.apply for any arguments (keyword arguments, or more than three inputs)."""
     ctx = _new(cls)
     ctx.saved = ()
-    ctx._pass = None
-    ctx._nuse = 0
     needs = []
     track = not _threads_off[0] or _mode.enabled
     for a in args:
         r = track and isinstance(a, Tensor) and a.requires_grad
         if r and a._ctx is not None:
-            a._ctx._nuse += 1
+            a._nuse += 1
         needs.append(r)
     ctx.needs_input_grad = needs = tuple(needs)
     try:
@@ -250,7 +246,7 @@ def _apply_general(cls, args: tuple, kwargs: dict):
         if out_data.dtype.kind != "f":
             raise _not_float(cls, out_data)
         out = Tensor._wrap(out_data, True)
-        out._ctx = ctx
+        out._ctx, out._pass, out._nuse = ctx, None, 0
         ctx.inputs = args
         ctx.epoch = _epoch[0]
         ctx.scope = _scope_stack[-1]

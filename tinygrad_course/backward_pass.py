@@ -45,20 +45,20 @@ if need:
             check_edge(ctx, inp)
         if gi is not None and gi.shape != inp.data.shape:
             gi = unbroadcast(gi, inp.data.shape, ctx)
-        if c._pass is token:
+        if inp._pass is token:
             if gi is not None:
-                prev = c._g
-                c._g = gi if prev is None else prev + gi
-            pending = c._pending - 1
-            c._pending = pending
+                prev = inp._g
+                inp._g = gi if prev is None else prev + gi
+            pending = inp._pending - 1
+            inp._pending = pending
             if pending == 0:
                 ready.append(inp)
                 waiting -= 1
         else:
-            c._pass = token
-            c._g = gi
-            pending = c._nuse - 1
-            c._pending = pending
+            inp._pass = token
+            inp._g = gi
+            pending = inp._nuse - 1
+            inp._pending = pending
             if pending == 0:
                 ready.append(inp)  # its only user (the usual case)
             else:
@@ -71,8 +71,8 @@ def plain_pass(ready, waiting, token, given, retain_graph, epoch):
     while ready:
         t = ready.pop()
         ctx = t._ctx
-        g = ctx._g
-        ctx._g = None  # _pass may stay: the next pass has a new token
+        g = t._g
+        t._g = None  # _pass may stay: the next pass has a new token
         if ctx.epoch == epoch:
             ins = ctx.inputs
         else:

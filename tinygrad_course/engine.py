@@ -105,21 +105,21 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
     # on. Forward counted those users (`_nuse`), so there is no counting pass; a user this pass
     # never reaches (another loss, a discarded result) leaves its input waiting, and `_recount`
     # then counts the users that remain. The bookkeeping (pending count, gradient so far) lives
-    # on the nodes, stamped with this pass's token so a stale value is never read.
+    # on each node's output tensor, stamped with this pass's token so a stale value is never
+    # read.
     token = object()
     given: set[int] = set()
     ready = []
     waiting = 0  # nodes that hold a gradient but still wait for users
     for r, g in zip(roots, grad_roots):
         given.add(id(g))
-        c = r._ctx
-        if c is None:
+        if r._ctx is None:
             _accumulate_leaf(r, g, False, given)
-        elif c._pass is token:
-            c._g = c._g + g
+        elif r._pass is token:
+            r._g = r._g + g
         else:
-            c._pass, c._g, c._pending = token, g, c._nuse
-            if c._nuse:
+            r._pass, r._g, r._pending = token, g, r._nuse
+            if r._nuse:
                 waiting += 1
             else:
                 ready.append(r)
@@ -132,11 +132,10 @@ def run_backward(roots: Sequence, grad_roots: Sequence, retain_graph: bool = Fal
 def backward_from(root, g, retain_graph: bool = False) -> None:
     """`run_backward((root,), (g,), retain_graph)` for the usual case, a loss that no recorded op
     used: seeded directly (this is the fixed cost of every loss.backward())."""
-    c = root._ctx
-    if c is None or c._nuse:
+    if root._ctx is None or root._nuse:
         return run_backward((root,), (g,), retain_graph)
     token = object()
-    c._pass, c._g, c._pending = token, g, 0
+    root._pass, root._g, root._pending = token, g, 0
     epoch = _epoch[0]
     given = {id(g)}
     if _plain_pass([root], 0, token, given, retain_graph, epoch):
@@ -164,38 +163,37 @@ def _recount(roots: Sequence, token, epoch: int):
         if id(t) in seen:
             continue
         seen.add(id(t))
-        c = t._ctx
-        if c._pass is not token:
+        if t._pass is not token:
             continue
-        if c._pending:
+        if t._pending:
             stuck.append(t)
             continue
+        c = t._ctx
         for inp in (c.inputs if c.epoch == epoch else _inputs_as_seen(c)):
             if isinstance(inp, Tensor) and inp._ctx is not None:
                 stack.append(inp)
     new = object()
     for t in stuck:
-        t._ctx._pass, t._ctx._pending = new, 0
+        t._pass, t._pending = new, 0
     stack = list(stuck)
     waiting = 0
     while stack:
         ctx = stack.pop()._ctx
         for inp, need in zip(ctx.inputs if ctx.epoch == epoch else _inputs_as_seen(ctx),
                              ctx.needs_input_grad):
-            c = inp._ctx if need else None
-            if c is None:
+            if not need or inp._ctx is None:
                 continue
-            if c._pass is new:
-                c._pending += 1
+            if inp._pass is new:
+                inp._pending += 1
             else:
-                c._pass, c._pending, c._g = new, 1, None
+                inp._pass, inp._pending, inp._g = new, 1, None
                 waiting += 1
                 stack.append(inp)
     # Exact counts now: every node below reaches zero (a graph has no cycles), and `waiting`
     # counts those that start above it.
     ready = []
     for t in stuck:
-        if t._ctx._pending:
+        if t._pending:
             waiting += 1
         else:
             ready.append(t)

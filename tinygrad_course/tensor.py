@@ -41,8 +41,12 @@ class Tensor:
     """
 
     # Hot attributes are slots; rarely set ones live in __dict__ with class defaults, so making
-    # a tensor costs four attribute writes.
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__dict__", "__weakref__")
+    # a tensor costs four attribute writes. The output of a recorded op also carries backward's
+    # bookkeeping for its node (_g, _pending, _pass, _nuse: see engine.run_backward): on the
+    # tensor, one type, CPython can specialize the engine's reads, which it cannot across the
+    # many Function subclasses.
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_g", "_pending", "_pass", "_nuse",
+                 "__dict__", "__weakref__")
     __array_priority__ = 1000
     name = None
     _retains_grad = False

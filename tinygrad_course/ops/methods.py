@@ -61,6 +61,9 @@ def _alias(t: Tensor) -> Tensor:
     if t._vc is None:
         t._vc = [0]
     a._vc, a._ctx = t._vc, t._ctx
+    if t._ctx is not None:
+        # The users counted so far used the old t, which the alias now stands for.
+        a._pass, a._nuse = None, t._nuse
     a._rebased = True  # its memory is about to change by design: the in-place node accounts for it
     return a
 
@@ -71,6 +74,7 @@ def _rebase(t: Tensor, result: Tensor) -> None:
     bump_version(t)
     t._ctx = c = result._ctx
     t.requires_grad = result.requires_grad
+    t._pass, t._nuse = None, 0
     if c is not None:
         # Nodes made before this op still mean the old t: the engine steps back over this one.
         c.inplace = True
