@@ -123,6 +123,16 @@ class Tensor:
         t._vc = self._vc
         return t
 
+    def __copy__(self) -> "Tensor":
+        """copy.copy: a new Tensor over the same data. In a graph it is a view node of this one,
+        so backward counts it as one more user (a second object for the same node would not be)."""
+        if self._ctx is not None:
+            return self.reshape(self.data.shape)
+        t = type(self)._wrap(self.data, self.requires_grad)
+        t.grad = self.grad
+        t.__dict__.update(self.__dict__)
+        return t
+
     def clone(self) -> "Tensor":
         """A copy of the data that stays in the graph (gradient flows back unchanged)."""
         from .ops import clone

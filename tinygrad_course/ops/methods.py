@@ -62,8 +62,7 @@ def _alias(t: Tensor) -> Tensor:
         t._vc = [0]
     a._vc, a._ctx = t._vc, t._ctx
     if t._ctx is not None:
-        # The users counted so far used the old t, which the alias now stands for.
-        a._pass, a._nuse = None, t._nuse
+        a._pass, a._nuse = None, 0  # _rebase hands it t's users
     a._rebased = True  # its memory is about to change by design: the in-place node accounts for it
     return a
 
@@ -74,6 +73,12 @@ def _rebase(t: Tensor, result: Tensor) -> None:
     bump_version(t)
     t._ctx = c = result._ctx
     t.requires_grad = result.requires_grad
+    if c is not None:
+        alias = c.inputs[0]
+        if alias._ctx is not None:
+            # Every user counted on t so far, the in-place op itself included when t is also
+            # its other operand (h += h), used the old t, which the alias now stands for.
+            alias._nuse += t._nuse
     t._pass, t._nuse = None, 0
     if c is not None:
         # Nodes made before this op still mean the old t: the engine steps back over this one.
