@@ -2,6 +2,8 @@
 (or cannot write) never kept as a leaf's .grad, several roots, ops of many inputs, deep graphs on
 the recount path, and random graphs with in-place ops and failed forwards checked against
 `tc.grad`."""
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
@@ -272,7 +274,7 @@ def _build(data, x, y):
         a, b, c = pick(), pick(), pick()
         op = data.draw(st.sampled_from(
             ["add", "mul", "tanh", "cat4", "cat2", "where", "sumall", "stack5", "getitem",
-             "dangle", "fail", "iadd", "setitem"]))
+             "dangle", "fail", "iadd", "iself", "setitem", "copy"]))
         if op == "add":
             out = a + b
         elif op == "mul":
@@ -291,6 +293,8 @@ def _build(data, x, y):
             out = tc.stack([a, b, c, a, b]).sum(axis=0)
         elif op == "getitem":
             out = a[[2, 0, 1]]
+        elif op == "copy":
+            out = copy.copy(a)
         elif op == "dangle":
             _ = a * 3  # a user no loss reaches
             continue
@@ -303,6 +307,8 @@ def _build(data, x, y):
                 continue
             if op == "iadd":
                 a += b
+            elif op == "iself":
+                a += a  # the tensor is also the op's other operand
             else:
                 a[0] = b[1] * 2
             continue
