@@ -79,11 +79,10 @@ def _rebase(t: Tensor, result: Tensor) -> None:
             # Every user counted on t so far, the in-place op itself included when t is also
             # its other operand (h += h), used the old t, which the alias now stands for.
             alias._nuse += t._nuse
-    t._pass, t._nuse = None, 0
-    if c is not None:
         # Nodes made before this op still mean the old t: the engine steps back over this one.
         c.inplace = True
         c.written = t._vc[0]
+    t._pass, t._nuse = None, 0
 
 
 def _setitem(self, index, value):

@@ -19,7 +19,7 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        # axis=None (the loss's sum) needs no axis bookkeeping: its gradient broadcasts as is.
+        # axis=None (here with keepdims; without, it is SumAll) broadcasts its gradient as is.
         axes = None if axis is None else normalize_axis(axis, x.ndim, "sum")
         ctx.axes, ctx.keepdims, ctx.shape = axes, keepdims, x.shape
         return np.add.reduce(x, axes, None, None, keepdims)
