@@ -2,7 +2,7 @@
 "Improving Deep Neural Networks"."""
 from .autograd import Function
 from .engine import grad
-from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, is_grad_enabled, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
 from .random import manual_seed
 from .tensor import Tensor

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import _mode, _threads_off
+from .grad_mode import _mode, _threads_off, enable_grad, is_grad_enabled, no_grad  # noqa: F401 (grad mode moves here)
 
 Tensor: Any = None  # set by tensor.py; autograd sits below tensor in the import order
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grad_mode import no_grad
+from .autograd import no_grad
 from .nn.functional import accuracy
 from .tensor import Tensor
 

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .engine import grad as autograd_grad
-from .grad_mode import no_grad
+from .autograd import no_grad
 from .random import rng_from
 from .tensor import Tensor
 

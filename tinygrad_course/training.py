@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from .autograd import bump_version
-from .grad_mode import no_grad
+from .autograd import no_grad
 from .random import rng_from
 from .tensor import Tensor
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd import bump_version
 from ..engine import toposort
-from ..grad_mode import no_grad
+from ..autograd import no_grad
 from ..gradcheck import relative_difference, verdict
 from ..tensor import Tensor
 from .dropout import Dropout

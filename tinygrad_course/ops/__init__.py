@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from ..autograd import Function
-from ..grad_mode import is_grad_enabled
+from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 from .activations import LeakyReLU, LogSoftmax, LogSumExp, ReLU, Sigmoid, Softmax, Tanh
 from .common import normalize_axis
@@ -351,7 +351,7 @@ def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
     return Tensor._wrap(np.asarray(np.argmin(x.data, axis=axis, keepdims=keepdims)))
 
 
-from ..grad_mode import no_grad as _no_grad  # noqa: E402
+from ..autograd import no_grad as _no_grad  # noqa: E402
 from . import methods as _methods  # noqa: E402,F401  (installs the Tensor methods)
 
 __all__ = [

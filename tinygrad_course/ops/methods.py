@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import ops
 from ..autograd import bump_version
-from ..grad_mode import is_grad_enabled
+from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 from .elementwise import Add, Div, Mul, Pow, Sub
 from .linalg import MatMul

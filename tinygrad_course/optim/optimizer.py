@@ -8,7 +8,7 @@ from typing import Callable, ClassVar, Iterable
 import numpy as np
 
 from ..autograd import bump_version
-from ..grad_mode import no_grad
+from ..autograd import no_grad
 from ..nn.functional import is_weight
 from ..tensor import Tensor
 
