@@ -100,3 +100,28 @@ def test_wrong_number_of_features_names_the_shapes():
 def test_fit_on_no_examples_is_an_error():
     with pytest.raises(ValueError, match="no examples"):
         Normalizer().fit(np.zeros((0, 3)))
+
+
+def test_nan_is_ignored_by_the_statistics_and_stays_only_where_it_was():
+    X = np.array([[1.0, 10.0], [np.nan, 20.0], [3.0, np.nan], [5.0, 30.0]])
+    norm = Normalizer().fit(X)
+    # scikit-learn's StandardScaler: nanmean / nanvar over the values that are there.
+    np.testing.assert_allclose(norm.mean_[0], [3.0, 20.0])
+    np.testing.assert_allclose(norm.var_[0], [np.var([1.0, 3.0, 5.0]), np.var([10.0, 20.0, 30.0])])
+    Z = norm.transform(X)
+    np.testing.assert_array_equal(np.isnan(Z), np.isnan(X))
+    assert np.isfinite(norm.transform(np.array([[2.0, 15.0]]))).all()
+
+
+def test_inf_in_the_training_set_is_refused_naming_the_column():
+    X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, np.inf], [7.0, 8.0, 9.0]])
+    with pytest.raises(ValueError, match="Normalizer.fit: column 2 of X contains inf"):
+        Normalizer().fit(X)
+    with pytest.raises(ValueError, match="row 0 of X contains inf"):
+        Normalizer(axis=1).fit(X.T[::-1])
+
+
+def test_a_feature_that_is_nan_in_every_example_is_refused_naming_it():
+    X = np.array([[1.0, np.nan], [2.0, np.nan]])
+    with pytest.raises(ValueError, match="column 1 of X is NaN in every example"):
+        Normalizer().fit(X)

@@ -14,6 +14,8 @@ class Normalizer:
     so all three go through the same transformation. The lecture's slide writes x /= sigma^2; unit
     variance needs sigma, which is what this divides by. A feature that is constant on the training
     set (zero variance) is only centered (its sigma is taken as 1), so it becomes 0, not NaN.
+    As scikit-learn's StandardScaler: NaN in X is ignored by the statistics and stays NaN (only
+    where it was) through transform; inf is refused, naming the column.
     `axis` is the examples axis: 0 for (m, n) data (the default), 1 for the course's (n, m) layout.
     Works on ndarrays and Tensors (a Tensor goes through Tensor ops and stays one).
     """
@@ -33,23 +35,37 @@ class Normalizer:
             raise ValueError(f"Normalizer.fit: X with shape {x.shape} has no examples along axis "
                              f"{self.axis}")
         dtype = x.dtype if x.dtype.kind == "f" else get_default_dtype()
-        x64 = x.astype(np.float64)
-        mu = x64.mean(axis=self.axis, keepdims=True)
+        x64 = self._finite_or_nan(x.astype(np.float64))
+        mu = np.nanmean(x64, axis=self.axis, keepdims=True)
         # A constant feature centers to exactly 0 when its mean is its value, not a rounded sum / m.
-        first = np.take(x64, [0], axis=self.axis)
-        constant = (x64 == first).all(axis=self.axis, keepdims=True)
-        mu = np.where(constant, first, mu)
+        top = np.nanmax(x64, axis=self.axis, keepdims=True)
+        mu = np.where(top == np.nanmin(x64, axis=self.axis, keepdims=True), top, mu)
         centered = x64 - mu
-        var = (centered ** 2).mean(axis=self.axis, keepdims=True)
+        var = np.nanmean(centered ** 2, axis=self.axis, keepdims=True)
         # sigma computed as a * sqrt(mean((x / a)**2)), a = max |x - mu|: the plain formula
         # underflows to 0 for features as tiny as 1e-200 that are not constant.
-        a = np.abs(centered).max(axis=self.axis, keepdims=True)
+        a = np.nanmax(np.abs(centered), axis=self.axis, keepdims=True)
         a = np.where(a > 0, a, 1.0)
-        scale = (a * np.sqrt(((centered / a) ** 2).mean(axis=self.axis, keepdims=True))).astype(dtype)
+        scale = (a * np.sqrt(np.nanmean((centered / a) ** 2, axis=self.axis, keepdims=True))
+                 ).astype(dtype)
         self.mean_ = mu.astype(dtype)
         self.var_ = var.astype(dtype)
         self.scale_ = np.where(scale > 0, scale, np.ones((), dtype))
         return self
+
+    def _finite_or_nan(self, x64: np.ndarray) -> np.ndarray:
+        """`x64`, after refusing inf and features that are NaN in every training example."""
+        for bad, what, fix in ((np.isinf(x64).any(axis=self.axis), "contains inf",
+                                "clip or drop those values (NaN is allowed: it is ignored)"),
+                               (np.isnan(x64).all(axis=self.axis), "is NaN in every example",
+                                "drop that feature or fill it in")):
+            if bad.any():
+                where = tuple(int(i) for i in np.argwhere(bad)[0])
+                line = "column" if self.axis % x64.ndim == 0 else "row"  # (n, m): rows are features
+                name = {0: "the feature", 1: f"{line} {where[0]}"}.get(len(where),
+                                                                       f"feature {where}")
+                raise ValueError(f"Normalizer.fit: {name} of X {what}; {fix}")
+        return x64
 
     def _check(self, X, where: str) -> None:
         if self.mean_ is None:
