@@ -367,3 +367,35 @@ def test_seed_none_shuffles_with_the_global_generator():
 
     np.testing.assert_array_equal(batch_order(1), batch_order(1))
     assert not np.array_equal(batch_order(1), batch_order(2))
+
+
+def test_a_last_step_that_makes_the_weights_inf_raises_naming_epoch_step_and_parameter():
+    X, y = circles(40, seed=3)
+    model = tc.nn.Sequential(tc.nn.Linear(2, 4), tc.nn.ReLU(), tc.nn.Linear(4, 1))
+    # One batch per epoch: the cost before the only step is finite, the step overflows float32.
+    with pytest.raises(FloatingPointError, match=r"parameter 0.weight became inf at epoch 0, step 0 "
+                                                 r"\(the epoch's last\); lower the learning rate"):
+        with np.errstate(all="ignore"):
+            fit(model, bce_with_logits, SGD(model.parameters(), lr=1e39), (X, y), epochs=1,
+                batch_size=40)
+
+
+def test_the_finite_check_names_a_plain_models_parameter_by_its_index():
+    X, y = circles(40, seed=3)
+    model = TinyMLP()
+    opt = SGD(model.parameters(), lr=0.1)
+    model.b2.data[...] = np.inf  # as if a step had done it: the next epoch's check finds it
+
+    def cost_without_b2(z, y):
+        return (model.W1 ** 2).sum()
+
+    with pytest.raises(FloatingPointError, match=r"parameter params\[3\] became inf at epoch 0"):
+        fit(model, cost_without_b2, opt, (X, y), epochs=1, batch_size=40)
+
+
+def test_fit_takes_python_lists_as_numpy_would():
+    X, y = circles(40, seed=3)
+    model = TinyMLP()
+    history = fit(model, bce_with_logits, SGD(model.parameters(), lr=0.1),
+                  (X.tolist(), y.tolist()), epochs=2, dev=(X.tolist(), y.tolist()))
+    assert history.epochs == 2 and all(math.isfinite(c) for c in history.costs)

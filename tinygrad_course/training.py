@@ -144,6 +144,31 @@ def _is_arrays(data) -> bool:
             and all(isinstance(a, (np.ndarray, Tensor)) for a in data))
 
 
+def _as_pair(data):
+    """An (X, y) pair with Python lists in it, as arrays converted the way `tc.tensor` converts
+    lists (floats become the default float dtype); anything else unchanged."""
+    if (isinstance(data, tuple) and len(data) == 2 and any(isinstance(a, list) for a in data)
+            and all(isinstance(a, (list, np.ndarray, Tensor)) for a in data)):
+        return tuple(Tensor(a).data if isinstance(a, list) else a for a in data)
+    return data
+
+
+def _check_parameters_finite(model, optimizer, epoch: int, iteration: int) -> None:
+    """Raise if a step left a parameter inf or NaN: the cost check before each step sees what
+    every step but the epoch's last did; this runs after the last."""
+    if callable(getattr(model, "named_parameters", None)):
+        named = model.named_parameters()
+    else:
+        params = getattr(model, "parameters", lambda: getattr(optimizer, "params", ()))()
+        named = ((f"params[{i}]", p) for i, p in enumerate(params))
+    for name, p in named:
+        if not np.isfinite(p.data).all():
+            bad = "nan" if np.isnan(p.data).any() else "inf"
+            raise FloatingPointError(
+                f"fit: parameter {name} became {bad} at epoch {epoch}, step {iteration} (the "
+                f"epoch's last); lower the learning rate (now {optimizer.lr:g}) or check the data")
+
+
 def _batch_source(data, what: str, batch_size: int, shuffle: bool, seed) -> Callable[[], Iterable]:
     """A function giving one epoch's batches, from (X, y) arrays, a function or a re-iterable."""
     if _is_arrays(data):
@@ -215,6 +240,8 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     `callbacks` are `Callback`s or functions fn(epoch, history) -> stop?. `progress`: a tqdm bar
     (None: only when tqdm is installed and stderr is a terminal). The steps run in training mode
     (dropout on, batch statistics) even when the model was in eval mode, which it is again after.
+    A non-finite cost before a step, or a non-finite parameter after an epoch's last step, raises
+    FloatingPointError naming the epoch, the step and (for a parameter) its name in the model.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
@@ -223,6 +250,7 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
                          f"optimizer than the one given; build it on this one: "
                          f"{type(schedule).__name__}(optimizer, ...)")
     metrics = dict(metrics or {})
+    data, dev = _as_pair(data), _as_pair(dev)
     train_batches = _batch_source(data, "data", batch_size, shuffle, seed)
     train_eval = (lambda: [data]) if _is_arrays(data) else train_batches
     dev_batches = None if dev is None else (
@@ -264,6 +292,7 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
                     schedule.step()
             if m == 0:
                 raise ValueError(f"fit: data gave no batches in epoch {epoch}")
+            _check_parameters_finite(model, optimizer, epoch, iteration - 1)
             history.epoch_costs.append(total / m)
             if metrics:
                 for name, v in evaluate(model, loss_fn, train_eval(), metrics).items():
