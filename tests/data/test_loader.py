@@ -136,3 +136,12 @@ def test_dataloader_without_shuffle_repeats_the_order():
     X, y = _ids(9)
     loader = DataLoader(X, y, 4, shuffle=False)
     assert [list(yb) for _, yb in loader] == [[0, 1, 2, 3], [4, 5, 6, 7], [8]] == [list(yb) for _, yb in loader]
+
+
+def test_y_none_gives_x_only_batches_as_pytorchs_dataloader_over_x():
+    X, _ = _ids(10)
+    batches = list(minibatches(X, None, batch_size=4, shuffle=False))
+    assert [b.shape for b in batches] == [(4, 3), (4, 3), (2, 3)]
+    np.testing.assert_array_equal(np.concatenate(batches), X)
+    loaded = list(DataLoader(X, None, batch_size=4, seed=0))
+    assert len(loaded) == 3 and sorted(np.concatenate(loaded)[:, 0]) == list(X[:, 0])

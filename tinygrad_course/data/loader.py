@@ -19,7 +19,7 @@ def _check_batch_size(batch_size, where: str) -> int:
 def _batches(X, y, batch_size: int, order: np.ndarray) -> Iterator[tuple]:
     for start in range(0, order.size, batch_size):
         idx = order[start:start + batch_size]
-        yield take(X, idx), take(y, idx)
+        yield take(X, idx) if y is None else (take(X, idx), take(y, idx))
 
 
 def minibatches(X, y, batch_size: int = 64, shuffle: bool = True,
@@ -28,7 +28,8 @@ def minibatches(X, y, batch_size: int = 64, shuffle: bool = True,
 
     The last batch keeps the m % batch_size leftover examples (148 at 64 gives 64, 64, 20).
     batch_size >= m is batch gradient descent (one batch), batch_size=1 is stochastic gradient
-    descent. seed=None shuffles with the global generator (`tc.manual_seed`). An int seed gives
+    descent. With y=None the batches are X_batch alone (as PyTorch's DataLoader over X alone).
+    seed=None shuffles with the global generator (`tc.manual_seed`). An int seed gives
     the same permutation on every call: for a fresh one each epoch pass seed + epoch (as the
     course's random_mini_batches is called), one shared np.random.Generator, or use `DataLoader`.
     """
@@ -44,6 +45,7 @@ class DataLoader:
     The epochs' permutations come from one generator made from `seed` when the loader is built,
     so two loaders with the same seed give the same batches epoch after epoch; seed=None uses the
     global generator. `len(loader)` is the number of batches per epoch, ceil(m / batch_size).
+    With y=None the batches are X_batch alone, not pairs (as PyTorch's DataLoader over X alone).
     """
 
     def __init__(self, X, y, batch_size: int = 64, shuffle: bool = True,
