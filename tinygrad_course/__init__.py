@@ -4,7 +4,8 @@ from .autograd import Function
 from .engine import grad
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .dtypes import get_default_dtype, set_default_dtype
-from .random import manual_seed
+from .random import (Generator, default_generator, get_rng_state, manual_seed, set_rng_state,
+                     use_generator)
 from .tensor import Tensor
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "grad", "gradcheck",
     "gradgradcheck", "GradcheckError", "set_default_dtype", "get_default_dtype", "manual_seed",
+    "Generator", "default_generator", "get_rng_state", "set_rng_state", "use_generator",
     "tensor", "zeros", "ones", "full", "arange", "eye", "randn", "rand", "zeros_like", "ones_like",
     *_ops_all,
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dtypes import get_default_dtype
-from .random import get_rng
+from .random import Generator, rng_from
 from .tensor import Tensor
 
 
@@ -55,15 +55,17 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -
     return Tensor._wrap(np.eye(n, m, dtype=_float(dtype))).requires_grad_(requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the global seeded generator (see `manual_seed`)."""
-    a = get_rng().standard_normal(_shape(shape)).astype(_float(dtype))
+def randn(*shape, dtype=None, requires_grad: bool = False,
+          generator: Generator | None = None) -> Tensor:
+    """Standard normal samples from `generator`, else the thread's default (see `manual_seed`)."""
+    a = rng_from(generator=generator).standard_normal(_shape(shape)).astype(_float(dtype))
     return Tensor._wrap(a).requires_grad_(requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) from the global seeded generator."""
-    a = get_rng().random(_shape(shape)).astype(_float(dtype))
+def rand(*shape, dtype=None, requires_grad: bool = False,
+         generator: Generator | None = None) -> Tensor:
+    """Uniform samples in [0, 1) from `generator`, else the thread's default (see `manual_seed`)."""
+    a = rng_from(generator=generator).random(_shape(shape)).astype(_float(dtype))
     return Tensor._wrap(a).requires_grad_(requires_grad)
 
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..dtypes import get_default_dtype
 from ..ops.linalg import Linear as LinearFunction
+from ..random import Generator
 from . import init as nn_init
 from .module import Module, Parameter
 
@@ -21,10 +22,11 @@ class Linear(Module):
     `init` names the weight initialization ("he", "xavier", "lecun", "random" with `scale`,
     "zeros", see `nn.init`); biases start at zero, as in the course. Before a BatchNorm1d, pass
     `bias=False`: batch norm subtracts the mean, which cancels any bias, and its beta takes over.
+    W is drawn from `generator`, else from the thread's default generator (`tc.manual_seed`).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "he",
-                 scale: float = 0.01):
+                 scale: float = 0.01, *, generator: Generator | None = None):
         super().__init__()
         for name, n in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
@@ -36,12 +38,13 @@ class Linear(Module):
         dtype = get_default_dtype()
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
         self.bias = Parameter(np.zeros(self.out_features, dtype)) if bias else None
-        self.reset_parameters()
+        self.reset_parameters(generator=generator)
 
-    def reset_parameters(self, init: str | None = None, scale: float | None = None) -> None:
-        """Draw W by `init` (default: the one given at construction) and set b = 0."""
+    def reset_parameters(self, init: str | None = None, scale: float | None = None, *,
+                         generator: Generator | None = None) -> None:
+        """Draw W by `init` (default: the one given at construction) from `generator`; set b = 0."""
         nn_init.init_weight_(self.weight, init or self.init,
-                             self.scale if scale is None else scale)
+                             self.scale if scale is None else scale, generator=generator)
         if self.bias is not None:
             nn_init.zeros_(self.bias)
 
