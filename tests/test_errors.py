@@ -199,3 +199,33 @@ def test_gradcheck_without_an_input_requiring_grad():
 def test_bad_values_are_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---- errors that say what to do ----------------------------------------------------------
+def test_an_object_array_is_refused_naming_dtype_object_and_the_fix():
+    with pytest.raises(TypeError, match=r"dtype object.*np.asarray\(x, dtype=np.float32\)"):
+        tc.Tensor(np.array([1.0, 2.0], dtype=object))
+
+
+def test_integer_data_into_a_float32_model_advises_a_float_dtype_that_works():
+    model = tc.nn.Sequential(tc.nn.Linear(2, 1))
+    X = np.ones((3, 2), np.int64)
+    with pytest.raises(TypeError, match=r"model.to\(np.float64\)") as info:
+        model(tc.tensor(X))
+    assert "np.int64)" not in str(info.value)
+    assert model.to(np.float64)(tc.tensor(X)).dtype == np.float64  # the advice works
+
+
+def test_model_to_cpu_is_a_no_op_as_in_pytorch():
+    model = tc.nn.Sequential(tc.nn.Linear(2, 1))
+    weight = model[0].weight.data
+    assert model.to("cpu") is model and model.to(device="cpu") is model
+    assert model[0].weight.data is weight
+    assert model.to("float64")[0].weight.dtype == np.float64  # a dtype string is still a dtype
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "mps"])
+def test_model_to_another_device_says_the_framework_runs_on_the_cpu(device):
+    with pytest.raises(ValueError, match=rf"no device '{device}'; tinygrad_course runs on the CPU "
+                                         "with NumPy"):
+        tc.nn.Sequential(tc.nn.Linear(2, 1)).to(device)

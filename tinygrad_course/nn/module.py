@@ -16,6 +16,16 @@ from ..autograd import _scope_stack, bump_version
 from ..tensor import Tensor
 
 
+def _is_device(name: str) -> bool:
+    """Whether `name` is meant as a device ("cpu", "cuda:0", ...): any string NumPy does not
+    read as a dtype."""
+    try:
+        np.dtype(name)
+    except TypeError:
+        return True
+    return False
+
+
 class Parameter(Tensor):
     """A Tensor that is a learnable parameter of a Module: it requires grad and is registered
     when assigned to a Module attribute."""
@@ -164,11 +174,12 @@ class Module:
         have, want = x.dtype, param.data.dtype
         if have is want or np.result_type(have, want) == want:
             return
+        promoted = np.result_type(have, want)  # a float dtype: integer data promotes to float64
         raise TypeError(
             f"{self._where()}: got an input of dtype {have}, but its parameters are {want}, so "
-            f"NumPy would compute this layer and every later one in {np.result_type(have, want)}. "
+            f"NumPy would compute this layer and every later one in {promoted}. "
             f"Convert the data once, e.g. X = X.astype(np.{want}) (tc.data's datasets are "
-            f"float32 already), or make the whole model {have} with model.to(np.{have})")
+            f"float32 already), or make the whole model {promoted} with model.to(np.{promoted})")
 
     def _describe(self) -> str:
         extra = self.extra_repr()
@@ -257,9 +268,19 @@ class Module:
     def reset_parameters(self, init: str | None = None, scale: float | None = None) -> None:
         """Re-draw this module's own parameters (layers override it; see `nn.init.initialize_`)."""
 
-    def to(self, dtype) -> Module:
+    def to(self, dtype=None, device: str | None = None) -> Module:
         """Convert every floating parameter, gradient and buffer to `dtype`, in place; returns self.
-        The Parameter objects stay the same, so an optimizer holding them keeps working."""
+        The Parameter objects stay the same, so an optimizer holding them keeps working.
+        The only device is the CPU (NumPy): `to("cpu")` or `device="cpu"` changes nothing, as in
+        PyTorch's `model.to("cpu")` on a CPU model; any other device is an error."""
+        if isinstance(dtype, str) and _is_device(dtype):
+            dtype, device = None, dtype
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"{type(self).__name__}.to: there is no device {str(device)!r}; "
+                             "tinygrad_course runs on the CPU with NumPy, so drop the .to(device) "
+                             "call (to('cpu') is accepted and does nothing)")
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: expected a floating dtype, got {dtype}")
