@@ -181,6 +181,16 @@ def test_loading_a_file_that_is_not_a_checkpoint(tmp_path):
         tc.load(tmp_path / "missing.npz")
 
 
+@pytest.mark.parametrize("content, why", [(b"", "the file is empty"),
+                                          (b"w,b\n1.0,2.0\n", "it is not NumPy data")])
+def test_an_empty_or_text_file_raises_checkpoint_error_naming_the_path(tmp_path, content, why):
+    (tmp_path / "ck.npz").write_bytes(content)
+    with pytest.raises(CheckpointError, match=f"ck.npz' is not a readable .npz checkpoint \\({why}"
+                       ) as info:
+        tc.load(tmp_path / "ck.npz")
+    assert "allow_pickle" not in str(info.value) and "pickle.load" not in str(info.value)
+
+
 def test_a_top_level_array_or_list_round_trips(tmp_path):
     tc.save(np.arange(4), tmp_path / "a.npz")
     _same(tc.load(tmp_path / "a.npz"), np.arange(4))

@@ -114,6 +114,16 @@ def _decode(node: dict, files) -> Any:
     raise CheckpointError(f"load: unknown entry {kind!r} in the checkpoint's manifest")
 
 
+def _why_unreadable(e: Exception) -> str:
+    """NumPy's reason in our words: never its advice to unpickle the file."""
+    if isinstance(e, EOFError):
+        return "the file is empty or cut short"
+    if "pickle" in str(e):
+        return ("it is not NumPy data, or holds pickled Python objects, which a checkpoint never "
+                "loads")
+    return str(e)
+
+
 def load(path: str | os.PathLike) -> Any:
     """Read what `save` wrote (arrays come back as ndarrays, Tensors as Tensors, the nesting and
     scalars as they were). A plain .npz without a manifest comes back as a dict of arrays.
@@ -127,8 +137,9 @@ def load(path: str | os.PathLike) -> Any:
             files = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError) as e:
-        raise CheckpointError(f"load: {path!r} is not a readable .npz checkpoint ({e})") from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise CheckpointError(f"load: {path!r} is not a readable .npz checkpoint "
+                              f"({_why_unreadable(e)})") from None
     if MANIFEST_KEY not in files:
         return files
     manifest = json.loads(str(files.pop(MANIFEST_KEY)))
