@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -247,7 +248,8 @@ def test_a_torn_last_line_is_dropped_and_that_trial_runs_again(tmp_path):
     with open(log, "ab") as f:
         f.write(b'{"trial": 4, "round": 0, "params": {"lr": 0.00')
     calls = []
-    r = random_search(lambda p, s: (calls.append(s), objective(p, s))[1], SPACE, 6, seed=2, log=log)
+    with pytest.warns(RuntimeWarning, match="line 5 of the log"):
+        r = random_search(lambda p, s: (calls.append(s), objective(p, s))[1], SPACE, 6, seed=2, log=log)
     assert len(calls) == 2 and len(r) == 6
     assert [json.loads(line)["trial"] for line in _lines(log)] == [0, 1, 2, 3, 4, 5]
 
@@ -344,3 +346,103 @@ def test_trial_record_round_trips_through_json():
     t = Trial(3, {"lr": 0.1, "act": "relu"}, 42, {"dev_accuracy": 0.9}, round=1)
     assert json.loads(json.dumps(t.record(7))) == {"trial": 3, "round": 1, "search_seed": 7, "seed": 42,
                                                   "params": t.params, "metrics": t.metrics}
+
+
+# ---- values, settings and the log's lines round-trip or are refused by name ------------------------
+def test_a_resumed_coarse_to_fine_zooms_tuple_choices_as_the_uninterrupted_one(tmp_path):
+    space = {"lr": log_uniform(1e-4, 1), "layers": choice([(8,), (16, 16), (32, 32, 32)])}
+    log, seen, crash = tmp_path / "trials.jsonl", [], [True]
+
+    def train(params, seed):
+        seen.append(params)
+        if crash[0] and len(seen) == 5:
+            raise MemoryError("simulated crash in round 2")
+        return objective(params, seed)
+
+    with pytest.raises(TrialFailed, match="trial 4"):
+        coarse_to_fine(train, space, n_trials=3, rounds=3, top=1, seed=4, log=log)
+    crash[0] = False
+    resumed = coarse_to_fine(train, space, n_trials=3, rounds=3, top=1, seed=4, log=log)
+    assert [s["layers"] for s in resumed.spaces] == \
+           [s["layers"] for s in coarse_to_fine(objective, space, n_trials=3, rounds=3, top=1, seed=4).spaces]
+    assert all(type(p["layers"]) is tuple for p in seen)
+    assert all(type(t.params["layers"]) is tuple for t in resumed)
+
+
+def test_numpy_scalars_reach_train_fn_as_the_python_numbers_the_log_gives_back(tmp_path):
+    seen = []
+    space = {"width": choice(np.array([4, 8])), "lr": choice(np.float32([0.5])), "on": np.bool_(True)}
+    r = random_search(lambda p, s: seen.append(p) or 0.5, space, 2, seed=0, log=tmp_path / "t.jsonl")
+    assert [tuple(map(type, p.values())) for p in seen] == [(int, float, bool)] * 2
+    assert [t.params for t in random_search(objective, space, 2, seed=0, log=tmp_path / "t.jsonl")] == \
+           [t.params for t in r]
+
+
+def test_a_value_the_json_log_cannot_hold_is_refused_before_any_trial_runs(tmp_path):
+    calls = []
+    with pytest.raises(TypeError, match="hyperparameter 'opt' = .*set.* JSON trial log"):
+        random_search(lambda p, s: calls.append(p) or 0.5, {"opt": choice([{1, 2}])}, 2, seed=0,
+                      log=tmp_path / "trials.jsonl")
+    assert calls == []
+
+
+def test_resuming_with_other_settings_is_refused_naming_the_setting(tmp_path):
+    log = tmp_path / "trials.jsonl"
+    random_search(objective, SPACE, 2, seed=0, log=log, settings={"dataset": "moons", "epochs": 2})
+    with pytest.raises(ValueError, match=r"setting epochs=2, but this search has epochs=3"):
+        random_search(objective, SPACE, 3, seed=0, log=log, settings={"dataset": "moons", "epochs": 3})
+    assert len(random_search(objective, SPACE, 3, seed=0, log=log,
+                             settings={"dataset": "moons", "epochs": np.int64(2)})) == 3
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('{"trial": 5, "params": {}}', r"it has no search_seed, seed, metrics"),
+    ('[1, 2, 3]', r"a JSON list, not an object"),
+    ('{"trial": "5", "search_seed": 0, "seed": 1, "params": {}, "metrics": {"m": 1}}', r"bad trial"),
+    ('{"trial": 5, "search_seed": 0, "seed": 1, "params": {}, "metrics": {"m": "high"}}', r"bad metrics.m"),
+])
+def test_a_json_line_that_is_not_a_trial_record_is_refused_naming_file_and_line(tmp_path, line, problem):
+    log = tmp_path / "trials.jsonl"
+    random_search(objective, SPACE, 2, seed=0, log=log)
+    with open(log, "a") as f:
+        f.write(line + "\n")
+    with pytest.raises(ValueError, match=rf"line 3 of the log .*trials.jsonl is JSON but not a trial "
+                                         rf"record \({problem}"):
+        random_search(objective, SPACE, 3, seed=0, log=log)
+
+
+def test_a_torn_last_line_is_skipped_with_a_warning_naming_file_and_line(tmp_path):
+    log = tmp_path / "trials.jsonl"
+    random_search(objective, SPACE, 2, seed=0, log=log)
+    with open(log, "ab") as f:
+        f.write(b'{"trial": 2, "round": 0, "par')
+    with pytest.warns(RuntimeWarning, match=r"line 3 of the log .*trials.jsonl is cut short"):
+        assert len(random_search(objective, SPACE, 3, seed=0, log=log)) == 3
+
+
+def test_a_whole_last_line_that_lost_its_newline_is_kept(tmp_path):
+    log = tmp_path / "trials.jsonl"
+    random_search(objective, SPACE, 2, seed=0, log=log)
+    log.write_text(log.read_text().rstrip("\n"))
+    calls = []
+    random_search(lambda p, s: (calls.append(s), objective(p, s))[1], SPACE, 3, seed=0, log=log)
+    assert len(calls) == 1 and [json.loads(line)["trial"] for line in _lines(log)] == [0, 1, 2]
+
+
+def dying_objective(params, seed):
+    """objective, but the worker running lr == params["die_lr"] dies at once (os._exit, as when
+    the system kills it) and the one running lr == params["slow_lr"] is still busy then."""
+    if params["lr"] == params["die_lr"]:
+        os._exit(1)
+    if params["lr"] == params["slow_lr"]:
+        time.sleep(0.5)
+    return objective(params, seed)
+
+
+def test_a_dead_process_pool_worker_is_charged_to_the_trial_it_was_running():
+    lrs = {t.index: t.params["lr"] for t in random_search(objective, SPACE, 4, seed=6)}
+    space = {**SPACE, "die_lr": lrs[1], "slow_lr": lrs[0]}
+    with ProcessPoolExecutor(2) as pool:
+        with pytest.raises(TrialFailed, match=r"^random_search: trial 1 .*BrokenProcessPool.*worker "
+                                              r"process died while running it"):
+            random_search(dying_objective, space, 4, seed=6, executor=pool)

@@ -14,10 +14,16 @@ top-level function), or `client.get_executor()` of a `dask.distributed` Client o
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-from concurrent.futures import Executor, as_completed
+import shutil
+import signal
+import tempfile
+import warnings
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -203,9 +209,11 @@ class Trial:
     metrics: dict
     round: int = 0
 
-    def record(self, search_seed: int) -> dict:
-        return {"trial": self.index, "round": self.round, "search_seed": search_seed,
-                "seed": self.seed, "params": self.params, "metrics": self.metrics}
+    def record(self, search_seed: int, settings: Mapping | None = None) -> dict:
+        """The trial as a JSON-ready dict (tuples in params tagged, so they read back as tuples)."""
+        record = {"trial": self.index, "round": self.round, "search_seed": search_seed,
+                  "seed": self.seed, "params": _tag_tuples(self.params), "metrics": self.metrics}
+        return record if settings is None else {**record, "settings": _tag_tuples(dict(settings))}
 
 
 @dataclass(repr=False)
@@ -276,11 +284,66 @@ class TrialFailed(RuntimeError):
 
 
 # ---- the log -----------------------------------------------------------------------------------
+_TUPLE = "__tuple__"
+
+
+def _plain(value: Any, name: str, what: str = "hyperparameter") -> Any:
+    """`value` as the JSON log gives it back: NumPy scalars become Python numbers, lists and tuples
+    keep their kind; anything JSON cannot hold exactly is refused, naming `name`."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if type(value) in (list, tuple):
+        return type(value)(_plain(v, name, what) for v in value)
+    if type(value) is dict and all(isinstance(k, str) for k in value) and set(value) != {_TUPLE}:
+        return {k: _plain(v, name, what) for k, v in value.items()}
+    raise TypeError(f"tuning: {what} {name!r} = {value!r} is a {type(value).__name__}, which the "
+                    "JSON trial log cannot hold exactly; use numbers, strings, None, and lists, "
+                    "tuples or str-keyed dicts of them")
+
+
+def _tag_tuples(value: Any) -> Any:
+    """JSON has no tuples: a tuple is written as {"__tuple__": [...]} (read back by _untag_tuple)."""
+    if isinstance(value, tuple):
+        return {_TUPLE: [_tag_tuples(v) for v in value]}
+    if isinstance(value, list):
+        return [_tag_tuples(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tag_tuples(v) for k, v in value.items()}
+    return value
+
+
+def _untag_tuple(obj: dict) -> Any:
+    return tuple(obj[_TUPLE]) if set(obj) == {_TUPLE} and isinstance(obj[_TUPLE], list) else obj
+
+
+def _is_count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _record_problem(r: Any) -> str | None:
+    """Why `r` (a parsed JSON line) is not a trial record, or None if it is one."""
+    if not isinstance(r, dict):
+        return f"a JSON {type(r).__name__}, not an object"
+    missing = [k for k in ("trial", "search_seed", "seed", "params", "metrics") if k not in r]
+    if missing:
+        return f"it has no {', '.join(missing)}"
+    bad = [k for k in ("trial", "round", "search_seed", "seed") if k in r and not _is_count(r[k])]
+    bad += [k for k in ("params", "metrics", "settings") if k in r and not isinstance(r[k], dict)]
+    if not bad:
+        bad = [f"metrics.{k}" for k, v in r["metrics"].items()
+               if isinstance(v, bool) or not isinstance(v, (int, float))]
+    return f"bad {', '.join(bad)}" if bad else None
+
+
 class TrialLog:
     """Finished trials as JSON lines, each appended, flushed and fsynced as soon as it finishes.
 
-    Reading tolerates a torn last line (a crash in the middle of a write): it is cut off, so the
-    next append starts on a line of its own, and that trial simply runs again.
+    Reading tolerates a torn last line (a crash in the middle of a write): it is cut off with a
+    warning, so the next append starts on a line of its own, and that trial simply runs again.
+    Any other line that is not a trial record is an error naming the file and line (as NumPy's
+    loadtxt names the row it cannot read).
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -290,19 +353,31 @@ class TrialLog:
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
-        complete, newline, tail = data.rpartition(b"\n")
-        if tail:
-            with open(self.path, "r+b") as f:
-                f.truncate(len(complete) + len(newline))
+        lines = data.split(b"\n")  # the last item is what follows the last newline: b"" if whole
         records = []
-        for number, line in enumerate(complete.split(b"\n") if complete else [], start=1):
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
+            where = f"line {number} of the log {self.path}"
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"tuning: line {number} of the log {self.path} is not JSON ({exc}); "
-                                 f"only a torn last line is expected after a crash") from exc
+                record = json.loads(line, object_hook=_untag_tuple)
+            except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+                if number < len(lines):
+                    raise ValueError(f"tuning: {where} is not JSON ({exc}); only a torn last line "
+                                     "is expected after a crash") from None
+                warnings.warn(f"tuning: {where} is cut short (a crash while it was written); "
+                              "skipping it, so that trial runs again", RuntimeWarning, stacklevel=4)
+                with open(self.path, "r+b") as f:
+                    f.truncate(len(data) - len(line))
+                break
+            problem = _record_problem(record)
+            if problem is not None:
+                raise ValueError(f"tuning: {where} is JSON but not a trial record ({problem}); "
+                                 "a trial log holds only the lines a search appends")
+            records.append(record)
+            if number == len(lines):  # whole, but its newline was lost: add it before appending
+                with open(self.path, "ab") as f:
+                    f.write(b"\n")
         return records
 
     def append(self, record: dict) -> None:
@@ -318,7 +393,7 @@ def _plan(space: Mapping, search_seed: int, index: int) -> tuple[dict, int]:
     resumed search samples exactly what the crashed one did."""
     rng = np.random.default_rng(np.random.SeedSequence(search_seed, spawn_key=(index,)))
     seed = int(rng.integers(2 ** 31))
-    return sample_space(space, rng), seed
+    return {k: _plain(v, k) for k, v in sample_space(space, rng).items()}, seed
 
 
 def _metrics(result, metric: str) -> dict:
@@ -341,7 +416,7 @@ class _Search:
     """What a search call shares across its rounds: train_fn, executor, metric, the log and the
     trials already finished (from the log)."""
 
-    def __init__(self, train_fn, seed, executor, log, metric, mode, where):
+    def __init__(self, train_fn, seed, executor, log, metric, mode, where, settings=None):
         if mode not in ("max", "min"):
             raise ValueError(f"{where}: mode must be 'max' or 'min', got {mode!r}")
         if executor is not None and not isinstance(executor, Executor):
@@ -357,10 +432,23 @@ class _Search:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"{where}: seed must be an int >= 0 or None, got {seed!r}")
         self.seed = int(seed)
+        self.settings = None if settings is None else \
+            {str(k): _plain(v, str(k), "setting") for k, v in settings.items()}
         self.done: dict[int, Trial] = {}
         for r in logged:
+            self._check_settings(r.get("settings") or {})
             self.done.setdefault(r["trial"], Trial(r["trial"], r["params"], r["seed"], r["metrics"],
                                                    r.get("round", 0)))
+
+    def _check_settings(self, logged: dict) -> None:
+        ours = self.settings or {}
+        for k in sorted(set(logged) | set(ours)):
+            if logged.get(k, "(not recorded)") != ours.get(k, "(not given)"):
+                raise ValueError(
+                    f"{self.where}: the log {self.log.path} was written with the setting {k}="
+                    f"{logged.get(k, '(not recorded)')!r}, but this search has {k}="
+                    f"{ours.get(k, '(not given)')!r}: its trials would be ranked with trials "
+                    f"trained otherwise; resume with the same settings, or use a new log")
 
     def run(self, space: Mapping, indices: range, round_: int = 0) -> list[Trial]:
         """Trials `indices` on `space`: those in the log are checked and reused, the rest run."""
@@ -368,7 +456,7 @@ class _Search:
         for i in indices:
             params, seed = _plan(space, self.seed, i)
             if i in self.done:
-                if self.done[i].params != json.loads(json.dumps(params)):
+                if self.done[i].params != params:
                     raise ValueError(
                         f"{self.where}: the log {self.log.path} has trial {i} with params "
                         f"{self.done[i].params}, but this search (seed {self.seed}) samples {params}: "
@@ -381,12 +469,15 @@ class _Search:
     def _finish(self, index: int, params: dict, seed: int, metrics: dict, round_: int) -> None:
         trial = Trial(index, params, seed, metrics, round_)
         if self.log is not None:
-            self.log.append(trial.record(self.seed))
+            self.log.append(trial.record(self.seed, self.settings))
         self.done[index] = trial
 
     def _failed(self, index: int, params: dict, exc: BaseException) -> TrialFailed:
         saved = f"; the finished trials are in {self.log.path}: call again with it to resume" \
             if self.log is not None else ""
+        if isinstance(exc, BrokenProcessPool):
+            saved += ("; its worker process died while running it (killed, e.g. by the system "
+                      "running out of memory, or crashed in native code)")
         if self.executor is not None and "pickle" in str(exc).lower():
             saved += ("; an executor sends train_fn to other processes, so it must be a function "
                       "defined at the top level of a module, not a lambda or a nested function")
@@ -402,7 +493,24 @@ class _Search:
                     raise self._failed(index, params, exc) from exc
                 self._finish(index, params, seed, metrics, round_)
             return
-        futures = {self.executor.submit(self.train_fn, params, seed): (index, params, seed)
+        marks = tempfile.mkdtemp(prefix="tuning-running-") \
+            if isinstance(self.executor, ProcessPoolExecutor) else None
+        try:
+            self._execute_on(pending, round_, marks)
+        finally:
+            if marks is not None:
+                shutil.rmtree(marks, ignore_errors=True)
+
+    def _execute_on(self, pending: list, round_: int, marks: str | None) -> None:
+        """_execute on the executor; on a process pool each trial is marked in the folder `marks`
+        while it runs, so a worker's death is charged to the trial it was running."""
+        def submit(index, params, seed):
+            if marks is None:
+                return self.executor.submit(self.train_fn, params, seed)
+            return self.executor.submit(_run_marked, self.train_fn, params, seed,
+                                        os.path.join(marks, str(index)))
+
+        futures = {submit(index, params, seed): (index, params, seed)
                    for index, params, seed in pending}
         failure = None
         for future in as_completed(futures):
@@ -419,8 +527,41 @@ class _Search:
                         f.cancel()
                 continue
             self._finish(index, params, seed, metrics, round_)
+        if failure is not None and isinstance(failure[2], BrokenProcessPool):
+            failure = _dead_workers_trial(self.executor, marks, pending, failure)
         if failure is not None:
             raise self._failed(*failure) from failure[2]
+
+
+def _run_marked(train_fn, params: dict, seed: int, mark: str):
+    """train_fn(params, seed) in a process-pool worker, with the file `mark` there while it runs.
+    A broken pool stops its surviving workers with SIGTERM: this worker then renames its mark to
+    `<mark>.stopped` before dying, so a bare mark left behind is the trial whose worker died."""
+    def stopped(signum, frame):
+        with contextlib.suppress(OSError):
+            os.replace(mark, mark + ".stopped")
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    previous = signal.signal(signal.SIGTERM, stopped)
+    try:
+        open(mark, "w").close()
+        return train_fn(params, seed)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(mark)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _dead_workers_trial(executor, marks: str, pending: list, failure: tuple) -> tuple:
+    """(index, params, exc) of the trial whose worker died: every future of a broken pool fails
+    at once, in submission order, so the first failure names whichever trial came first."""
+    executor.shutdown(wait=True)  # broken for good; this waits until its workers are gone
+    left = set(os.listdir(marks))
+    for index, params, _ in pending:
+        if str(index) in left:
+            return index, params, failure[2]
+    return failure
 
 
 def _check_count(n, name: str, where: str) -> int:
@@ -432,7 +573,7 @@ def _check_count(n, name: str, where: str) -> int:
 def random_search(train_fn: Callable[[dict, int], Any], space: Mapping[str, Any], n_trials: int,
                   seed: int | None = None, executor: Executor | None = None,
                   log: str | os.PathLike | None = None, metric: str = "dev_accuracy",
-                  mode: str = "max") -> Results:
+                  mode: str = "max", settings: Mapping[str, Any] | None = None) -> Results:
     """Run `n_trials` trials with hyperparameters drawn at random from `space`; best first.
 
     Random, not a grid (the lecture's advice): with a 5 x 5 grid over two hyperparameters of which
@@ -444,10 +585,16 @@ def random_search(train_fn: Callable[[dict, int], Any], space: Mapping[str, Any]
     with the same log (and seed, or seed=None to take the log's) resumes: logged trials are
     reused, not rerun, and only the missing ones of the `n_trials` (the total) run. seed=None with
     no log draws the seed from the global generator. A trial that raises stops the search with
-    `TrialFailed` after the trials still running have finished and been logged.
+    `TrialFailed` after the trials still running have finished and been logged (on a process
+    pool whose worker died, it names the trial that worker was running).
+
+    Hyperparameter values reach train_fn as the log gives them back (NumPy scalars as Python
+    numbers, tuples as tuples). `settings` (say {"dataset": ..., "epochs": ...}: what train_fn
+    depends on besides params) is recorded with every trial; resuming a log written with other
+    settings is refused, naming the setting that differs.
     """
     n_trials = _check_count(n_trials, "n_trials", "random_search")
-    search = _Search(train_fn, seed, executor, log, metric, mode, "random_search")
+    search = _Search(train_fn, seed, executor, log, metric, mode, "random_search", settings)
     return Results(search.run(space, range(n_trials)), metric, mode, [dict(space)])
 
 
@@ -455,7 +602,7 @@ def coarse_to_fine(train_fn: Callable[[dict, int], Any], space: Mapping[str, Any
                    n_trials: int | Sequence[int] = 20, rounds: int = 3, top: int = 3,
                    widen: float = 0.5, seed: int | None = None, executor: Executor | None = None,
                    log: str | os.PathLike | None = None, metric: str = "dev_accuracy",
-                   mode: str = "max") -> Results:
+                   mode: str = "max", settings: Mapping[str, Any] | None = None) -> Results:
     """Random search in rounds, each zoomed in on the region of the `top` best trials so far.
 
     Round 1 samples `space`; each next round samples the previous space narrowed to the span of
@@ -463,14 +610,14 @@ def coarse_to_fine(train_fn: Callable[[dict, int], Any], space: Mapping[str, Any
     log of 1 - beta for `one_minus_log_uniform`), widened by `widen` times that span on each side.
     `n_trials` is the number of trials per round, or a list with one count per round (which then
     sets the number of rounds). Trial indices run on across rounds, so one log resumes the whole
-    search (see `random_search`). Results hold every round's trials, best first, and each round's
+    search (see `random_search`, also for `settings`). Results hold every round's trials, best first, and each round's
     space in `spaces`.
     """
     counts = [n_trials] * _check_count(rounds, "rounds", "coarse_to_fine") \
         if isinstance(n_trials, (int, np.integer)) else list(n_trials)
     counts = [_check_count(n, "n_trials", "coarse_to_fine") for n in counts]
     top = _check_count(top, "top", "coarse_to_fine")
-    search = _Search(train_fn, seed, executor, log, metric, mode, "coarse_to_fine")
+    search = _Search(train_fn, seed, executor, log, metric, mode, "coarse_to_fine", settings)
     trials, spaces, start = [], [dict(space)], 0
     for round_, count in enumerate(counts):
         if round_:
