@@ -115,3 +115,13 @@ def test_ewa_update_writes_into_avg_and_may_use_the_value_as_scratch():
     out = ewa_update_(avg, value, 0.75, scratch=value)
     assert out is avg
     np.testing.assert_allclose(avg, [0.75 * 1 + 0.25 * 3, 0.75 * 2 + 0.25 * 6])
+
+
+@pytest.mark.parametrize("key", ["beta", "bias_correction", "t", "value"])
+def test_load_state_dict_names_a_missing_entry(key):
+    avg = EWA(0.9)
+    avg.update(1.0)
+    saved = avg.state_dict()
+    del saved[key]
+    with pytest.raises(tc.StateDictError, match=f"EWA.load_state_dict: the state has no '{key}'"):
+        EWA(0.5).load_state_dict(saved)

@@ -25,7 +25,8 @@ __all__ = [
 
 _SUBMODULES = {"nn", "optim", "data", "viz", "tuning", "diagnostics", "training", "testing",
                "ewa", "serialization"}
-_LAZY = {"save": "serialization", "load": "serialization", "EWA": "ewa", "fit": "training"}
+_LAZY = {"save": "serialization", "load": "serialization", "CheckpointError": "serialization",
+         "StateDictError": "serialization", "EWA": "ewa", "fit": "training"}
 
 
 def __getattr__(name: str):

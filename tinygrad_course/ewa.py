@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .serialization import check_state_keys
+
 
 def check_beta(beta: float, owner: str = "EWA", name: str = "beta", note: str = "") -> float:
     """`beta` as a float, or a ValueError naming `owner` and `name` unless 0 <= beta < 1."""
@@ -87,6 +89,8 @@ class EWA:
                 "value": None if self.value is None else np.array(self.value, copy=True)}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict()` returned; a missing entry raises StateDictError."""
+        check_state_keys("EWA", state, ("beta", "bias_correction", "t", "value"))
         self.beta = check_beta(state["beta"])
         self.bias_correction = bool(state["bias_correction"])
         self.t = int(state["t"])

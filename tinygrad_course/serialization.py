@@ -29,6 +29,25 @@ class CheckpointError(ValueError):
     """A file that is not a readable checkpoint, or an object that cannot be saved without pickle."""
 
 
+class StateDictError(KeyError, ValueError):
+    """A `load_state_dict` given an incomplete state: a missing entry or hyperparameter, named at
+    load time. A KeyError (a key is missing) and a ValueError (a bad value), to catch as either."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def check_state_keys(owner: str, state, keys, where: str = "the state") -> None:
+    """Raise StateDictError naming the first of `keys` missing from `state` (a dict)."""
+    if not isinstance(state, dict):
+        raise TypeError(f"{owner}.load_state_dict: {where} must be a dict (what state_dict() "
+                        f"returns), got {type(state).__name__}")
+    for key in keys:
+        if key not in state:
+            raise StateDictError(f"{owner}.load_state_dict: {where} has no {key!r}; pass the whole "
+                                 f"dict that {owner}.state_dict() returned")
+
+
 def _store(arr: np.ndarray, key: str, arrays: dict) -> str:
     if arr.dtype.hasobject:
         raise TypeError(f"save: {key or 'the object'!r} is an array of Python objects (dtype "

@@ -1,5 +1,6 @@
 import inspect
 import math
+import re
 
 import numpy as np
 import pytest
@@ -82,6 +83,34 @@ def test_load_state_dict_with_other_parameters_raises():
         Momentum([q], lr=0.1).load_state_dict(opt.state_dict())
     with pytest.raises(ValueError, match="1 parameters, this optimizer has 2"):
         Momentum([p, q], lr=0.1).load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize("drop, key", [
+    (lambda sd: sd["state"][0].pop("s"), "state['state'][0] has no 's'"),
+    (lambda sd: sd["state"][0].pop("t"), "state['state'][0] has no 't'"),
+    (lambda sd: sd["hyperparameters"].pop("beta2"), "state['hyperparameters'] has no 'beta2'"),
+    (lambda sd: sd["hyperparameters"].pop("lr"), "state['hyperparameters'] has no 'lr'"),
+    (lambda sd: sd.pop("state"), "the state has no 'state'"),
+])
+def test_an_incomplete_state_dict_is_refused_at_load_naming_the_key(drop, key):
+    p = _param()
+    opt = Adam([p], lr=0.1)
+    _quadratic_steps(opt, [p], 2)
+    saved = opt.state_dict()
+    drop(saved)
+    fresh = Adam([p], lr=0.1)
+    with pytest.raises(tc.StateDictError, match=re.escape(f"Adam.load_state_dict: {key}")):
+        fresh.load_state_dict(saved)
+    assert issubclass(tc.StateDictError, KeyError) and issubclass(tc.StateDictError, ValueError)
+    _quadratic_steps(fresh, [p], 1)  # nothing was half-loaded: the next step still works
+
+
+def test_an_unknown_hyperparameter_is_refused_at_load():
+    p = _param()
+    saved = Momentum([p], lr=0.1).state_dict()
+    saved["hyperparameters"]["momentum"] = 0.9
+    with pytest.raises(tc.StateDictError, match="unknown hyperparameter 'momentum'"):
+        Momentum([p], lr=0.1).load_state_dict(saved)
 
 
 # ---- bad hyperparameters raise at construction, naming the value ------------------------

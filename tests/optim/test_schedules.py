@@ -147,6 +147,15 @@ def test_schedule_state_dict_round_trip(make):
     assert b.step() == a.step()
 
 
+@pytest.mark.parametrize("key", ["epoch", "lr0", "by", "decay_rate", "schedule"])
+def test_schedule_load_state_dict_names_a_missing_entry(key):
+    saved = InverseTimeDecay(_opt(), decay_rate=0.5).state_dict()
+    del saved[key]
+    with pytest.raises(tc.StateDictError, match=f"InverseTimeDecay.load_state_dict: the state "
+                                                f"has no '{key}'"):
+        InverseTimeDecay(_opt()).load_state_dict(saved)
+
+
 def test_schedule_load_state_dict_from_another_schedule_raises():
     with pytest.raises(ValueError, match="from 'ExponentialDecay', not InverseTimeDecay"):
         InverseTimeDecay(_opt()).load_state_dict(ExponentialDecay(_opt()).state_dict())

@@ -19,6 +19,7 @@ class Momentum(Optimizer):
     """
 
     hyperparameter_rules = {**Optimizer.hyperparameter_rules, "beta": "beta"}
+    state_keys = ("v",)
 
     def __init__(self, params: Iterable[Tensor], lr: float, beta: float = 0.9,
                  weight_decay: float = 0.0,

@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd import bump_version
 from ..autograd import no_grad
 from ..nn.functional import is_weight
+from ..serialization import StateDictError, check_state_keys
 from ..tensor import Tensor
 
 _RULES = {
@@ -82,6 +83,8 @@ class Optimizer:
 
     #: hyperparameter name -> validation rule; subclasses add theirs (all saved in state_dict).
     hyperparameter_rules: ClassVar[dict[str, str]] = {"weight_decay": "nonneg"}
+    #: what a parameter's state holds once it has been stepped (load_state_dict checks them).
+    state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0,
                  decay_filter: Callable[[Tensor], bool] = is_weight):
@@ -168,13 +171,24 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore what `state_dict()` returned, for the same kind of optimizer and parameters."""
         owner = type(self).__name__
-        if state_dict.get("optimizer") != owner:
+        check_state_keys(owner, state_dict, ("optimizer", "hyperparameters", "state"))
+        if state_dict["optimizer"] != owner:
             raise ValueError(f"{owner}.load_state_dict: the state is from "
-                             f"{state_dict.get('optimizer')!r}, not {owner}")
+                             f"{state_dict['optimizer']!r}, not {owner}")
         states = state_dict["state"]
         if len(states) != len(self.params):
             raise ValueError(f"{owner}.load_state_dict: the state has {len(states)} parameters, "
                              f"this optimizer has {len(self.params)}")
+        hyper = dict(state_dict["hyperparameters"])
+        names = ("lr", *self.hyperparameter_rules)
+        check_state_keys(owner, hyper, names, "state['hyperparameters']")
+        unknown = sorted(set(hyper) - set(names))
+        if unknown:
+            raise StateDictError(f"{owner}.load_state_dict: unknown hyperparameter "
+                                 f"{unknown[0]!r}; {owner} has {', '.join(names)}")
+        for i, s in enumerate(states):
+            if s:  # an empty state is a parameter not stepped yet
+                check_state_keys(owner, s, self.state_keys, f"state['state'][{i}]")
         loaded = []
         for i, (p, s) in enumerate(zip(self.params, states)):
             entry = {}
@@ -186,7 +200,6 @@ class Optimizer:
                     v = v.astype(p.dtype, copy=True)
                 entry[k] = v
             loaded.append(entry)
-        hyper = dict(state_dict["hyperparameters"])
         self.lr = hyper.pop("lr")
         self._set_hyperparameters(**hyper)
         self.state = loaded

@@ -19,6 +19,7 @@ class RMSprop(Optimizer):
     """
 
     hyperparameter_rules = {**Optimizer.hyperparameter_rules, "beta": "beta", "eps": "positive"}
+    state_keys = ("s",)
 
     def __init__(self, params: Iterable[Tensor], lr: float, beta: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.0,

@@ -7,6 +7,7 @@ from typing import Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from ..serialization import check_state_keys
 from .optimizer import check_hyperparameter
 
 
@@ -70,9 +71,11 @@ class LRSchedule:
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict()` returned and set the optimizer's lr to match."""
         name = type(self).__name__
-        if state.get("schedule") != name:
+        check_state_keys(name, state, ("schedule",))
+        if state["schedule"] != name:
             raise ValueError(f"{name}.load_state_dict: the state is from "
-                             f"{state.get('schedule')!r}, not {name}")
+                             f"{state['schedule']!r}, not {name}")
+        check_state_keys(name, state, ("epoch", "lr0", "by", *self.hyperparameter_rules))
         self.lr0 = check_hyperparameter(name, "lr0", state["lr0"])
         self.by = state["by"]
         self._set_hyperparameters(**{k: state[k] for k in self.hyperparameter_rules})
