@@ -346,3 +346,38 @@ def test_weight_decay_and_l2_penalty_share_one_definition_of_a_weight(cls):
     from tinygrad_course.nn import functional as F
 
     assert inspect.signature(cls).parameters["decay_filter"].default is F.is_weight
+
+
+# ---- float16: float32 master weights, as mixed-precision training keeps them -----------------
+
+@pytest.mark.parametrize("cls", ALL)
+def test_float16_parameters_train_like_float32_without_nan(cls):
+    # Adam and RMSprop's eps = 1e-8 is 0 in float16: sqrt(s) + eps was 0 at a zero gradient.
+    start = np.array([[0.5, -0.25, 0.0], [1.0, 0.0, -0.75]])
+    p16, p32 = (tc.Tensor(start.astype(dt), requires_grad=True) for dt in (np.float16, np.float32))
+    opt16, opt32 = cls([p16], lr=0.01), cls([p32], lr=0.01)
+    for _ in range(20):
+        _quadratic_steps(opt16, [p16], 1)
+        _quadratic_steps(opt32, [p32], 1)
+    assert p16.dtype == np.float16 and np.isfinite(p16.data).all()
+    assert all(v.dtype == np.float32 for v in opt16.state[0].values() if isinstance(v, np.ndarray))
+    np.testing.assert_allclose(p16.data, p32.data, atol=2e-3)
+
+
+def test_float16_updates_below_float16_resolution_accumulate_in_the_master_copy():
+    p = tc.Tensor(np.ones(4, np.float16), requires_grad=True)
+    opt = SGD([p], lr=1e-5)  # each step is 1e-5, under half of float16's spacing at 1 (9.8e-4)
+    for _ in range(1000):
+        p.grad = tc.Tensor(np.ones(4, np.float16))
+        opt.step()
+    np.testing.assert_allclose(p.data.astype(np.float64), 0.99, atol=1e-3)
+
+
+def test_float16_weights_set_outside_the_optimizer_are_picked_up():
+    p = tc.Tensor(np.ones(2, np.float16), requires_grad=True)
+    opt = SGD([p], lr=0.5)
+    p.grad = tc.Tensor(np.ones(2, np.float16))
+    opt.step()
+    p.data[...] = 4.0  # as Module.load_state_dict or an init_ function would
+    opt.step()
+    np.testing.assert_array_equal(p.data, np.float16(3.5))

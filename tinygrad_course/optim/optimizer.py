@@ -78,7 +78,9 @@ class Optimizer:
 
     Steps run under `no_grad`, write `p.data` in place (float32 stays float32) with preallocated
     scratch arrays, and bump each changed parameter's version counter. If a parameter changes
-    dtype (`Module.to`), its state and scratch follow at the next step.
+    dtype (`Module.to`), its state and scratch follow at the next step. A float16 parameter is
+    updated as mixed-precision training does (PyTorch's AMP, apex's master weights): its state,
+    the update and a master copy of it are float32, rounded to float16 after each step.
     """
 
     #: hyperparameter name -> validation rule; subclasses add theirs (all saved in state_dict).
@@ -96,6 +98,7 @@ class Optimizer:
         self.state: list[dict] = [{} for _ in self.params]
         self._tmp: list[np.ndarray | None] = [None] * len(self.params)
         self._decayed_grad: list[np.ndarray | None] = [None] * len(self.params)
+        self._master: list[np.ndarray | None] = [None] * len(self.params)
 
     @property
     def lr(self) -> float:
@@ -127,10 +130,15 @@ class Optimizer:
                     continue
                 w, g, tmp = p.data, grad.data, tmps[i]
                 if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype):
-                    tmp = self._buffers_for(i, w)
+                    if w.dtype.itemsize < 4:
+                        w, g, tmp = self._float32_master(i, w, g)
+                    else:
+                        tmp = self._buffers_for(i, w)
                 if wd and self._decays[i]:
                     g = self._add_weight_decay(i, w, g, wd)
                 update(w, g, states[i], tmp)
+                if w is not p.data:
+                    np.copyto(p.data, w, casting="same_kind")
                 bump_version(p)
 
     def _buffers_for(self, i: int, w: np.ndarray) -> np.ndarray:
@@ -140,6 +148,18 @@ class Optimizer:
                          for k, v in self.state[i].items()}
         tmp = self._tmp[i] = np.empty_like(w)
         return tmp
+
+    def _float32_master(self, i: int, w: np.ndarray, g: np.ndarray) -> tuple:
+        # float16 (mixed precision's master weights): the state, the update and a copy of the
+        # weights stay float32, or eps = 1e-8 underflows to 0 and sqrt(s) + eps divides by 0.
+        master = self._master[i]
+        if (master is None or master.shape != w.shape
+                or not np.array_equal(master.astype(w.dtype), w)):  # first step, or w was set
+            master = self._master[i] = w.astype(np.float32)
+        tmp = self._tmp[i]
+        if tmp is None or tmp.dtype != np.float32:
+            tmp = self._buffers_for(i, master)
+        return master, g.astype(np.float32), tmp
 
     def _add_weight_decay(self, i: int, w: np.ndarray, g: np.ndarray, wd: float) -> np.ndarray:
         # Into a buffer of its own: p.grad stays what backward computed.
@@ -197,7 +217,7 @@ class Optimizer:
                     if v.shape != p.shape:
                         raise ValueError(f"{owner}.load_state_dict: state {k!r} of params[{i}] "
                                          f"has shape {v.shape}, the parameter has {p.shape}")
-                    v = v.astype(p.dtype, copy=True)
+                    v = v.astype(np.promote_types(p.dtype, np.float32), copy=True)
                 entry[k] = v
             loaded.append(entry)
         self.lr = hyper.pop("lr")
