@@ -3,6 +3,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -179,13 +180,98 @@ def test_tune_runs_the_rounds_logs_every_trial_and_prints_the_table(tmp_path):
     assert f"best: trial {best['trial']}," in stdout
 
 
-def test_tune_starts_afresh_unless_resumed(tmp_path):
-    base = ["tune", "--trials", "2", "--rounds", "1", "--epochs", "1", "--out", str(tmp_path)]
+TUNE = ["tune", "--trials", "2", "--rounds", "1", "--epochs", "1"]
+
+
+def test_tune_refuses_to_overwrite_an_earlier_log_unless_forced(tmp_path):
+    base = TUNE + ["--out", str(tmp_path)]
     assert run(base + ["--seed", "1"])[0] == 0
-    assert run(base + ["--seed", "2"])[0] == 0  # the seed-1 log was replaced, not mixed in
-    code, _, err = run(base + ["--seed", "3", "--resume"])
-    assert code == 1
-    assert err.count("\n") == 1 and "tune: error:" in err and "another search wrote it" in err
+    before = (tmp_path / "trials.jsonl").read_bytes()
+    code, _, err = run(base + ["--seed", "2"])
+    assert code == 1 and (tmp_path / "trials.jsonl").read_bytes() == before
+    assert err == f"tinygrad-course tune: error: {tmp_path / 'trials.jsonl'} holds an earlier " \
+                  "search's trials: --resume continues it, --force deletes it and starts afresh\n"
+    assert run(base + ["--seed", "2", "--force"])[0] == 0  # the seed-1 log was replaced, not mixed in
+    assert all(json.loads(line)["search_seed"] == 2
+               for line in (tmp_path / "trials.jsonl").read_text().splitlines())
+
+
+@pytest.mark.parametrize("other", [["--seed", "3"], ["--epochs", "2"], ["--batch-size", "32"],
+                                   ["--dataset", "moons"]])
+def test_tune_resume_with_other_settings_names_the_one_that_differs(tmp_path, other):
+    assert run(TUNE + ["--out", str(tmp_path)])[0] == 0
+    code, _, err = run(TUNE + ["--out", str(tmp_path), "--resume", *other])
+    assert code == 1 and err.count("\n") == 1 and "tune: error:" in err
+    value = other[1] if other[1].isdigit() else repr(other[1])
+    assert f"setting {other[0]}=" in err and f"this search has {other[0]}={value}:" in err
+
+
+# ---- Ctrl-C -------------------------------------------------------------------------------------
+def test_ctrl_c_in_demo_is_one_line_and_exit_130_and_nothing_is_left_behind(tmp_path, monkeypatch):
+    (tmp_path / "model.npz").write_bytes(b"the previous run's weights")
+
+    def plots_then_ctrl_c(problem, model, history, out):
+        (out / "learning_curve.png").write_bytes(PNG_MAGIC)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_plots", plots_then_ctrl_c)
+    code, _, err = run(["demo", *SMALL, "--out", str(tmp_path)])
+    assert code == 130
+    assert err == f"tinygrad-course demo: interrupted; nothing was written; {tmp_path} is as it was\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    assert (tmp_path / "model.npz").read_bytes() == b"the previous run's weights"
+
+
+def test_a_demo_interrupted_while_its_files_move_in_is_marked_incomplete(tmp_path, monkeypatch):
+    real_replace, moved = os.replace, []
+
+    def replace(src, dst):
+        if Path(dst).parent == tmp_path and moved:
+            raise KeyboardInterrupt
+        moved.append(dst) if Path(dst).parent == tmp_path else None
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(cli, "_plots", lambda problem, model, history, out: [])  # fast: no PNGs
+    code, _, err = run(["demo", *SMALL, "--out", str(tmp_path)])
+    assert code == 130 and err.count("\n") == 1
+    assert f"{tmp_path} is incomplete (see {tmp_path / cli.INCOMPLETE})" in err
+    assert (tmp_path / cli.INCOMPLETE).exists() and not list(tmp_path.glob(".partial-*"))
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert run(["demo", *SMALL, "--out", str(tmp_path)])[0] == 0
+    assert not (tmp_path / cli.INCOMPLETE).exists()
+
+
+def test_ctrl_c_in_tune_keeps_the_finished_trials_for_resume(tmp_path, monkeypatch):
+    real_train, calls = cli.train, []
+
+    def train(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "train", train)
+    code, _, err = run(TUNE + ["--out", str(tmp_path)])
+    assert code == 130
+    assert err == f"tinygrad-course tune: interrupted; 1 finished trial(s) kept in " \
+                  f"{tmp_path / 'trials.jsonl'}; --resume runs the rest\n"
+    assert run(TUNE + ["--out", str(tmp_path), "--resume"])[0] == 0 and len(calls) == 3
+
+
+def test_sigint_stops_the_demo_program_with_one_line_and_status_130(tmp_path):
+    env = dict(os.environ, PYTHONUNBUFFERED="1",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-m", "tinygrad_course", "demo", "--epochs", "100000",
+                             "--no-progress", "--out", str(tmp_path)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # printed just before training starts
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err == f"python -m tinygrad_course demo: interrupted; nothing was written; {tmp_path} " \
+                  "is as it was\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---- bad arguments ------------------------------------------------------------------------------

@@ -7,8 +7,12 @@ matrix and the computation graph into an output folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
+import shutil
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +31,7 @@ from tinygrad_course.viz import GraphvizNotFoundError, draw_graph, render
 PROG = "tinygrad-course"
 OUTPUT_ROOT = Path("tinygrad_course_output")
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot")
+INCOMPLETE = "INCOMPLETE"
 PLOT_HINT = "pip install 'tinygrad-course[plot]'"
 DOT_HINT = "install graphviz for the picture: apt-get install graphviz, or brew install graphviz"
 
@@ -204,12 +209,34 @@ def step_graph(problem: Problem, model: nn.Module, batch: int = 4):
     return graph
 
 
+def _output_path(out: str | None, command: str) -> Path:
+    return Path(out) if out is not None else OUTPUT_ROOT / command
+
+
 def _output_dir(out: str | None, command: str) -> Path:
-    path = Path(out) if out is not None else OUTPUT_ROOT / command
+    path = _output_path(out, command)
     if path.exists() and not path.is_dir():
         raise ValueError(f"--out {str(path)!r} is a file; give a folder (it is created if needed)")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def _staged(out: Path):
+    """A temporary folder inside `out` to write into. On success its files move into `out`, each
+    with os.replace (atomic), an INCOMPLETE file marking `out` while they move; on an error or
+    Ctrl-C before that, the temporary folder goes and `out` keeps the previous run's files."""
+    stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    try:
+        yield stage
+        marker = out / INCOMPLETE
+        marker.write_text("A run was interrupted while moving its files here: they may be mixed "
+                          "with an earlier run's. Run it again to replace them.\n", encoding="utf-8")
+        for path in sorted(stage.iterdir()):
+            os.replace(path, out / path.name)
+        marker.unlink()
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 # ---- demo -------------------------------------------------------------------------------------
@@ -261,15 +288,16 @@ def demo(args) -> int:
 
     written: list[tuple[str, str]] = []
     notes: list[str] = []
-    try:
-        written += _plots(problem, model, history, out)
-    except ImportError:
-        notes.append(f"no PNG plots: matplotlib is not installed ({PLOT_HINT})")
-    path, note = write_graph(step_graph(problem, model), out / "graph.svg")
-    written.append((path.name, "the computation graph of one training step, coloured by gradient"))
-    notes += [note] if note else []
-    tc.save({"model": model.state_dict(), "normalizer": problem.normalizer.state_dict()},
-            out / "model.npz")
+    with _staged(out) as stage:
+        try:
+            written += _plots(problem, model, history, stage)
+        except ImportError:
+            notes.append(f"no PNG plots: matplotlib is not installed ({PLOT_HINT})")
+        path, note = write_graph(step_graph(problem, model), stage / "graph.svg")
+        written.append((path.name, "the computation graph of one training step, coloured by gradient"))
+        notes += [note] if note else []
+        tc.save({"model": model.state_dict(), "normalizer": problem.normalizer.state_dict()},
+                stage / "model.npz")
     written.append(("model.npz", "the trained weights and the input normalization (tc.load)"))
     print(f"wrote to {out}:")
     for name, what in written:
@@ -313,8 +341,11 @@ def tune(args) -> int:
     problem = load_problem(args.dataset, args.seed)
     out = _output_dir(args.out, "tune")
     log = out / "trials.jsonl"
-    if not args.resume:
-        log.unlink(missing_ok=True)
+    if log.exists() and not args.resume:
+        if not args.force:
+            raise ValueError(f"{log} holds an earlier search's trials: --resume continues it, "
+                             "--force deletes it and starts afresh")
+        log.unlink()
 
     def trial(params: dict, seed: int) -> dict:
         tc.manual_seed(seed)
@@ -329,8 +360,10 @@ def tune(args) -> int:
     print(f"random search on {problem.name} ({problem.sizes}), {args.rounds} round(s) of "
           f"{args.trials} trials, {args.epochs} epochs each: lr on a log scale, beta1 on a log "
           "scale of 1 - beta1, hidden units uniform")
+    settings = {f"--{name}": getattr(args, name.replace("-", "_"))
+                for name in ("dataset", "seed", "epochs", "batch-size", "trials")}
     results = tuning.coarse_to_fine(trial, space, n_trials=args.trials, rounds=args.rounds,
-                                    seed=args.seed, log=log)
+                                    seed=args.seed, log=log, settings=settings)
     print(results.table(top=10))
     best = results.best
     print(f"best: trial {best.index}, dev accuracy {best.metrics['dev_accuracy']:.3f} with "
@@ -426,8 +459,12 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
                    help="trials per round (default: %(default)s)")
     p.add_argument("--rounds", type=_bounded(int, 1), default=2, metavar="N",
                    help="rounds, each zoomed on the best trials so far (default: %(default)s)")
-    p.add_argument("--resume", action="store_true",
-                   help="keep the trials already in the folder's log (same settings) and run the rest")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="keep the trials already in the folder's log (same settings) and run "
+                       "the rest")
+    again.add_argument("--force", action="store_true",
+                       help="delete the folder's earlier log and start afresh")
     _out(p, "tune")
     return parser
 
@@ -435,11 +472,29 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
 COMMANDS = {"demo": demo, "gradcheck": gradcheck, "graph": graph, "tune": tune}
 
 
+def _kept(args) -> str:
+    """What an interrupted command leaves behind, in a few words."""
+    if args.command not in ("demo", "tune"):
+        return "nothing was written"
+    out = _output_path(args.out, args.command)
+    if args.command == "tune":
+        log = out / "trials.jsonl"
+        done = len(log.read_bytes().splitlines()) if log.exists() else 0
+        return f"{done} finished trial(s) kept in {log}; --resume runs the rest"
+    if (out / INCOMPLETE).exists():
+        return f"{out} is incomplete (see {out / INCOMPLETE}); run the demo again to replace it"
+    return f"nothing was written; {out} is as it was"
+
+
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    """Run the command line on `argv` (default: sys.argv[1:]); returns the exit status."""
+    """Run the command line on `argv` (default: sys.argv[1:]); returns the exit status
+    (130 after Ctrl-C, as a shell reports a program stopped by SIGINT)."""
     args = make_parser(prog).parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (ValueError, FloatingPointError, OSError) as exc:
         print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"{prog} {args.command}: interrupted; {_kept(args)}", file=sys.stderr)
+        return 130
