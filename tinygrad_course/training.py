@@ -21,7 +21,7 @@ import numpy as np
 
 from .autograd import bump_version
 from .autograd import no_grad
-from .random import rng_from
+from .random import Generator, rng_from, use_generator
 from .tensor import Tensor
 
 Metric = Callable[[Tensor, Tensor], float]
@@ -227,7 +227,8 @@ def _progress_bar(progress: bool | None, epochs: int):
 def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, dev=None,
         metrics: Mapping[str, Metric] | None = None, callbacks: Sequence = (),
         progress: bool | None = None, batch_size: int = 64, shuffle: bool = True,
-        seed: int | np.random.Generator | None = None) -> History:
+        seed: int | np.random.Generator | Generator | None = None, *,
+        generator: Generator | None = None) -> History:
     """Train `model` for `epochs` epochs of mini-batch steps: zero_grad, cost = loss_fn(model(X), y),
     backward, optimizer.step(); returns the `History` of costs, lrs and metrics.
 
@@ -242,7 +243,18 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     (dropout on, batch statistics) even when the model was in eval mode, which it is again after.
     A non-finite cost before a step, or a non-finite parameter after an epoch's last step, raises
     FloatingPointError naming the epoch, the step and (for a parameter) its name in the model.
+    Every draw of the run (shuffling, dropout masks) comes from `generator`, or one made from
+    `seed`, else from the thread's default generator (`tc.manual_seed`, `tc.use_generator`).
     """
+    rng = rng_from(seed, "fit", generator=generator)
+    with use_generator(rng):
+        return _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, callbacks,
+                      progress, batch_size, shuffle, rng)
+
+
+def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, callbacks, progress,
+           batch_size, shuffle, seed) -> History:
+    """`fit`'s loop, run under its generator."""
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     if schedule is not None and getattr(schedule, "optimizer", optimizer) is not optimizer:

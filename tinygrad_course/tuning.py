@@ -5,12 +5,14 @@ A search space maps names to distributions (or constants):
     space = {"lr": log_uniform(1e-4, 1), "beta": one_minus_log_uniform(0.9, 0.999),
              "hidden": int_uniform(10, 100), "act": choice(["relu", "tanh"])}
 
-`train_fn(params, seed)` trains one model with those hyperparameters (`seed` for its
-initialization and shuffling, so any trial can be rerun exactly) and returns its dev metric, or a
-dict of metrics holding `metric`. Trials run in turn, or on any `concurrent.futures.Executor`, the
-lecture's "caviar" strategy: `ProcessPoolExecutor` on one machine (train_fn must then be a picklable
-top-level function), or `client.get_executor()` of a `dask.distributed` Client on a cluster
-(`pip install tinygrad-course[dask]`).
+`train_fn(params, seed)` trains one model with those hyperparameters and returns its dev metric,
+or a dict of metrics holding `metric`. Each trial runs under a generator of its own seeded from
+`seed` (`tc.random.fork_rng(seed)`, for its thread only), so initialization, dropout and
+shuffling drawn from the default generator rerun bit-identically on any executor. Trials run in
+turn, or on any `concurrent.futures.Executor`, the lecture's "caviar" strategy:
+`ProcessPoolExecutor` on one machine (train_fn must then be a picklable top-level function), or
+`client.get_executor()` of a `dask.distributed` Client on a cluster (`pip install
+tinygrad-course[dask]`).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .random import get_rng
+from .random import fork_rng, get_rng
 
 
 # ---- distributions -----------------------------------------------------------------------------
@@ -396,6 +398,13 @@ def _plan(space: Mapping, search_seed: int, index: int) -> tuple[dict, int]:
     return {k: _plain(v, k) for k, v in sample_space(space, rng).items()}, seed
 
 
+def _run_trial(train_fn: Callable, params: dict, seed: int) -> Any:
+    """train_fn(params, seed) with this thread's default generator seeded from the trial's seed,
+    so the trial draws the same numbers whichever thread, process or order runs it."""
+    with fork_rng(seed):
+        return train_fn(params, seed)
+
+
 def _metrics(result, metric: str) -> dict:
     if isinstance(result, Mapping):
         metrics = {}
@@ -488,7 +497,7 @@ class _Search:
         if self.executor is None:
             for index, params, seed in pending:
                 try:
-                    metrics = _metrics(self.train_fn(params, seed), self.metric)
+                    metrics = _metrics(_run_trial(self.train_fn, params, seed), self.metric)
                 except Exception as exc:
                     raise self._failed(index, params, exc) from exc
                 self._finish(index, params, seed, metrics, round_)
@@ -506,7 +515,7 @@ class _Search:
         while it runs, so a worker's death is charged to the trial it was running."""
         def submit(index, params, seed):
             if marks is None:
-                return self.executor.submit(self.train_fn, params, seed)
+                return self.executor.submit(_run_trial, self.train_fn, params, seed)
             return self.executor.submit(_run_marked, self.train_fn, params, seed,
                                         os.path.join(marks, str(index)))
 
@@ -546,7 +555,7 @@ def _run_marked(train_fn, params: dict, seed: int, mark: str):
     previous = signal.signal(signal.SIGTERM, stopped)
     try:
         open(mark, "w").close()
-        return train_fn(params, seed)
+        return _run_trial(train_fn, params, seed)
     finally:
         with contextlib.suppress(OSError):
             os.remove(mark)
