@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_course as tc
-from tinygrad_course.engine import toposort
+from tinygrad_course.backward import graph_nodes
 
 
 def f64(*values, requires_grad=True):
@@ -348,14 +348,14 @@ def test_a_backward_returning_a_wrongly_shaped_gradient_is_caught():
 
 
 # ---- order and depth --------------------------------------------------------------------
-def test_toposort_puts_inputs_before_users_and_is_deterministic():
+def test_graph_nodes_puts_users_before_inputs_and_is_deterministic():
     x = f64(1.0)
     a = x * 2
     b = a + x
     c = b * a
-    order = toposort([c])
-    assert order == [a, b, c]
-    assert toposort([c]) == order
+    order = graph_nodes([c])
+    assert order == [c.grad_fn, b.grad_fn, a.grad_fn]
+    assert graph_nodes([c]) == order
 
 
 def test_backward_is_bitwise_deterministic():
@@ -411,28 +411,7 @@ def test_the_seed_of_loss_backward_is_never_handed_out_as_a_grad():
     assert h.grad.item() == 2.0
 
 
-class _ChangesItsGradientInPlace(tc.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return x.copy()
-
-    @staticmethod
-    def backward(ctx, g):
-        g *= 2
-        return g
-
-
-def test_a_rule_that_changes_the_seed_in_place_fails_loudly():
-    x = tc.Tensor(np.float32(1.0), requires_grad=True)
-    with pytest.raises(ValueError, match="read-only"):
-        _ChangesItsGradientInPlace.apply(x).backward()
-    x2 = tc.Tensor(np.float32(1.0), requires_grad=True)
-    (x2 * 5.0).backward()
-    assert x2.grad.item() == 5.0
-
-
 def test_grad_mode_off_in_one_thread_leaves_recording_on_in_the_others():
-    from tinygrad_course.grad_mode import _threads_off
     x = tc.Tensor(np.ones(3), requires_grad=True)
     inside, release = threading.Event(), threading.Event()
 
@@ -444,18 +423,15 @@ def test_grad_mode_off_in_one_thread_leaves_recording_on_in_the_others():
     worker.start()
     inside.wait(5)
     try:
-        assert _threads_off[0] == 1
         assert (x * 2).requires_grad  # this thread still records
         with tc.no_grad():
             assert not (x * 2).requires_grad
             with tc.enable_grad():
                 assert (x * 2).requires_grad
-            assert _threads_off[0] == 2
     finally:
         release.set()
         worker.join()
-    assert _threads_off[0] == 0
     with pytest.raises(KeyError):
         with tc.no_grad():
             raise KeyError
-    assert _threads_off[0] == 0 and (x * 2).requires_grad
+    assert (x * 2).requires_grad

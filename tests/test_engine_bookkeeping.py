@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_course as tc
-from tinygrad_course.engine import run_backward
+from tinygrad_course.backward import backward_pass as run_backward
 
 
 def leaf(*values):

@@ -10,7 +10,7 @@ from hypothesis import assume, given, strategies as st
 
 import tinygrad_course as tc
 from tinygrad_course.autograd import BackwardError
-from tinygrad_course.engine import run_backward
+from tinygrad_course.backward import backward_pass as run_backward
 
 
 def leaf(*values):

@@ -85,6 +85,9 @@ def test_activations_keep_float32():
 
 
 @pytest.mark.parametrize("op", [tc.softmax, tc.log_softmax])
-def test_softmax_of_a_0d_tensor_is_an_error_naming_the_op(op):
-    with pytest.raises(ValueError, match=op.__name__):
-        op(tc.tensor(1.0))
+def test_softmax_of_a_0d_tensor_is_one_and_its_log_zero_as_in_pytorch(op):
+    x = tc.tensor(3.0, requires_grad=True)
+    out = op(x)
+    assert out.shape == () and out.item() == (1.0 if op.__name__ == "softmax" else 0.0)
+    out.backward()
+    assert x.grad.item() == 0.0

@@ -1,8 +1,7 @@
 """tinygrad_course: a small, honest deep-learning framework on NumPy, for the course
 "Improving Deep Neural Networks"."""
-from .autograd import Function
-from .engine import grad
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad
+from .backward import grad
 from .dtypes import get_default_dtype, set_default_dtype
 from .random import (Generator, default_generator, get_rng_state, manual_seed, set_rng_state,
                      use_generator)
@@ -16,7 +15,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "grad", "gradcheck",
+    "Tensor", "Function", "no_grad", "enable_grad", "inference_mode", "is_grad_enabled", "grad", "gradcheck",
     "gradgradcheck", "GradcheckError", "set_default_dtype", "get_default_dtype", "manual_seed",
     "Generator", "default_generator", "get_rng_state", "set_rng_state", "use_generator",
     "tensor", "zeros", "ones", "full", "arange", "eye", "randn", "rand", "zeros_like", "ones_like",

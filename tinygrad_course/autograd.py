@@ -1,85 +1,151 @@
-"""Function (one op: forward + backward) and what the engine needs to know about each node:
-version stamps for in-place safety, the module scope for drawing, the errors it raises.
+"""Function (one op: forward and backward side by side), its `apply`, and grad mode.
 
-Backward rules are written once and run on two kinds of values: plain ndarrays when
-`create_graph=False` (no wrappers, NumPy speed) and Tensors when `create_graph=True`
-(so the gradient is itself a graph that can be differentiated again). A rule only uses
-what both kinds share: arithmetic, `@`, `.sum/.mean/.reshape/.transpose/.swapaxes`,
-NumPy ufuncs (Tensor implements `__array_ufunc__`) and the helpers in `ops.common`.
-The engine that runs the rules is in `engine.py`; grad mode is in `grad_mode.py`.
+`apply` runs an op's forward on plain arrays and, when an input requires grad, records the op
+as a node of the graph: its inputs, the node that made each of them (`parents`), and what
+forward saved. `backward.py` walks those nodes. Grad mode (`no_grad`, `enable_grad`,
+`inference_mode`) and the module scope used for drawing are per thread.
 """
 from __future__ import annotations
 
-import linecache
-from typing import Any
+import functools
+import inspect
+import sys
+import threading
+from typing import Callable
 
 import numpy as np
 
-from .grad_mode import _mode, _threads_off, enable_grad, is_grad_enabled, no_grad  # noqa: F401 (grad mode moves here)
-
-Tensor: Any = None  # set by tensor.py; autograd sits below tensor in the import order
-
-
-# The module whose forward is running (innermost last); ops record it so a graph can be
-# drawn with one box per module. The base entry None means "no module".
-_scope_stack: list = [None]
+from .inplace import BackwardError, _clock, bump_version, share_version  # noqa: F401 (re-exported)
+from .tensor import Tensor
 
 
-def push_scope(module) -> None:
-    _scope_stack.append(module)
+class _ThreadState(threading.local):
+    """Per-thread recording state: grad mode, and the stack of modules whose forward is running."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.scopes = [None]
 
 
-def pop_scope() -> None:
-    if len(_scope_stack) > 1:
-        _scope_stack.pop()
+_state = _ThreadState()
 
 
-class BackwardError(RuntimeError):
-    """Backpropagation cannot go on: a freed graph, a changed saved tensor, a bad gradient."""
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph in this thread."""
+    return _state.enabled
 
 
-# A global count of in-place changes. A tensor's version counter holds the count at its last
-# change, and a node remembers the count when it was made: if nothing changed anywhere since,
-# backward skips the in-place check entirely (the common case), else it compares stamps.
-_epoch = [0]
+def scope_stack() -> list:
+    """This thread's stack of running modules (innermost last, `None` at the bottom); ops record
+    the innermost, so a graph can be drawn with one box per module."""
+    return _state.scopes
 
 
-def bump_version(t) -> None:
-    """Record that `t`'s memory was changed in place (optimizers call this after `p.data -= ...`)."""
-    _epoch[0] += 1
-    if t._vc is None:
-        t._vc = [0]
-    t._vc[0] = _epoch[0]
+class _GradMode:
+    """A context manager and decorator (bare or called; generators too) that sets grad mode."""
+
+    _enabled = True
+
+    def __new__(cls, fn: Callable | None = None):
+        self = super().__new__(cls)
+        return self(fn) if callable(fn) else self
+
+    def __init__(self, fn: Callable | None = None) -> None:
+        self._prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._prev.append(_state.enabled)
+        _state.enabled = self._enabled
+
+    def __exit__(self, *exc) -> None:
+        _state.enabled = self._prev.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        mode = type(self)
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def generator(*args, **kwargs):
+                # Every resume of the generator runs under the mode, not only its creation.
+                gen = fn(*args, **kwargs)
+                send, value = gen.send, None
+                while True:
+                    try:
+                        with mode():
+                            item = send(value)
+                    except StopIteration as stop:
+                        return stop.value
+                    try:
+                        value, send = (yield item), gen.send
+                    except GeneratorExit:
+                        gen.close()
+                        raise
+                    except BaseException:
+                        value, send = sys.exc_info()[1], gen.throw
+            return generator
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with mode():
+                return fn(*args, **kwargs)
+        return wrapper
 
 
-_new = object.__new__
+class no_grad(_GradMode):
+    """Context manager and decorator: ops inside record no graph (evaluation, optimizer steps)."""
+
+    _enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator: turn graph recording back on inside `no_grad`."""
+
+    _enabled = True
+
+
+class inference_mode(no_grad):
+    """PyTorch's name for `no_grad` (here it is the same thing: no graph is recorded)."""
 
 
 class Function:
-    """One differentiable op. Subclass it with `forward(ctx, *arrays, **kw) -> array` and
-    `backward(ctx, grad) -> grad per positional input`, both static, then call `apply`.
+    """One differentiable op: `forward` and `backward`, side by side, both static.
 
-    `forward` gets ndarrays (Tensor arguments unwrapped, other arguments as given) and keeps
-    what backward needs with `ctx.save_for_backward(...)`; `backward` reads it back from
-    `ctx.saved_tensors` and returns one gradient (or None) per positional input.
-    Under `create_graph=True` a saved input or output comes back as its graph Tensor, but any
-    other saved array (an intermediate such as sigmoid(x)) is a constant there: for second
-    derivatives, recompute it in backward from the inputs (`tc.gradgradcheck` tells).
+    `forward(ctx, *args)` gets ndarrays (Tensor arguments unwrapped, others as given), returns
+    the output array and keeps what backward needs with `ctx.save_for_backward(...)`.
+    `backward(ctx, grad)` returns one gradient per positional input (None where none is needed;
+    `ctx.needs_input_grad` says which). Broadcasting is undone by the engine. Under
+    `create_graph=True` saved inputs and the output come back as graph Tensors, so write the
+    rule with arithmetic and NumPy ufuncs, which work on both; recompute any other saved
+    intermediate from them if you need second derivatives. A complete custom op::
+
+        class Cube(tc.Function):
+            '''cube(x) = x ** 3; d/dx = 3 x ** 2.'''
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * 3 * x ** 2
+
+        x = tc.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+        Cube.apply(x).sum().backward()          # x.grad == [3, 12]
+        tc.gradcheck(Cube.apply, [x])           # autograd vs centered differences
+        tc.gradgradcheck(Cube.apply, [x])       # and the second derivative
     """
 
+    __slots__ = ("inputs", "parents", "needs_input_grad", "saved", "epoch", "__dict__",
+                 "__weakref__")
     name = "function"
-    is_view = False
-    # The attributes the engine uses on every node are slots: their access never depends on
-    # the layout of the instance dict (which holds an op's own attributes, e.g. ctx.shape).
-    __slots__ = ("needs_input_grad", "inputs", "epoch", "saved", "__dict__", "__weakref__")
-    # Class defaults for what most nodes never set (fewer attribute writes per op).
-    scope = None
-    inplace = False  # True for the node an in-place op (h += 1, h[i] = v) rebased a tensor onto
-    written = 0  # for such a node, the tensor's version stamp right after the op wrote it
-    # Whether backward returns arrays of its own (new ones, or its incoming gradient passed
-    # on): true for this package's ops. A user's rule may return an array it still holds (a
-    # saved input, a cached constant), so the engine treats those as not its own and copies
-    # them before a leaf keeps one as `.grad` (which later backward calls add into in place).
+    is_view = False  # True when the output may share the first input's memory
+    scope = None  # the module whose forward ran this op
+    retained = ()  # non-leaf outputs that asked for their .grad (retain_grad)
+    out_vc = None  # the output's version counter, when forward saved arrays
+    out_id = None  # id() of the output array, to find it among the saved ones
+    # Whether backward returns arrays of its own (this package's ops do); a user's rule may
+    # return an array it still holds, so the engine copies those before a leaf keeps one.
     owns_grads = False
 
     def __init_subclass__(cls, **kwargs):
@@ -88,8 +154,6 @@ class Function:
             cls.name = cls.__name__.lower()
         if "owns_grads" not in cls.__dict__:
             cls.owns_grads = cls.__module__.startswith(__package__ + ".")
-        # The unrolled apply for one, two and three arguments (operators call these directly).
-        cls._apply1, cls._apply2, cls._apply3 = (_make_apply(n, cls) for n in (1, 2, 3))
 
     @staticmethod
     def forward(ctx: "Function", *args, **kwargs):
@@ -100,173 +164,59 @@ class Function:
         raise NotImplementedError(f"{type(ctx).__name__}.backward is not written")
 
     def save_for_backward(self, *values) -> None:
-        """Keep arrays for backward; inputs and the output saved here are checked for in-place changes."""
+        """Keep arrays for backward; saved inputs and output are checked for in-place changes."""
         self.saved = values
 
     @property
     def saved_tensors(self) -> tuple:
-        """What forward saved: ndarrays in plain backward, Tensors under `create_graph=True`
-        (built-in rules read `ctx.saved`, the same tuple, without the property call)."""
-        saved = self.saved
-        if saved is None:
+        """What forward saved: ndarrays in plain backward, Tensors under `create_graph=True`."""
+        if self.saved is None:
             raise BackwardError(
                 f"{type(self).__name__}: its saved values were freed by an earlier backward(); "
                 "call backward(retain_graph=True) the first time to backpropagate twice")
-        return saved
-
-    def _saved_in_graph(self, out) -> tuple:
-        # A saved input or output becomes its graph Tensor, so second derivatives flow through
-        # it; any other saved array becomes a constant.
-        def as_tensor(a):
-            for t in (*self.inputs, out):
-                if isinstance(t, Tensor) and t.data is a:
-                    return t
-            return Tensor._wrap(a)
-        return tuple(as_tensor(a) if isinstance(a, np.ndarray) else a for a in self.saved)
+        return self.saved
 
     @classmethod
-    def apply(cls, *args, **kwargs):
-        """Run forward on the unwrapped arguments and, if any input requires grad, record the node."""
-        if not kwargs:
-            n = len(args)
-            if n == 2:
-                return cls._apply2(*args)
-            if n == 1:
-                return cls._apply1(*args)
-            if n == 3:
-                return cls._apply3(*args)
-        return _apply_general(cls, args, kwargs)
-
-
-def _unwrap_source(i: int, scalars: bool) -> str:
-    # Unwrap argument a{i} to its array d{i}; r{i}: whether it is a tracked input. A tracked
-    # input's node counts one more user (`_nuse`), so backward needs no counting pass.
-    other = f"(float(a{i}) if isinstance(a{i}, np.floating) else a{i})" if scalars else f"a{i}"
-    return f"""
-        if isinstance(a{i}, Tensor):
-            d{i} = a{i}.data
-            if track and a{i}.requires_grad:
-                r{i} = True
-                if a{i}._ctx is not None:
-                    a{i}._nuse += 1
-            else:
-                r{i} = False
-        else:
-            d{i}, r{i} = {other}, False"""
-
-
-def _apply_source(n: int) -> str:
-    """Function.apply for exactly n positional arguments, unrolled: this is the per-op overhead
-    every model pays, so it is generated once per arity instead of looping over *args."""
-    a = ", ".join(f"a{i}" for i in range(n))
-    d = ", ".join(f"d{i}" for i in range(n))
-    r = ", ".join(f"r{i}" for i in range(n))
-    # A NumPy float scalar in arithmetic counts as a Python scalar: it never upcasts float32.
-    unwrap = "".join(_unwrap_source(i, scalars=n == 2) for i in range(n))
-    return f"""
-def make(cls):
-    is_view = cls.is_view
-
-    def apply{n}({a}):
-        ctx = _new(cls)
+    def apply(cls, *args, **kwargs) -> Tensor:
+        """Run forward on the unwrapped arguments and, if an input requires grad, record the node."""
+        ctx = object.__new__(cls)
         ctx.saved = ()
-        track = not _threads_off[0] or _mode.enabled{unwrap}
-        ctx.needs_input_grad = ({r},)
+        recording = _state.enabled
+        arrays, needs = [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(recording and a.requires_grad)
+            else:  # a NumPy float scalar counts as a Python scalar: it never upcasts float32
+                arrays.append(float(a) if isinstance(a, np.floating) else a)
+                needs.append(False)
+        ctx.needs_input_grad = needs = tuple(needs)
         try:
-            out_data = cls.forward(ctx, {d})
+            out = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as e:
-            raise _named(cls, ({a},), e) from None
-        if type(out_data) is not np.ndarray:
-            out_data = np.asarray(out_data)
-        out = _new(Tensor)
-        out.data = out_data
-        out.grad = None
-        if {" or ".join(f"r{i}" for i in range(n))}:
-            if out_data.dtype.kind != "f":
-                raise _not_float(cls, out_data)
-            out.requires_grad = True
-            out._ctx = ctx
-            out._pass = None  # backward's bookkeeping: see engine.run_backward
-            out._nuse = 0  # how many recorded ops took this output as a tracked input
-            ctx.inputs = ({a},)
-            ctx.epoch = _epoch[0]
-            scope = _scope_stack[-1]
+            raise _named(cls, args, e) from None
+        if type(out) is not np.ndarray:
+            # NumPy returns scalars from 0-d math: the saved output must be the output's array.
+            array = np.asarray(out)
+            ctx.saved = tuple(array if s is out else s for s in ctx.saved)
+            out = array
+        result = Tensor._wrap(out)
+        if True in needs:
+            if out.dtype.kind != "f":
+                raise TypeError(f"{cls.name}: produced dtype {out.dtype}, which cannot carry a gradient")
+            result.requires_grad, result._ctx = True, ctx
+            ctx.inputs = args
+            ctx.parents = tuple(a._ctx if n else None for a, n in zip(args, needs))
+            ctx.epoch = _clock[0]
+            scope = _state.scopes[-1]
             if scope is not None:
                 ctx.scope = scope
-        else:
-            out.requires_grad = False
-            out._ctx = None
-        if is_view:
-            _share_version(out, a0)
-        return out
-    return apply{n}
-"""
-
-
-def _compile_makers() -> dict:
-    makers = {}
-    for n in (1, 2, 3):
-        made: dict = {}
-        source, filename = _apply_source(n), f"<tinygrad_course apply{n}>"
-        # Tracebacks and debuggers read the generated lines from linecache, as from a file.
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        # The module's globals, so the generated code sees Tensor once tensor.py has set it.
-        exec(compile(source, filename, "exec"), globals(), made)
-        makers[n] = made["make"]
-    return makers
-
-
-def _make_apply(n: int, cls):
-    apply = _MAKERS[n](cls)
-    # Its own copy of the code: CPython specializes attribute access per code object and per
-    # type, so sharing one code object between op classes would keep it unspecialized.
-    apply.__code__ = apply.__code__.replace()
-    return apply
-
-
-def _apply_general(cls, args: tuple, kwargs: dict):
-    """Function.apply for any arguments (keyword arguments, or more than three inputs)."""
-    ctx = _new(cls)
-    ctx.saved = ()
-    needs = []
-    track = not _threads_off[0] or _mode.enabled
-    for a in args:
-        r = track and isinstance(a, Tensor) and a.requires_grad
-        if r and a._ctx is not None:
-            a._nuse += 1
-        needs.append(r)
-    ctx.needs_input_grad = needs = tuple(needs)
-    try:
-        out_data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
-    except ValueError as e:
-        raise _named(cls, args, e) from None
-    if type(out_data) is not np.ndarray:
-        out_data = np.asarray(out_data)
-    if True in needs:
-        if out_data.dtype.kind != "f":
-            raise _not_float(cls, out_data)
-        out = Tensor._wrap(out_data, True)
-        out._ctx, out._pass, out._nuse = ctx, None, 0
-        ctx.inputs = args
-        ctx.epoch = _epoch[0]
-        ctx.scope = _scope_stack[-1]
-    else:
-        out = Tensor._wrap(out_data)
-    if cls.is_view and args:
-        _share_version(out, args[0])
-    return out
-
-
-def _share_version(out, base) -> None:
-    # A view shares its base's version counter, as in PyTorch.
-    if isinstance(base, Tensor) and np.may_share_memory(out.data, base.data):
-        if base._vc is None:
-            base._vc = [0]
-        out._vc = base._vc
-
-
-def _not_float(cls, out_data) -> TypeError:
-    return TypeError(f"{cls.name}: produced dtype {out_data.dtype}, which cannot carry a gradient")
+            if ctx.saved:
+                ctx.out_id, ctx.out_vc = id(out), [0]
+                result._vc = ctx.out_vc
+        if cls.is_view:
+            share_version(result, args[0])
+        return result
 
 
 def _named(cls, args: tuple, e: ValueError) -> ValueError:
@@ -275,56 +225,3 @@ def _named(cls, args: tuple, e: ValueError) -> ValueError:
         return e
     shapes = ", ".join(str(np.shape(a.data if isinstance(a, Tensor) else a)) for a in args)
     return ValueError(f"{cls.name}: inputs of shapes {shapes}: {e}")
-
-
-def _check_versions(ctx: Function, out) -> None:
-    """Raise if memory this node's backward depends on changed in place after the node ran."""
-    saved = ctx.saved
-    if not saved:
-        return
-    for t in ctx.inputs:
-        if isinstance(t, Tensor) and t.version > ctx.epoch and any(s is t.data for s in saved):
-            _raise_modified(ctx, t)
-    if out.version > ctx.epoch and any(s is out.data for s in saved):
-        _raise_modified(ctx, out)
-
-
-def _check_edge(consumer: Function, t) -> None:
-    """Raise if `t` was changed in place (through a view, its base, or under no_grad) after its
-    node ran and before `consumer` used it: the gradient would follow the values before the change."""
-    v = t._vc
-    if v is None or t._rebased:
-        return
-    c = t._ctx
-    # An in-place node's own write comes after the node was stamped: only later changes count.
-    since = c.written if c.inplace else c.epoch
-    if since < v[0] <= consumer.epoch:
-        raise BackwardError(
-            f"{type(consumer).__name__}: its input of shape {t.shape} was changed in place (through "
-            "a view or its base, or under no_grad) after it was computed and before it was used "
-            "here, so its gradient would follow the values before the change; recompute it after "
-            "the change instead (e.g. take the view v = h[1:] again after h *= 3)")
-
-
-def _raise_modified(ctx: Function, t) -> None:
-    raise BackwardError(
-        f"{type(ctx).__name__}: a tensor of shape {t.shape} that it saved for backward was changed "
-        "in place after it was saved; use an out-of-place op (x = x + y) instead of x += y, "
-        "or clone the tensor before changing it")
-
-
-def _inputs_as_seen(ctx: Function) -> tuple:
-    """`ctx.inputs` as they were when ctx ran: a tensor rebased by an in-place op made since
-    (`h += 1`, `h[i] = v`) stands for its earlier self, that op's first input."""
-    out = []
-    for inp in ctx.inputs:
-        if isinstance(inp, Tensor):
-            c = inp._ctx
-            while c is not None and c.inplace and c.epoch >= ctx.epoch:
-                inp = c.inputs[0]
-                c = inp._ctx
-        out.append(inp)
-    return tuple(out)
-
-
-_MAKERS = _compile_makers()

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import grad as autograd_grad
+from .backward import grad as autograd_grad
 from .autograd import no_grad
 from .random import rng_from
 from .tensor import Tensor

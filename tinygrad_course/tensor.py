@@ -1,13 +1,15 @@
-"""Tensor: a NumPy array plus its place in the computation graph."""
+"""Tensor: a NumPy array, its gradient, and the node of the graph that produced it.
+
+The engine is four files, read in this order: `tensor.py` (this), `autograd.py` (Function,
+apply, grad mode), `inplace.py` (version counters, in-place changes), `backward.py` (the one
+backward pass). Ops and their Tensor methods (`x.exp()`, `x + y`) live in `ops/`.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from . import autograd
-from . import engine
-from .engine import _initial_grad, backward_from, run_backward
 from .dtypes import get_default_dtype
 
 
@@ -15,22 +17,19 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=dtype)
-    if isinstance(data, np.ndarray):
-        return data.copy()
-    if isinstance(data, np.generic):
-        return np.array(data)
-    arr = np.array(data)
-    if arr.dtype == np.float64:
-        # Python floats become the default float dtype (float32 unless set_default_dtype).
-        arr = arr.astype(get_default_dtype())
-    elif arr.dtype == object or arr.dtype.kind in "USV":
-        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} "
-                        f"(NumPy sees dtype {arr.dtype}); give numbers, lists of numbers or an ndarray")
+        arr = np.array(data, dtype=dtype)
+    elif isinstance(data, np.ndarray):
+        arr = data.copy()
+    else:
+        arr = np.array(data)
+        if arr.dtype == np.float64 and not isinstance(data, np.generic):
+            # Python floats become the default float dtype (float32 unless set_default_dtype).
+            arr = arr.astype(get_default_dtype())
+    if arr.dtype == object or arr.dtype.kind in "USVM":
+        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} of dtype "
+                        f"{arr.dtype}; give numbers, lists of numbers or a numeric ndarray "
+                        "(e.g. np.asarray(x, dtype=np.float32))")
     return arr
-
-
-_ONE: dict = {}  # dtype -> a read-only 0-d array holding 1, the seed of loss.backward()
 
 
 class Tensor:
@@ -38,20 +37,14 @@ class Tensor:
 
     `Tensor(data, requires_grad=False, dtype=None)`: Python floats become float32 (the default
     dtype), an ndarray keeps its dtype (it is copied), integers and bools cannot require grad.
+    `_ctx` is the Function node that produced it (None for a leaf); `backward()` is attached
+    by `backward.py`, the ops' methods by `ops/`.
     """
 
-    # Hot attributes are slots; rarely set ones live in __dict__ with class defaults, so making
-    # a tensor costs four attribute writes. The output of a recorded op also carries backward's
-    # bookkeeping for its node (_g, _pending, _pass, _nuse: see engine.run_backward): on the
-    # tensor, one type, CPython can specialize the engine's reads, which it cannot across the
-    # many Function subclasses.
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_g", "_pending", "_pass", "_nuse",
-                 "__dict__", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__dict__", "__weakref__")
     __array_priority__ = 1000
-    name = None
-    _retains_grad = False
-    _vc = None  # the version counter [stamp], made on the first in-place change or view
-    _rebased = False  # True for the stand-in of a tensor's old self made by an in-place op
+    name = None  # set on parameters, for drawing and error messages
+    _vc = None  # version counter, shared with views: see inplace.py
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
         self.data = _to_array(data, dtype)
@@ -63,29 +56,29 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
-        """A Tensor over `data` without a copy or checks (internal fast path)."""
-        t = Tensor.__new__(cls)
-        t.data = data
-        t.grad = None
-        t._ctx = None
-        t.requires_grad = requires_grad
+        """A Tensor over `data` without a copy or checks (what ops return)."""
+        t = object.__new__(cls)
+        t.data, t.grad, t._ctx, t.requires_grad = data, None, None, requires_grad
         return t
 
-    # ---- basic properties -------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The array's shape."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The array's NumPy dtype."""
         return self.data.dtype
 
     @property
@@ -95,6 +88,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no recorded op produced (data, parameters)."""
         return self._ctx is None
 
     @property
@@ -103,42 +97,37 @@ class Tensor:
         return 0 if self._vc is None else self._vc[0]
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied; use `.detach()` rules for safety)."""
+        """The underlying ndarray (shared, not copied)."""
         return self.data
 
     def item(self):
+        """The one element as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted to a Python "
                              f"scalar, this one has shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
+        """The data as nested Python lists."""
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this one's data, cut from the graph."""
-        t = Tensor._wrap(self.data)
+        """A tensor sharing this one's data (and version counter), cut from the graph."""
         if self._vc is None:
             self._vc = [0]
+        t = Tensor._wrap(self.data)
         t._vc = self._vc
         return t
 
     def __copy__(self) -> "Tensor":
-        """copy.copy: a new Tensor over the same data. In a graph it is a view node of this one,
-        so backward counts it as one more user (a second object for the same node would not be)."""
-        if self._ctx is not None:
-            return self.reshape(self.data.shape)
+        """copy.copy: a new Tensor object over the same data, node and gradient."""
         t = type(self)._wrap(self.data, self.requires_grad)
-        t.grad = self.grad
+        t.grad, t._ctx = self.grad, self._ctx
         t.__dict__.update(self.__dict__)
         return t
 
-    def clone(self) -> "Tensor":
-        """A copy of the data that stays in the graph (gradient flows back unchanged)."""
-        from .ops import clone
-        return clone(self)
-
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Start (or stop) recording ops on this leaf for backward; only floating tensors can."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad: only floating tensors can require grad; this tensor "
                             f"has dtype {self.dtype} (convert with .astype(np.float32) first)")
@@ -152,26 +141,18 @@ class Tensor:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad")
-        self._retains_grad = True
+        if self._ctx is not None and not any(t is self for t in self._ctx.retained):
+            self._ctx.retained = (*self._ctx.retained, self)
         return self
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (`.grad = None`)."""
         self.grad = None
-
-    def astype(self, dtype) -> "Tensor":
-        from .ops import astype
-        return astype(self, dtype)
 
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
-        if copy:
-            return self.data.copy()
-        return self.data
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .ops.ufuncs import dispatch_ufunc
-        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+        return self.data.copy() if copy else self.data
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -186,7 +167,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                             "use .any() or .all()")
+                             "use tc.any(t) or tc.all(t) (or t.data.any())")
         return bool(self.data)
 
     def __float__(self) -> float:
@@ -199,6 +180,12 @@ class Tensor:
         if self.data.dtype.kind not in "iu":
             raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
         return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        # f"{loss:.4f}" formats a one-element tensor as its number, as PyTorch does.
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        return format(str(self), spec)
 
     __hash__ = object.__hash__
 
@@ -214,29 +201,3 @@ class Tensor:
         if self.name:
             extras.append(f"name={self.name!r}")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
-
-    # ---- autograd ---------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
-        """Backpropagate from this tensor: every leaf it depends on gets d(self)/d(leaf) added to `.grad`."""
-        data = self.data
-        if gradient is None and not create_graph and self.requires_grad and data.size == 1:
-            # The usual loss.backward(), checks inlined. The seed is a cached read-only 1: the
-            # engine never hands it out as a .grad (it copies arrays it was given), and a rule
-            # that tried to change it in place would fail loudly instead of corrupting it.
-            one = _ONE.get(data.dtype)
-            if one is None:
-                one = _ONE[data.dtype] = np.ones((), data.dtype)
-                one.flags.writeable = False
-            return backward_from(self, one if data.ndim == 0 else one.reshape(data.shape),
-                                 retain_graph)
-        g = _initial_grad(self, gradient, "backward", create_graph)
-        run_backward((self,), (g,), retain_graph or create_graph, create_graph)
-
-    def draw_graph(self, **kwargs):
-        """A graphviz.Digraph of everything this tensor depends on (see `tinygrad_course.viz`)."""
-        from .viz import draw_graph
-        return draw_graph(self, **kwargs)
-
-
-autograd.Tensor = Tensor
-engine.bind_tensor(Tensor)

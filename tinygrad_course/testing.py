@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .engine import grad as autograd_grad
+from .backward import grad as autograd_grad
 from .gradcheck import GradcheckError, gradcheck
 from .tensor import Tensor
 

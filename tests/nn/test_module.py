@@ -198,10 +198,10 @@ def test_calling_a_module_records_it_as_the_scope_of_its_ops():
 
 
 def test_scope_stack_is_restored_when_forward_raises():
-    depth = len(autograd._scope_stack)
+    depth = len(autograd.scope_stack())
     with pytest.raises(ValueError):
         TwoLayer()(tc.randn(2, 5))
-    assert len(autograd._scope_stack) == depth
+    assert len(autograd.scope_stack()) == depth
 
 
 def test_ops_outside_modules_have_no_scope():

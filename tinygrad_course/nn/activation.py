@@ -9,7 +9,7 @@ class ReLU(Module):
     """relu(z) = max(z, 0)."""
 
     def forward(self, x):
-        return A.ReLU._apply1(x)
+        return A.ReLU.apply(x)
 
 
 class LeakyReLU(Module):
@@ -20,7 +20,7 @@ class LeakyReLU(Module):
         self.negative_slope = float(negative_slope)
 
     def forward(self, x):
-        return A.LeakyReLU._apply2(x, self.negative_slope)
+        return A.LeakyReLU.apply(x, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -30,14 +30,14 @@ class Sigmoid(Module):
     """sigmoid(z) = 1 / (1 + e^-z)."""
 
     def forward(self, x):
-        return A.Sigmoid._apply1(x)
+        return A.Sigmoid.apply(x)
 
 
 class Tanh(Module):
     """tanh(z)."""
 
     def forward(self, x):
-        return A.Tanh._apply1(x)
+        return A.Tanh.apply(x)
 
 
 class _AlongAxis(Module):
@@ -61,11 +61,11 @@ class Softmax(_AlongAxis):
     since examples are rows)."""
 
     def forward(self, x):
-        return A.Softmax._apply2(x, self._axis(x))
+        return A.Softmax.apply(x, self._axis(x))
 
 
 class LogSoftmax(_AlongAxis):
     """log_softmax(z) = z - logsumexp(z) along `axis`."""
 
     def forward(self, x):
-        return A.LogSoftmax._apply2(x, self._axis(x))
+        return A.LogSoftmax.apply(x, self._axis(x))

@@ -46,7 +46,7 @@ def dropout(x, keep_prob: float = 0.5, training: bool = True, *,
     dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     rng = rng_from(generator=generator)
     d = rng.random(x.shape, dtype=dt if dt.itemsize in (4, 8) else np.float64) < kp
-    return DropoutFunction._apply2(x, d * dt.type(1.0 / kp))
+    return DropoutFunction.apply(x, d * dt.type(1.0 / kp))
 
 
 class Dropout(Module):

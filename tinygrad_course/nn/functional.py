@@ -138,7 +138,7 @@ def binary_cross_entropy(probs, target, reduction: str = "mean") -> Tensor:
         raise ValueError(f"binary_cross_entropy: probabilities must be in [0, 1], got values from "
                          f"{np.nanmin(p):g} to {np.nanmax(p):g} (shape {p.shape}); for logits "
                          "use binary_cross_entropy_with_logits, or apply sigmoid first")
-    return BinaryCrossEntropy._apply3(probs, _as_float_target(target, _array(probs)), reduction)
+    return BinaryCrossEntropy.apply(probs, _as_float_target(target, _array(probs)), reduction)
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -179,7 +179,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") ->
     _reduction(reduction, "binary_cross_entropy_with_logits")
     _same_shape(logits, target, "binary_cross_entropy_with_logits", "logits", "targets")
     _check_binary_targets(target, "binary_cross_entropy_with_logits")
-    return BinaryCrossEntropyWithLogits._apply3(logits, _as_float_target(target, _array(logits)),
+    return BinaryCrossEntropyWithLogits.apply(logits, _as_float_target(target, _array(logits)),
                                               reduction)
 
 

@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..autograd import bump_version
-from ..engine import toposort
+from ..backward import graph_nodes
 from ..autograd import no_grad
 from ..gradcheck import relative_difference, verdict
 from ..tensor import Tensor
@@ -126,8 +126,8 @@ def _refuse_original_parameters(loss: Tensor, model: Module) -> None:
     that part of the loss (say l2_penalty(model, ...) inside loss_fn) would go unchecked, and
     backward would write into the user's .grad."""
     originals = {id(p): name for name, p in model.named_parameters()}
-    for t in toposort([loss]):
-        for inp in t._ctx.inputs:
+    for node in graph_nodes([loss]):
+        for inp in node.inputs:
             if isinstance(inp, Tensor) and id(inp) in originals:
                 raise ValueError(
                     f"check_gradients: loss_fn uses the parameter {originals[id(inp)]!r} of the "

@@ -57,7 +57,7 @@ class Linear(Module):
                 f"{self.in_features} features (examples are rows: shape (m, {self.in_features}))")
         if x.dtype is not self.weight.data.dtype:
             self._check_input_dtype(x, self.weight)
-        return LinearFunction._apply3(x, self.weight, self.bias)
+        return LinearFunction.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..autograd import _scope_stack, bump_version
+from ..autograd import bump_version, scope_stack
 from ..tensor import Tensor
 
 
@@ -150,18 +150,18 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not written")
 
     def __call__(self, *args, **kwargs):
-        # The scope stack is touched directly: this runs once per layer per step.
-        _scope_stack.append(self)
+        scopes = scope_stack()  # ops record the innermost module, for drawing
+        scopes.append(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            _scope_stack.pop()
+            scopes.pop()
 
     def _where(self) -> str:
         """This module's repr and, when it runs inside a bigger model, its dotted path there
         (for error messages that must name the layer)."""
         here = self._describe()
-        roots = [m for m in _scope_stack[1:] if m is not self]
+        roots = [m for m in scope_stack()[1:] if m is not self]
         if roots:
             for path, m in roots[0].named_modules():
                 if m is self and path:

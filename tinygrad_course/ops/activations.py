@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..tensor import Tensor
 from .common import expand_reduced, normalize_axis
 
 
@@ -101,7 +102,11 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        out = x - _logsumexp(x, (axis,))
+        # (x - m) - log sum e^(x - m): subtracting m first keeps float32 exact at |x| = 1e4,
+        # where x - (m + log ...) rounds m + log(...) to x's spacing (about 1e-3 there).
+        m = np.max(x, axis=axis, keepdims=True)
+        shifted = x - np.where(np.isfinite(m), m, 0)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         return out
 
@@ -132,3 +137,57 @@ class LogSumExp(Function):
             g = expand_reduced(g, x.shape, ctx.axes)
             out = expand_reduced(out, x.shape, ctx.axes)
         return g * np.exp(x - out), None, None
+
+
+def relu(x) -> Tensor:
+    """relu(x) = max(x, 0); derivative 1 for x > 0, else 0."""
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    """x if x > 0 else negative_slope * x."""
+    return LeakyReLU.apply(x, float(negative_slope))
+
+
+def sigmoid(x) -> Tensor:
+    """1 / (1 + e^-x), stable for large |x|."""
+    return Sigmoid.apply(x)
+
+
+def tanh(x) -> Tensor:
+    """tanh(x); derivative 1 - tanh(x)^2."""
+    return Tanh.apply(x)
+
+
+def one_axis(x, axis, op: str) -> int:
+    """`axis` as the one non-negative axis an op along an axis (softmax, cumsum, ...) works on."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be a single int, got {axis!r}")
+    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    axes = normalize_axis(axis, ndim, op)
+    return axes[0] if ndim else 0
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    """e^x / sum(e^x) along `axis`, shifted by the max so |x| = 1e4 is exact."""
+    axis = one_axis(x, axis, "softmax")
+    if x.ndim == 0:
+        return softmax(x.reshape(1), 0).reshape(())
+    return Softmax.apply(x, axis)
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """(x - max) - log(sum(e^(x - max))) along `axis`: x - logsumexp(x), stable and exact."""
+    axis = one_axis(x, axis, "log_softmax")
+    if x.ndim == 0:
+        return log_softmax(x.reshape(1), 0).reshape(())
+    return LogSoftmax.apply(x, axis)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    """log(sum(e^x)) = m + log(sum(e^(x - m))) with m = max x."""
+    return LogSumExp.apply(x, axis, keepdims)
+
+
+Tensor.relu, Tensor.leaky_relu, Tensor.sigmoid, Tensor.tanh = relu, leaky_relu, sigmoid, tanh
+Tensor.softmax, Tensor.log_softmax, Tensor.logsumexp = softmax, log_softmax, logsumexp

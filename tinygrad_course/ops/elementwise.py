@@ -1,9 +1,13 @@
-"""Elementwise arithmetic: + - * / **, neg, abs, sqrt, exp, log, maximum, minimum, clip."""
+"""Elementwise arithmetic: + - * / **, neg, abs, sqrt, exp, log, maximum, minimum, clip, and
+the in-place operators += -= *= /=."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled, no_grad
+from ..inplace import change, write_ufunc
+from ..tensor import Tensor
+from .common import as_scalar
 
 
 class Add(Function):
@@ -76,11 +80,18 @@ class Pow(Function):
     def backward(ctx, g):
         x, p, out = ctx.saved
         nx, np_ = ctx.needs_input_grad
-        gx = None
+        gx = gp = None
         if nx:
-            # x ** 0 is constant: its derivative is 0, not 0 * x ** -1 (nan at x = 0).
-            gx = g * 0.0 if isinstance(p, (int, float)) and p == 0 else g * p * x ** (p - 1)
-        gp = g * out * np.log(x) if np_ else None
+            # Where p == 0, x ** p is constant in x: its derivative is 0, not 0 * x ** -1
+            # (nan at x = 0), for a scalar exponent and a tensor one alike.
+            if isinstance(p, (int, float)):
+                gx = g * 0.0 if p == 0 else g * p * x ** (p - 1)
+            else:
+                gx = g * p * x ** (p - (p != 0))
+        if np_:
+            # d/dp x ** p = x ** p log x, and 0 at x = 0 (PyTorch's choice: for p > 0 the
+            # function is constant in p there), instead of 0 * -inf = nan.
+            gp = g * out * np.log(x + (x == 0))
         return gx, gp
 
 
@@ -231,3 +242,121 @@ class AsType(Function):
     @staticmethod
     def backward(ctx, g):
         return g.astype(ctx.src), None
+
+
+def add(a, b) -> Tensor:
+    """a + b with broadcasting."""
+    return Add.apply(a, b)
+
+
+def sub(a, b) -> Tensor:
+    """a - b with broadcasting."""
+    return Sub.apply(a, b)
+
+
+def mul(a, b) -> Tensor:
+    """a * b with broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a, b) -> Tensor:
+    """a / b with broadcasting."""
+    return Div.apply(a, b)
+
+
+def pow(a, b) -> Tensor:  # noqa: A001 - the ecosystem's name
+    """a ** b with broadcasting."""
+    return Pow.apply(a, b)
+
+
+def neg(x) -> Tensor:
+    """-x."""
+    return Neg.apply(x)
+
+
+def abs(x) -> Tensor:  # noqa: A001
+    """|x|, with derivative sign(x) (0 at 0)."""
+    return Abs.apply(x)
+
+
+def sqrt(x) -> Tensor:
+    """sqrt(x); derivative 1 / (2 sqrt(x))."""
+    return Sqrt.apply(x)
+
+
+def exp(x) -> Tensor:
+    """e^x."""
+    return Exp.apply(x)
+
+
+def log(x) -> Tensor:
+    """Natural logarithm ln x; derivative 1/x."""
+    return Log.apply(x)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise max; on ties the gradient is split evenly."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise min; on ties the gradient is split evenly."""
+    return Minimum.apply(a, b)
+
+
+def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's/PyTorch's argument names
+    """x limited to [min, max]; the gradient passes where min <= x <= max."""
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    if min is not None and max is not None and np.any(np.asarray(min) > np.asarray(max)):
+        raise ValueError(f"clip: min {min} is greater than max {max}")
+    return Clip.apply(x, as_scalar(min), as_scalar(max))
+
+
+def clone(x) -> Tensor:
+    """A copy of x's data that stays in the graph (the gradient flows back unchanged)."""
+    return Clone.apply(x)
+
+
+def astype(x, dtype) -> Tensor:
+    """x converted to `dtype`; differentiable between floating dtypes."""
+    dtype = np.dtype(dtype)
+    if x.data.dtype == dtype:
+        return x
+    if dtype.kind != "f":  # integers and bools carry no gradient
+        with no_grad():
+            return AsType.apply(x, dtype)
+    return AsType.apply(x, dtype)
+
+
+def _inplace(fn, ufunc, symbol: str):
+    def op(self, other):
+        other = as_scalar(other)
+        needs = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+        return change(self, symbol, is_grad_enabled(), needs, lambda: fn(self, other),
+                      lambda: write_ufunc(ufunc, self, other, symbol))
+    op.__name__ = f"__i{fn.__name__}__"
+    op.__doc__ = f"self {symbol} other, in place (see inplace.py for what it does to the graph)."
+    return op
+
+
+Tensor.__add__ = add
+Tensor.__radd__ = lambda self, other: Add.apply(other, self)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = lambda self, other: Sub.apply(other, self)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda self, other: Mul.apply(other, self)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = lambda self, other: Div.apply(other, self)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = lambda self, other: Pow.apply(other, self)
+Tensor.__neg__ = neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = abs
+Tensor.__iadd__ = _inplace(add, np.add, "+=")
+Tensor.__isub__ = _inplace(sub, np.subtract, "-=")
+Tensor.__imul__ = _inplace(mul, np.multiply, "*=")
+Tensor.__itruediv__ = _inplace(div, np.true_divide, "/=")
+Tensor.abs, Tensor.sqrt, Tensor.exp, Tensor.log = abs, sqrt, exp, log
+Tensor.maximum, Tensor.minimum, Tensor.clip = maximum, minimum, clip
+Tensor.clone, Tensor.astype = clone, astype

@@ -1,11 +1,30 @@
-"""Indexing: x[index] (basic and advanced), its adjoint index_add, where, and setitem."""
+"""Indexing: x[index] (basic and advanced), its adjoint index_add, where, and x[index] = v."""
 from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd
-from ..autograd import Function
-from .common import scatter_add
+from ..autograd import Function, is_grad_enabled
+from ..inplace import change
+from ..tensor import Tensor
+from .common import as_scalar
+
+
+def scatter_add(g, index, shape: tuple):
+    """zeros(shape) with g added at `index` (repeated indices accumulate): the adjoint of x[index]."""
+    if isinstance(g, Tensor):
+        return IndexAdd.apply(g, index, tuple(shape))
+    out = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def _is_basic(index) -> bool:
+    # Basic indexing (ints, slices, None, Ellipsis) never repeats an element, so assignment is exact.
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
 
 
 def normalize_index(index):
@@ -13,7 +32,7 @@ def normalize_index(index):
     items = index if isinstance(index, tuple) else (index,)
     out = []
     for i in items:
-        if isinstance(i, autograd.Tensor):
+        if isinstance(i, Tensor):
             i = i.data
         if isinstance(i, list):
             i = np.asarray(i)
@@ -102,3 +121,27 @@ class SetItem(Function):
         (keep,) = ctx.saved
         nx, _, nv = ctx.needs_input_grad
         return (g * keep if nx else None), None, (g[ctx.index] if nv else None)
+
+
+def getitem(x, index) -> Tensor:
+    """x[index], NumPy's basic and advanced indexing; the gradient is scattered back."""
+    return GetItem.apply(x, normalize_index(index))
+
+
+def where(cond, a, b) -> Tensor:
+    """a where cond is true, else b (broadcast together)."""
+    cond = cond.data if isinstance(cond, Tensor) else cond
+    return Where.apply(cond, as_scalar(a), as_scalar(b))
+
+
+def _setitem(self, index, value) -> None:
+    index = normalize_index(index)
+    needs = self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+
+    def write():
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+    change(self, "setitem", is_grad_enabled(), needs, lambda: SetItem.apply(self, index, value), write)
+
+
+Tensor.__getitem__ = getitem
+Tensor.__setitem__ = _setitem

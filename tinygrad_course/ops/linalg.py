@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..tensor import Tensor
 
 
 def _check_matmul(a, b) -> None:
@@ -94,3 +95,28 @@ class Linear(Function):
             else:
                 gb = g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
         return gx, gw, gb
+
+
+def matmul(a, b) -> Tensor:
+    """a @ b with NumPy's rules for 1-D and batched operands."""
+    return MatMul.apply(a, b)
+
+
+def dot(a, b) -> Tensor:
+    """NumPy's dot for 1-D and 2-D operands (inner product, or matrix product)."""
+    nd = (np.ndim(a.data if isinstance(a, Tensor) else a), np.ndim(b.data if isinstance(b, Tensor) else b))
+    if max(nd) > 2:
+        raise ValueError("dot: only 1-D and 2-D operands are supported; use matmul for batches")
+    if min(nd) == 0:
+        return a * b if isinstance(a, Tensor) else b * a
+    return MatMul.apply(a, b)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """x @ weight^T + bias as one fused op (weight of shape (out, in), as in PyTorch)."""
+    return Linear.apply(x, weight, bias)
+
+
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: MatMul.apply(other, self)
+Tensor.matmul, Tensor.dot = matmul, dot

@@ -1,10 +1,14 @@
-"""Reductions over `axis` (int, tuple or None) with `keepdims`: sum, mean, max, min, var."""
+"""Reductions over `axis` (int, tuple or None) with `keepdims`: sum, mean, max, min, var, std,
+argmax, argmin."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..autograd import Function
-from .common import expand_reduced, expand_to, keepdims_shape, normalize_axis
+from ..tensor import Tensor
+from .common import expand_reduced, normalize_axis
+from .elementwise import sqrt
+from .shape import expand_to
 
 
 def _count(shape: tuple, axes: tuple) -> int:
@@ -131,4 +135,57 @@ class Var(Function):
         return g * centered * (2.0 / ctx.denom), None, None, None
 
 
-__all__ = ["Sum", "Mean", "Max", "Min", "Var", "keepdims_shape"]
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over `axis` (all axes when None)."""
+    if axis is None and not keepdims:
+        return SumAll.apply(x)
+    return Sum.apply(x, axis, keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over `axis` (all axes when None)."""
+    return Mean.apply(x, axis, keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Max over `axis`; ties share the gradient evenly."""
+    return Max.apply(x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Min over `axis`; ties share the gradient evenly."""
+    return Min.apply(x, axis, keepdims)
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance, sum((x - mean)^2) / (n - ddof); ddof=0 as in NumPy (the biased estimate)."""
+    return Var.apply(x, axis, keepdims, ddof)
+
+
+def std(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Standard deviation, sqrt(var(x, ddof))."""
+    return sqrt(Var.apply(x, axis, keepdims, ddof, op="std"))
+
+
+def _arg(fn, x, axis, keepdims: bool, op: str) -> Tensor:
+    d = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if axis is not None:
+        axis = normalize_axis(axis, d.ndim, op)
+        if len(axis) != 1:
+            raise TypeError(f"{op}: axis must be a single int or None")
+        axis = axis[0] if d.ndim else None
+    return Tensor._wrap(np.asarray(fn(d, axis=axis, keepdims=keepdims)))
+
+
+def argmax(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Index of the largest element (over the flattened tensor when axis is None); no gradient."""
+    return _arg(np.argmax, x, axis, keepdims, "argmax")
+
+
+def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Index of the smallest element (over the flattened tensor when axis is None); no gradient."""
+    return _arg(np.argmin, x, axis, keepdims, "argmin")
+
+
+Tensor.sum, Tensor.mean, Tensor.max, Tensor.min = sum, mean, max, min
+Tensor.var, Tensor.std, Tensor.argmax, Tensor.argmin = var, std, argmax, argmin

@@ -1,9 +1,24 @@
-"""Shape ops: reshape, transpose, broadcast_to, concatenate, pad (squeeze, stack, ... build on them)."""
+"""Shape ops: reshape, transpose, broadcast_to, concatenate, pad, and what builds on them
+(permute, swapaxes, squeeze, unsqueeze, flatten, stack, split)."""
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 
 from ..autograd import Function
+from ..tensor import Tensor
+from .common import as_scalar, as_tensor, normalize_axis
+
+
+def expand_to(g, shape: tuple):
+    """g broadcast to `shape`: a new writable array (cheaper than np.broadcast_to for small
+    arrays, and safe to hand to a leaf's .grad), or a differentiable op for Tensors."""
+    if isinstance(g, Tensor):
+        return BroadcastTo.apply(g, tuple(shape))
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
 
 
 class Reshape(Function):
@@ -104,3 +119,121 @@ class Pad(Function):
     @staticmethod
     def backward(ctx, g):
         return g[ctx.slices], None, None
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x, *shape) -> Tensor:
+    """x with a new shape (one entry may be -1)."""
+    return Reshape.apply(x, _shape_arg(shape))
+
+
+def transpose(x, *axes) -> Tensor:
+    """Axes permuted (reversed when none are given), as in NumPy."""
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    axes = tuple(axes) if axes else None
+    if axes is not None and len(axes) != x.ndim:
+        raise ValueError(f"transpose: {len(axes)} axes given for a tensor with {x.ndim} dimensions")
+    return Transpose.apply(x, axes)
+
+
+def permute(x, *dims) -> Tensor:
+    """Axes in the given order (PyTorch's name for transpose with axes)."""
+    return transpose(x, _shape_arg(dims))
+
+
+def swapaxes(x, a: int, b: int) -> Tensor:
+    """x with axes a and b exchanged."""
+    axes = list(range(x.ndim))
+    a, b = normalize_axis(a, x.ndim, "swapaxes")[0], normalize_axis(b, x.ndim, "swapaxes")[0]
+    axes[a], axes[b] = axes[b], axes[a]
+    return Transpose.apply(x, tuple(axes))
+
+
+def squeeze(x, axis=None) -> Tensor:
+    """x without the size-1 axes (or only those in `axis`, which must have size 1)."""
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = normalize_axis(axis, x.ndim, "squeeze")
+        bad = [a for a in axes if x.shape[a] != 1]
+        if bad:
+            raise ValueError(f"squeeze: axis {bad[0]} of shape {x.shape} has size {x.shape[bad[0]]}, not 1")
+    return Reshape.apply(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def unsqueeze(x, axis: int) -> Tensor:
+    """x with a new size-1 axis at `axis` (NumPy's expand_dims)."""
+    nd = x.ndim + 1
+    if not -nd <= axis < nd:
+        raise ValueError(f"unsqueeze: axis {axis} is out of range for a result with {nd} dimensions")
+    shape = list(x.shape)
+    shape.insert(axis % nd, 1)
+    return Reshape.apply(x, tuple(shape))
+
+
+expand_dims = unsqueeze
+
+
+def broadcast_to(x, shape) -> Tensor:
+    """x repeated along broadcast axes to `shape` (a view); the gradient is summed back."""
+    return BroadcastTo.apply(x, tuple(shape))
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Axes start_dim..end_dim merged into one (all of them by default, giving 1-D)."""
+    if x.ndim == 0:
+        return Reshape.apply(x, (1,))
+    s, e = normalize_axis(start_dim, x.ndim, "flatten")[0], normalize_axis(end_dim, x.ndim, "flatten")[0]
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return Reshape.apply(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+
+
+def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Tensors joined along an existing axis."""
+    return Concatenate.apply(axis, *[as_scalar(t) for t in tensors])
+
+
+def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Tensors of one shape joined along a new axis."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    return concatenate([unsqueeze(t, axis) for t in tensors], axis)
+
+
+def split(x, indices_or_sections, axis: int = 0) -> list:
+    """x cut along `axis` into equal sections (an int) or at the given indices, as NumPy does."""
+    ax = normalize_axis(axis, x.ndim, "split")[0]
+    n = x.shape[ax]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise ValueError(f"split: axis {ax} of length {n} cannot be split into {k} equal sections")
+        bounds = [i * (n // k) for i in range(k + 1)]
+    else:
+        bounds = [0, *[int(i) for i in indices_or_sections], n]
+    pre = (slice(None),) * ax
+    return [x[pre + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def pad(x, pad_width, value: float = 0.0) -> Tensor:
+    """x padded with a constant, pad_width as in numpy.pad."""
+    return Pad.apply(x, pad_width, value)
+
+
+for _f in (reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to,
+           flatten, split, pad):
+    setattr(Tensor, _f.__name__, _f)
+Tensor.expand_dims = expand_dims
+Tensor.T = property(lambda self: transpose(self), doc="The transpose (axes reversed).")
+Tensor.mT = property(lambda self: swapaxes(self, -1, -2), doc="Transpose of the last two axes.")

@@ -1,29 +1,26 @@
-"""NumPy ufuncs on Tensors (`np.exp(t)`, `ndarray * t`) dispatch to the differentiable ops."""
+"""NumPy ufuncs on Tensors (`np.exp(t)`, `ndarray * t`) go to the differentiable op of the same
+name in `tinygrad_course.ops` (NumPy's own name, or the alias below)."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ops
+from ..tensor import Tensor
+
+# NumPy names whose op is spelled otherwise here.
+_ALIASES = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
+            "power": "pow", "negative": "neg", "absolute": "abs"}
 
 
-def _table() -> dict:
-    return {
-        np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
-        np.power: ops.pow, np.negative: ops.neg, np.positive: lambda x: x, np.absolute: ops.abs,
-        np.sqrt: ops.sqrt, np.exp: ops.exp, np.log: ops.log, np.maximum: ops.maximum,
-        np.minimum: ops.minimum, np.tanh: ops.tanh, np.matmul: ops.matmul,
-        np.equal: ops.equal, np.not_equal: ops.not_equal, np.less: ops.less,
-        np.less_equal: ops.less_equal, np.greater: ops.greater, np.greater_equal: ops.greater_equal,
-    }
-
-
-_TABLE: dict = {}
-
-
-def dispatch_ufunc(ufunc, method: str, inputs: tuple, kwargs: dict):
-    if not _TABLE:
-        _TABLE.update(_table())
-    fn = _TABLE.get(ufunc)
-    if fn is None or method != "__call__" or kwargs:
+def _array_ufunc(self, ufunc, method: str, *inputs, **kwargs):
+    if method != "__call__" or kwargs:
+        return NotImplemented
+    if ufunc is np.positive:
+        return inputs[0]
+    fn = getattr(ops, _ALIASES.get(ufunc.__name__, ufunc.__name__), None)
+    if fn is None:
         return NotImplemented
     return fn(*inputs)
+
+
+Tensor.__array_ufunc__ = _array_ufunc

@@ -421,3 +421,6 @@ def _clusters(modules: list[tuple[str, Any]], by_home: dict[str, list[int]], add
             sub.subgraph(built[child])
         built[path] = sub
     return [built[p] for p in children.get(None, [])]
+
+
+Tensor.draw_graph = draw_graph  # t.draw_graph(**kwargs) once tc.viz is imported

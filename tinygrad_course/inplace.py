@@ -1,0 +1,122 @@
+"""In-place changes, in one room: version counters, and what `h += 1` or `h[i] = v` does to the graph.
+
+A clock counts in-place changes. A tensor's memory has a version counter (shared with its views
+and detached copies) holding the clock's time of its last change, and every node remembers the
+time it was made. Backward compares them, so a change after the fact raises instead of giving a
+silently wrong gradient: a node whose saved array changed after it was saved, or whose input
+changed between being computed and being used.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .tensor import Tensor
+
+_clock = [0]
+
+
+class BackwardError(RuntimeError):
+    """Backpropagation cannot go on: a freed graph, a changed saved tensor, a bad gradient."""
+
+
+def bump_version(t: Tensor) -> None:
+    """Record that `t`'s memory changed in place (optimizers call this after `p.data -= ...`)."""
+    _clock[0] += 1
+    if t._vc is None:
+        t._vc = [0]
+    t._vc[0] = _clock[0]
+
+
+def share_version(view: Tensor, base) -> None:
+    """A view shares its base's version counter, as in PyTorch."""
+    if isinstance(base, Tensor) and np.may_share_memory(view.data, base.data):
+        if base._vc is None:
+            base._vc = [0]
+        view._vc = base._vc
+
+
+def check_saved(node) -> None:
+    """Raise if an array `node` saved for backward (an input's or its output's) changed since."""
+    saved = node.saved
+    for t in node.inputs:
+        if (isinstance(t, Tensor) and t._vc is not None and t._vc[0] > node.epoch
+                and any(s is t.data for s in saved)):
+            _raise_modified(node, t.shape)
+    if node.out_vc is not None and node.out_vc[0] > node.epoch:
+        for s in saved:
+            if id(s) == node.out_id:
+                _raise_modified(node, np.shape(s))
+
+
+def check_input(node, t: Tensor, parent) -> None:
+    """Raise if `t` changed in place (through a view, its base, or under no_grad) after `parent`
+    computed it and before `node` used it: the gradient would follow the values before the change."""
+    v = t._vc
+    if v is not None and parent.epoch < v[0] <= node.epoch:
+        raise BackwardError(
+            f"{type(node).__name__}: its input of shape {t.shape} was changed in place (through "
+            "a view or its base, or under no_grad) after it was computed and before it was used "
+            "here, so its gradient would follow the values before the change; recompute it after "
+            "the change instead (e.g. take the view v = h[1:] again after h *= 3)")
+
+
+def _raise_modified(node, shape) -> None:
+    raise BackwardError(
+        f"{type(node).__name__}: a tensor of shape {shape} that it saved for backward was changed "
+        "in place after it was saved; use an out-of-place op (x = x + y) instead of x += y, "
+        "or clone the tensor before changing it")
+
+
+def change(t: Tensor, symbol: str, recording: bool, needs_graph: bool,
+           compute: Callable[[], Tensor], write: Callable[[], None]) -> Tensor:
+    """Change `t` in place. While recording, with a tensor that needs grad involved, `compute()`
+    gives the result out of place and `t` becomes it (`rebase`); otherwise `write()` changes the
+    memory directly and the version counter records it."""
+    if t.requires_grad and t._ctx is None and recording:
+        raise RuntimeError(
+            f"{symbol}: a leaf tensor that requires grad (shape {t.shape}) cannot be changed in place "
+            "while grad is recorded; do it under `with tc.no_grad():` (as optimizers do) or use an "
+            "out-of-place op")
+    if recording and needs_graph:
+        c = t._ctx
+        if c is not None and type(c).is_view and isinstance(c.inputs[0], Tensor) \
+                and np.may_share_memory(t.data, c.inputs[0].data):
+            raise RuntimeError(
+                f"{symbol}: this tensor of shape {t.shape} is a view ({type(c).__name__}) of a tensor "
+                "in the graph, and changing it in place would not reach that tensor's gradient; assign "
+                "through the base instead (h[1:] = h[1:] * 3) or use out-of-place ops")
+        rebase(t, compute())
+    else:
+        write()
+        bump_version(t)
+    return t
+
+
+def rebase(t: Tensor, result: Tensor) -> None:
+    """Write `result` into `t`'s own memory (so its views see it) and make `t` the output of
+    `result`'s node. That node keeps `t` as it was before, so its backward reads the old values."""
+    node = result._ctx
+    if node is not None:
+        old = Tensor._wrap(t.data, t.requires_grad)
+        old._ctx = t._ctx
+        if any(s is t.data for s in node.saved):
+            old.data = t.data.copy()
+            node.saved = tuple(old.data if s is t.data else s for s in node.saved)
+        node.inputs = tuple(old if i is t else i for i in node.inputs)
+    np.copyto(t.data, result.data, casting="same_kind")
+    bump_version(t)
+    t._ctx, t.requires_grad = node, result.requires_grad
+    if node is not None:
+        node.epoch = t._vc[0]  # the node's own write is not a change after the fact
+
+
+def write_ufunc(ufunc, t: Tensor, other, symbol: str) -> None:
+    """t.data = ufunc(t.data, other), in place, keeping t's dtype; errors name the operator."""
+    od = other.data if isinstance(other, Tensor) else other
+    try:
+        ufunc(t.data, od, out=t.data, casting="same_kind")
+    except (ValueError, np.exceptions.UFuncTypeError) as e:
+        raise type(e)(f"{symbol}: cannot update a tensor of shape {t.shape} and dtype {t.dtype} in "
+                      f"place with shape {np.shape(od)}: {e}") from None
