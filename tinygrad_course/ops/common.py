@@ -46,3 +46,19 @@ def expand_reduced(g, in_shape: tuple, axes: tuple):
 def is_tensor(x) -> bool:
     """Whether x is a Tensor (backward rules run on arrays, or on Tensors under create_graph)."""
     return isinstance(x, Tensor)
+
+
+def torch_axis(op: str, axis, dim, keepdims: bool = False, keepdim: bool | None = None):
+    """(axis, keepdims) from NumPy's `axis=`/`keepdims=` or PyTorch's `dim=`/`keepdim=`
+    (keyword-only in the ops); giving both spellings of one argument is a TypeError."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}: got both axis={axis!r} and dim={dim!r}; they are the same "
+                            "argument (NumPy's and PyTorch's name), give one")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"{op}: got both keepdims and keepdim; they are the same argument "
+                            "(NumPy's and PyTorch's name), give one")
+        keepdims = keepdim
+    return axis, bool(keepdims)
