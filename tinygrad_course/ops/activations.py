@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import expand_reduced, normalize_axis
+from .common import expand_reduced, normalize_axis, torch_axis
 
 
 class ReLU(Function):
@@ -168,24 +168,33 @@ def one_axis(x, axis, op: str) -> int:
     return axes[0] if ndim else 0
 
 
-def softmax(x, axis: int = -1) -> Tensor:
-    """e^x / sum(e^x) along `axis`, shifted by the max so |x| = 1e4 is exact."""
-    axis = one_axis(x, axis, "softmax")
+def _axis_or_last(op: str, axis, dim):
+    axis, _ = torch_axis(op, axis, dim)
+    return -1 if axis is None else axis
+
+
+def softmax(x, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """e^x / sum(e^x) along `axis` (PyTorch's `dim`; the last axis by default), shifted by the
+    max so |x| = 1e4 is exact."""
+    axis = one_axis(x, _axis_or_last("softmax", axis, dim), "softmax")
     if x.ndim == 0:
         return softmax(x.reshape(1), 0).reshape(())
     return Softmax.apply(x, axis)
 
 
-def log_softmax(x, axis: int = -1) -> Tensor:
-    """(x - max) - log(sum(e^(x - max))) along `axis`: x - logsumexp(x), stable and exact."""
-    axis = one_axis(x, axis, "log_softmax")
+def log_softmax(x, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """(x - max) - log(sum(e^(x - max))) along `axis` (PyTorch's `dim`; the last axis by
+    default): x - logsumexp(x), stable and exact."""
+    axis = one_axis(x, _axis_or_last("log_softmax", axis, dim), "log_softmax")
     if x.ndim == 0:
         return log_softmax(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(x, axis)
 
 
-def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
-    """log(sum(e^x)) = m + log(sum(e^(x - m))) with m = max x."""
+def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+    """log(sum(e^x)) = m + log(sum(e^(x - m))) with m = max x; `dim=`/`keepdim=` are PyTorch's
+    names for `axis`/`keepdims`."""
+    axis, keepdims = torch_axis("logsumexp", axis, dim, keepdims, keepdim)
     return LogSumExp.apply(x, axis, keepdims)
 
 

@@ -2,11 +2,13 @@
 argmax, argmin."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import expand_reduced, normalize_axis
+from .common import expand_reduced, normalize_axis, torch_axis
 from .elementwise import sqrt
 from .shape import expand_to
 
@@ -135,36 +137,79 @@ class Var(Function):
         return g * centered * (2.0 / ctx.denom), None, None, None
 
 
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Sum over `axis` (all axes when None)."""
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
+    """Sum over `axis` (all axes when None); `dim=`/`keepdim=` are PyTorch's names for them."""
+    if dim is not None or keepdim is not None:
+        axis, keepdims = torch_axis("sum", axis, dim, keepdims, keepdim)
     if axis is None and not keepdims:
         return SumAll.apply(x)
     return Sum.apply(x, axis, keepdims)
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Mean over `axis` (all axes when None)."""
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+    """Mean over `axis` (all axes when None); `dim=`/`keepdim=` are PyTorch's names for them."""
+    axis, keepdims = torch_axis("mean", axis, dim, keepdims, keepdim)
     return Mean.apply(x, axis, keepdims)
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Max over `axis`; ties share the gradient evenly."""
-    return Max.apply(x, axis, keepdims)
+class ValuesIndices(NamedTuple):
+    """What PyTorch's max(x, dim=d)/min(x, dim=d) return: the values and their indices."""
+
+    values: Tensor
+    indices: Tensor
 
 
-def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Min over `axis`; ties share the gradient evenly."""
-    return Min.apply(x, axis, keepdims)
+def _extremum(cls, arg, x, axis, keepdims, dim, keepdim):
+    values_only = dim is None
+    axis, keepdims = torch_axis(cls.name, axis, dim, keepdims, keepdim)
+    out = cls.apply(x, axis, keepdims)
+    # PyTorch's spelling gets PyTorch's meaning: max(x, dim=d) is (values, indices).
+    return out if values_only else ValuesIndices(out, arg(x, axis, keepdims))
 
 
-def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance, sum((x - mean)^2) / (n - ddof); ddof=0 as in NumPy (the biased estimate)."""
-    return Var.apply(x, axis, keepdims, ddof)
+def max(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001
+    """Max over `axis`; ties share the gradient evenly. With PyTorch's `dim=` it returns
+    PyTorch's (values, indices) pair, as torch.max(x, dim) does."""
+    return _extremum(Max, argmax, x, axis, keepdims, dim, keepdim)
 
 
-def std(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Standard deviation, sqrt(var(x, ddof))."""
-    return sqrt(Var.apply(x, axis, keepdims, ddof, op="std"))
+def min(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001
+    """Min over `axis`; ties share the gradient evenly. With PyTorch's `dim=` it returns
+    PyTorch's (values, indices) pair, as torch.min(x, dim) does."""
+    return _extremum(Min, argmin, x, axis, keepdims, dim, keepdim)
+
+
+def _ddof(op: str, ddof, dim, correction, unbiased) -> int:
+    given = [(n, v) for n, v in (("ddof", ddof), ("correction", correction),
+                                 ("unbiased", unbiased)) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{op}: got {given[0][0]} and {given[1][0]}; they say the same thing "
+                        "(ddof is NumPy's name, correction PyTorch's), give one")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if given:
+        return int(given[0][1])
+    # PyTorch's spelling gets PyTorch's default (the unbiased estimate); NumPy's gets NumPy's.
+    return 0 if dim is None else 1
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: int | None = None, *, dim=None,
+        keepdim=None, correction: int | None = None, unbiased: bool | None = None) -> Tensor:
+    """Variance, sum((x - mean)^2) / (n - ddof). ddof defaults to 0 as in NumPy (the biased
+    estimate); with PyTorch's `dim=` it defaults to PyTorch's correction=1 (unbiased), and
+    PyTorch's `correction=`/`unbiased=` are accepted."""
+    d = _ddof("var", ddof, dim, correction, unbiased)
+    axis, keepdims = torch_axis("var", axis, dim, keepdims, keepdim)
+    return Var.apply(x, axis, keepdims, d)
+
+
+def std(x, axis=None, keepdims: bool = False, ddof: int | None = None, *, dim=None,
+        keepdim=None, correction: int | None = None, unbiased: bool | None = None) -> Tensor:
+    """Standard deviation, sqrt(var(x, ddof)); the defaults as in `var` (NumPy's ddof=0, or
+    PyTorch's correction=1 when `dim=` is used)."""
+    d = _ddof("std", ddof, dim, correction, unbiased)
+    axis, keepdims = torch_axis("std", axis, dim, keepdims, keepdim)
+    return sqrt(Var.apply(x, axis, keepdims, d, op="std"))
 
 
 def _arg(fn, x, axis, keepdims: bool, op: str) -> Tensor:
@@ -177,13 +222,15 @@ def _arg(fn, x, axis, keepdims: bool, op: str) -> Tensor:
     return Tensor._wrap(np.asarray(fn(d, axis=axis, keepdims=keepdims)))
 
 
-def argmax(x, axis=None, keepdims: bool = False) -> Tensor:
+def argmax(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """Index of the largest element (over the flattened tensor when axis is None); no gradient."""
+    axis, keepdims = torch_axis("argmax", axis, dim, keepdims, keepdim)
     return _arg(np.argmax, x, axis, keepdims, "argmax")
 
 
-def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
+def argmin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """Index of the smallest element (over the flattened tensor when axis is None); no gradient."""
+    axis, keepdims = torch_axis("argmin", axis, dim, keepdims, keepdim)
     return _arg(np.argmin, x, axis, keepdims, "argmin")
 
 

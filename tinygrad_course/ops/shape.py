@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_scalar, as_tensor, normalize_axis
+from .common import as_scalar, as_tensor, normalize_axis, torch_axis
 
 
 def expand_to(g, shape: tuple):
@@ -155,8 +155,10 @@ def swapaxes(x, a: int, b: int) -> Tensor:
     return Transpose.apply(x, tuple(axes))
 
 
-def squeeze(x, axis=None) -> Tensor:
-    """x without the size-1 axes (or only those in `axis`, which must have size 1)."""
+def squeeze(x, axis=None, *, dim=None) -> Tensor:
+    """x without the size-1 axes (or only those in `axis`, PyTorch's `dim`, which must have
+    size 1)."""
+    axis, _ = torch_axis("squeeze", axis, dim)
     if axis is None:
         axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
     else:
@@ -167,8 +169,11 @@ def squeeze(x, axis=None) -> Tensor:
     return Reshape.apply(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-def unsqueeze(x, axis: int) -> Tensor:
-    """x with a new size-1 axis at `axis` (NumPy's expand_dims)."""
+def unsqueeze(x, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """x with a new size-1 axis at `axis` (PyTorch's `dim`; NumPy's expand_dims)."""
+    axis, _ = torch_axis("unsqueeze", axis, dim)
+    if axis is None:
+        raise TypeError("unsqueeze: give the position of the new axis, e.g. x.unsqueeze(0)")
     nd = x.ndim + 1
     if not -nd <= axis < nd:
         raise ValueError(f"unsqueeze: axis {axis} is out of range for a result with {nd} dimensions")
@@ -195,13 +200,16 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return Reshape.apply(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
 
-def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
-    """Tensors joined along an existing axis."""
-    return Concatenate.apply(axis, *[as_scalar(t) for t in tensors])
+def concatenate(tensors: Sequence, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Tensors joined along an existing axis (PyTorch's `dim`; axis 0 by default)."""
+    axis, _ = torch_axis("concatenate", axis, dim)
+    return Concatenate.apply(0 if axis is None else axis, *[as_scalar(t) for t in tensors])
 
 
-def stack(tensors: Sequence, axis: int = 0) -> Tensor:
-    """Tensors of one shape joined along a new axis."""
+def stack(tensors: Sequence, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Tensors of one shape joined along a new axis (PyTorch's `dim`; axis 0 by default)."""
+    axis, _ = torch_axis("stack", axis, dim)
+    axis = 0 if axis is None else axis
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
@@ -211,11 +219,17 @@ def stack(tensors: Sequence, axis: int = 0) -> Tensor:
     return concatenate([unsqueeze(t, axis) for t in tensors], axis)
 
 
-def split(x, indices_or_sections, axis: int = 0) -> list:
-    """x cut along `axis` into equal sections (an int) or at the given indices, as NumPy does."""
-    ax = normalize_axis(axis, x.ndim, "split")[0]
+def split(x, indices_or_sections, axis: int | None = None, *, dim: int | None = None) -> list:
+    """x cut along `axis` into equal sections (an int) or at the given indices, as NumPy's
+    split does. With PyTorch's `dim=` the second argument means what it means in torch.split:
+    an int is the size of each piece (the last may be smaller), a list the pieces' sizes."""
+    torch_style = dim is not None
+    axis, _ = torch_axis("split", axis, dim)
+    ax = normalize_axis(0 if axis is None else axis, x.ndim, "split")[0]
     n = x.shape[ax]
-    if isinstance(indices_or_sections, (int, np.integer)):
+    if torch_style:
+        bounds = _torch_split_bounds(indices_or_sections, n, ax)
+    elif isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
         if k <= 0 or n % k:
             raise ValueError(f"split: axis {ax} of length {n} cannot be split into {k} equal sections")
@@ -224,6 +238,18 @@ def split(x, indices_or_sections, axis: int = 0) -> list:
         bounds = [0, *[int(i) for i in indices_or_sections], n]
     pre = (slice(None),) * ax
     return [x[pre + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _torch_split_bounds(size_or_sizes, n: int, ax: int) -> list:
+    if isinstance(size_or_sizes, (int, np.integer)):
+        if size_or_sizes <= 0:
+            raise ValueError(f"split: the piece size must be positive, got {size_or_sizes}")
+        return [*range(0, n, int(size_or_sizes)), n]
+    sizes = [int(k) for k in size_or_sizes]
+    if sum(sizes) != n:
+        raise ValueError(f"split: piece sizes {sizes} add up to {sum(sizes)}, but axis {ax} has "
+                         f"length {n}")
+    return [0, *np.cumsum(sizes).tolist()]
 
 
 def pad(x, pad_width, value: float = 0.0) -> Tensor:
