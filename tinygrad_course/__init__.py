@@ -3,6 +3,8 @@
 from .autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad
 from .backward import grad
 from .dtypes import get_default_dtype, set_default_dtype
+from .dtypes import (SHADOWING_ALIASES as _SHADOWING_ALIASES, double, float16, float32, float64,
+                     half, int8, int16, int32, int64, long, uint8)
 from .random import (Generator, default_generator, get_rng_state, manual_seed, set_rng_state,
                      use_generator)
 from .tensor import Tensor
@@ -19,7 +21,8 @@ __all__ = [
     "gradgradcheck", "GradcheckError", "set_default_dtype", "get_default_dtype", "manual_seed",
     "Generator", "default_generator", "get_rng_state", "set_rng_state", "use_generator",
     "tensor", "zeros", "ones", "full", "arange", "eye", "randn", "rand", "zeros_like", "ones_like",
-    *_ops_all,
+    "float16", "half", "float32", "float64", "double", "int8", "uint8", "int16", "int32", "int64",
+    "long", *_ops_all,
 ]
 
 _SUBMODULES = {"nn", "optim", "data", "viz", "tuning", "diagnostics", "training", "testing",
@@ -36,4 +39,6 @@ def __getattr__(name: str):
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SHADOWING_ALIASES:  # tc.float, tc.int, tc.bool (kept out of `import *`)
+        return _SHADOWING_ALIASES[name]
     raise AttributeError(f"module 'tinygrad_course' has no attribute {name!r}")

@@ -22,3 +22,14 @@ def get_default_dtype() -> np.dtype:
 
 def is_floating(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
+
+
+# PyTorch's dtype names (torch.float32, torch.long, ...), here the NumPy types they stand for.
+float16 = half = np.float16
+float32 = np.float32
+float64 = double = np.float64
+int8, uint8, int16, int32 = np.int8, np.uint8, np.int16, np.int32
+int64 = long = np.int64
+# torch.float, torch.int and torch.bool would shadow Python's builtins in a star import, so
+# tc.float, tc.int and tc.bool are served by the package's __getattr__ instead.
+SHADOWING_ALIASES = {"float": np.float32, "int": np.int32, "bool": np.bool_}

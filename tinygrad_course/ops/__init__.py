@@ -13,6 +13,8 @@ from .linalg import dot, linear, matmul  # noqa: F401
 from .reductions import argmax, argmin, max, mean, min, std, sum, var  # noqa: F401
 from .shape import (broadcast_to, concatenate, expand_dims, flatten, pad, permute,  # noqa: F401
                     reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze)
+from .common import is_tensor  # noqa: F401
+from .torch_compat import cat, from_numpy  # noqa: F401  (and Tensor.size(), .view, .to, ...)
 from . import ufuncs as _ufuncs  # noqa: F401,E402  (installs __array_ufunc__)
 
 __all__ = [
@@ -22,4 +24,5 @@ __all__ = [
     "permute", "swapaxes", "squeeze", "unsqueeze", "expand_dims", "broadcast_to", "flatten",
     "concatenate", "stack", "split", "pad", "getitem", "where", "matmul", "dot", "linear", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "argmax", "argmin",
+    "cat", "is_tensor", "from_numpy",
 ]
