@@ -1,5 +1,5 @@
 """Optimizers (the course's SGD, Momentum, RMSprop, Adam) and learning-rate schedules."""
-from .adam import Adam
+from .adam import Adam, AdamW
 from .momentum import Momentum
 from .optimizer import Optimizer, check_hyperparameter
 from .rmsprop import RMSprop
@@ -7,6 +7,6 @@ from .schedules import (ExponentialDecay, InverseSqrtDecay, InverseTimeDecay, LR
                         ManualSchedule, ScheduledInverseTimeDecay, StaircaseDecay)
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Momentum", "RMSprop", "Adam", "check_hyperparameter",
+__all__ = ["Optimizer", "SGD", "Momentum", "RMSprop", "Adam", "AdamW", "check_hyperparameter",
            "LRSchedule", "InverseTimeDecay", "ScheduledInverseTimeDecay",
            "ExponentialDecay", "InverseSqrtDecay", "StaircaseDecay", "ManualSchedule"]

@@ -21,16 +21,16 @@ class Momentum(Optimizer):
     hyperparameter_rules = {**Optimizer.hyperparameter_rules, "beta": "beta"}
     state_keys = ("v",)
 
-    def __init__(self, params: Iterable[Tensor], lr: float, beta: float = 0.9,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, beta: float = 0.9,
                  weight_decay: float = 0.0,
                  decay_filter: Callable[[Tensor], bool] = is_weight):
-        super().__init__(params, lr, weight_decay, decay_filter)
-        self._set_hyperparameters(beta=beta)
+        super().__init__(params, lr, weight_decay, decay_filter, beta=beta)
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,
+                group: dict) -> None:
         v = state.get("v")
         if v is None:
             v = state["v"] = np.zeros_like(w)
-        ewa_update_(v, g, self.beta, scratch=tmp)
-        np.multiply(v, self.lr, out=tmp)
+        ewa_update_(v, g, group["beta"], scratch=tmp)
+        np.multiply(v, group["lr"], out=tmp)
         w -= tmp

@@ -65,8 +65,29 @@ def _param_list(owner: str, params) -> list[Tensor]:
     return params
 
 
+def _as_groups(owner: str, params) -> list[dict]:
+    """`params` as parameter groups: a list of dicts as given, or one group of the Tensors."""
+    if isinstance(params, dict):
+        return [params]
+    if not isinstance(params, Tensor) and not hasattr(params, "parameters"):
+        try:
+            params = list(params)
+        except TypeError:
+            pass
+    if isinstance(params, list) and params and all(isinstance(g, dict) for g in params):
+        return params
+    return [{"params": _param_list(owner, params)}]
+
+
 class Optimizer:
     """Gradient-based optimizer over `params`: `zero_grad()`, then `loss.backward()`, then `step()`.
+
+    `params` is an iterable of Tensors, or of dicts (parameter groups, as in PyTorch:
+    `Adam([{"params": a, "lr": 0.1}, {"params": b}], lr=0.01)`): each group holds its
+    "params" and its own value of every hyperparameter, the constructor's where it gives none.
+    `param_groups` is that list of dicts; a user or a schedule reads and sets a group's "lr" (or
+    any hyperparameter) there, and every step uses it. `opt.lr` (and `opt.beta1`, ...) reads the
+    first group's value and sets every group's.
 
     `weight_decay` is the course's L2 regularization written into the gradient,
     dW += weight_decay * W, so `weight_decay = lambd / m` gives exactly the update of adding
@@ -84,62 +105,115 @@ class Optimizer:
     """
 
     #: hyperparameter name -> validation rule; subclasses add theirs (all saved in state_dict).
-    hyperparameter_rules: ClassVar[dict[str, str]] = {"weight_decay": "nonneg"}
+    hyperparameter_rules: ClassVar[dict[str, str]] = {"lr": "nonneg", "weight_decay": "nonneg"}
     #: what a parameter's state holds once it has been stepped (load_state_dict checks them).
     state_keys: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0,
-                 decay_filter: Callable[[Tensor], bool] = is_weight):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float,
+                 weight_decay: float = 0.0, decay_filter: Callable[[Tensor], bool] = is_weight,
+                 **hyperparameters):
         owner = type(self).__name__
-        self.params = _param_list(owner, params)
-        self.lr = lr
-        self.weight_decay = check_hyperparameter(owner, "weight_decay", weight_decay)
-        self._decays = [bool(decay_filter(p)) for p in self.params]
-        self.state: list[dict] = [{} for _ in self.params]
-        self._tmp: list[np.ndarray | None] = [None] * len(self.params)
-        self._decayed_grad: list[np.ndarray | None] = [None] * len(self.params)
-        self._master: list[np.ndarray | None] = [None] * len(self.params)
+        #: the constructor's hyperparameters: what a group that gives no value of its own uses.
+        self.defaults = self._checked({"lr": lr, "weight_decay": weight_decay, **hyperparameters})
+        self._decay_filter = decay_filter
+        self.param_groups: list[dict] = []
+        self.state: list[dict] = []
+        self._decays: list[bool] = []
+        self._tmp: list[np.ndarray | None] = []
+        self._decayed_grad: list[np.ndarray | None] = []
+        self._master: list[np.ndarray | None] = []
+        for group in _as_groups(owner, params):
+            self.add_param_group(group)
+
+    def _checked(self, values: dict, where: str = "") -> dict:
+        owner = type(self).__name__ + where
+        return {name: check_hyperparameter(owner, name, value, self.hyperparameter_rules[name])
+                for name, value in values.items()}
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters (a dict with "params" and any hyperparameters, the
+        constructor's for the others), as in PyTorch; e.g. layers unfrozen during fine-tuning."""
+        owner = type(self).__name__
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"{owner}.add_param_group: a parameter group is a dict with a "
+                            f"'params' entry, e.g. {{'params': layer.parameters(), 'lr': 0.1}}; "
+                            f"got {type(param_group).__name__}")
+        where = "" if not self.param_groups else f" param_groups[{len(self.param_groups)}]"
+        params = param_group["params"]
+        params = _param_list(owner + where, [params] if isinstance(params, Tensor) else params)
+        seen = {id(p) for p in self.params}
+        for i, p in enumerate(params):
+            if id(p) in seen:
+                raise ValueError(f"{owner}: params[{i}] (shape {p.shape}) of the new group is "
+                                 "already in another parameter group; a parameter belongs to "
+                                 "one group only")
+        hyper = {name: param_group.get(name, default) for name, default in self.defaults.items()}
+        group = {"params": params, **{k: v for k, v in param_group.items() if k != "params"},
+                 **self._checked(hyper, where)}
+        self.param_groups.append(group)
+        for p in params:
+            self.state.append({})
+            self._decays.append(bool(self._decay_filter(p)))
+            self._tmp.append(None)
+            self._decayed_grad.append(None)
+            self._master.append(None)
 
     @property
-    def lr(self) -> float:
-        """The learning rate alpha (schedules set it between epochs)."""
-        return self._lr
+    def params(self) -> list[Tensor]:
+        """Every parameter, group after group (the order of `state` and of state_dict)."""
+        return [p for group in self.param_groups for p in group["params"]]
 
-    @lr.setter
-    def lr(self, value: float) -> None:
-        self._lr = check_hyperparameter(type(self).__name__, "lr", value)
+    def __getattr__(self, name: str):
+        # opt.lr, opt.beta1, ...: the first group's value (every group's when they agree).
+        rules = type(self).hyperparameter_rules
+        groups = self.__dict__.get("param_groups")
+        if name in rules and groups:
+            return groups[0][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def _set_hyperparameters(self, **values) -> None:
-        owner = type(self).__name__
-        for name, value in values.items():
-            setattr(self, name, check_hyperparameter(owner, name, value,
-                                                     self.hyperparameter_rules[name]))
+    def __setattr__(self, name: str, value) -> None:
+        if name in type(self).hyperparameter_rules and "param_groups" in self.__dict__:
+            value = check_hyperparameter(type(self).__name__, name, value,
+                                         self.hyperparameter_rules[name])
+            for group in self.param_groups:
+                group[name] = value
+            return
+        object.__setattr__(self, name, value)
 
-    def zero_grad(self) -> None:
-        """Forget the gradients (set `.grad` to None) before the next backward."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients before the next backward: `.grad = None` (PyTorch's default), or
+        with set_to_none=False a gradient of zeros (the parameter is then stepped with it)."""
         for p in self.params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
 
     def step(self) -> None:
-        """One update of every parameter that has a gradient."""
-        wd, update, states, tmps = self.weight_decay, self._update, self.state, self._tmp
+        """One update of every parameter that has a gradient, with its group's hyperparameters."""
+        update, states, tmps = self._update, self.state, self._tmp
+        i = 0
         with no_grad():
-            for i, p in enumerate(self.params):
-                grad = p.grad
-                if grad is None:
-                    continue
-                w, g, tmp = p.data, grad.data, tmps[i]
-                if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype):
-                    if w.dtype.itemsize < 4:
-                        w, g, tmp = self._float32_master(i, w, g)
-                    else:
-                        tmp = self._buffers_for(i, w)
-                if wd and self._decays[i]:
-                    g = self._add_weight_decay(i, w, g, wd)
-                update(w, g, states[i], tmp)
-                if w is not p.data:
-                    np.copyto(p.data, w, casting="same_kind")
-                bump_version(p)
+            for group in self.param_groups:
+                wd = group["weight_decay"]
+                for p in group["params"]:
+                    grad = p.grad
+                    if grad is None:
+                        i += 1
+                        continue
+                    w, g, tmp = p.data, grad.data, tmps[i]
+                    if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype):
+                        if w.dtype.itemsize < 4:
+                            w, g, tmp = self._float32_master(i, w, g)
+                        else:
+                            tmp = self._buffers_for(i, w)
+                    if wd and self._decays[i]:
+                        g = self._weight_decay(i, w, g, group)
+                    update(w, g, states[i], tmp, group)
+                    if w is not p.data:
+                        np.copyto(p.data, w, casting="same_kind")
+                    bump_version(p)
+                    i += 1
 
     def _buffers_for(self, i: int, w: np.ndarray) -> np.ndarray:
         # First step, or the parameter changed dtype (Module.to): scratch and state follow it.
@@ -161,56 +235,78 @@ class Optimizer:
             tmp = self._buffers_for(i, master)
         return master, g.astype(np.float32), tmp
 
-    def _add_weight_decay(self, i: int, w: np.ndarray, g: np.ndarray, wd: float) -> np.ndarray:
+    def _weight_decay(self, i: int, w: np.ndarray, g: np.ndarray, group: dict) -> np.ndarray:
+        """The course's L2: the gradient the update uses, g + weight_decay * w (AdamW decays
+        `w` itself instead)."""
         # Into a buffer of its own: p.grad stays what backward computed.
         buf = self._decayed_grad[i]
         if buf is None:
             buf = self._decayed_grad[i] = np.empty_like(w)
-        np.multiply(w, wd, out=buf)
+        np.multiply(w, group["weight_decay"], out=buf)
         buf += g
         return buf
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
-        """Change `w` in place from gradient `g`; `state` is this parameter's, `tmp` a free array
-        shaped like `w` (`g` must not be written: it may be the parameter's `.grad`)."""
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,
+                group: dict) -> None:
+        """Change `w` in place from gradient `g` with the hyperparameters of `group`; `state` is
+        this parameter's, `tmp` a free array shaped like `w` (`g` must not be written: it may be
+        the parameter's `.grad`)."""
         raise NotImplementedError
 
     def hyperparameters(self) -> dict[str, float]:
-        """lr and the other hyperparameters by name."""
-        return {"lr": self.lr, **{k: getattr(self, k) for k in self.hyperparameter_rules}}
+        """lr and the other hyperparameters by name (the first group's)."""
+        return {k: self.param_groups[0][k] for k in self.hyperparameter_rules}
 
     def state_dict(self) -> dict:
-        """Hyperparameters and per-parameter state (copied), in the order of `params`."""
+        """The defaults, each group's hyperparameters (its "params" as positions in the flat
+        order) and per-parameter state (copied), in the order of `params`."""
+        groups, start = [], 0
+        for group in self.param_groups:
+            n = len(group["params"])
+            groups.append({**{k: v for k, v in group.items() if k != "params"},
+                           "params": list(range(start, start + n))})
+            start += n
         return {
             "optimizer": type(self).__name__,
-            "hyperparameters": self.hyperparameters(),
+            "hyperparameters": dict(self.defaults),
+            "param_groups": groups,
             "state": [{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
                       for s in self.state],
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore what `state_dict()` returned, for the same kind of optimizer and parameters."""
+        """Restore what `state_dict()` returned, for the same kind of optimizer and parameters
+        (grouped the same way); an incomplete state raises StateDictError naming the key."""
         owner = type(self).__name__
-        check_state_keys(owner, state_dict, ("optimizer", "hyperparameters", "state"))
+        check_state_keys(owner, state_dict, ("optimizer", "hyperparameters", "param_groups",
+                                             "state"))
         if state_dict["optimizer"] != owner:
             raise ValueError(f"{owner}.load_state_dict: the state is from "
                              f"{state_dict['optimizer']!r}, not {owner}")
-        states = state_dict["state"]
-        if len(states) != len(self.params):
+        states, params = state_dict["state"], self.params
+        if len(states) != len(params):
             raise ValueError(f"{owner}.load_state_dict: the state has {len(states)} parameters, "
-                             f"this optimizer has {len(self.params)}")
-        hyper = dict(state_dict["hyperparameters"])
-        names = ("lr", *self.hyperparameter_rules)
-        check_state_keys(owner, hyper, names, "state['hyperparameters']")
-        unknown = sorted(set(hyper) - set(names))
-        if unknown:
-            raise StateDictError(f"{owner}.load_state_dict: unknown hyperparameter "
-                                 f"{unknown[0]!r}; {owner} has {', '.join(names)}")
+                             f"this optimizer has {len(params)}")
+        names = tuple(self.hyperparameter_rules)
+        hyper = self._checked_names(state_dict["hyperparameters"], "state['hyperparameters']")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{owner}.load_state_dict: the state has {len(saved_groups)} "
+                             f"parameter groups, this optimizer has {len(self.param_groups)}")
+        groups = []
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            where = f"state['param_groups'][{i}]"
+            check_state_keys(owner, saved, ("params", *names), where)
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{owner}.load_state_dict: {where} has {len(saved['params'])} "
+                                 f"parameters, this optimizer's group has {len(group['params'])}")
+            groups.append({**{k: v for k, v in saved.items() if k != "params"},
+                           **self._checked({k: saved[k] for k in names}, f" {where}")})
         for i, s in enumerate(states):
             if s:  # an empty state is a parameter not stepped yet
                 check_state_keys(owner, s, self.state_keys, f"state['state'][{i}]")
         loaded = []
-        for i, (p, s) in enumerate(zip(self.params, states)):
+        for i, (p, s) in enumerate(zip(params, states)):
             entry = {}
             for k, v in s.items():
                 if isinstance(v, np.ndarray):
@@ -220,10 +316,22 @@ class Optimizer:
                     v = v.astype(np.promote_types(p.dtype, np.float32), copy=True)
                 entry[k] = v
             loaded.append(entry)
-        self.lr = hyper.pop("lr")
-        self._set_hyperparameters(**hyper)
+        self.defaults = hyper
+        for group, values in zip(self.param_groups, groups):
+            group.update(values)
         self.state = loaded
+
+    def _checked_names(self, hyper: dict, where: str) -> dict:
+        """`hyper` with every hyperparameter of this optimizer and no other, validated."""
+        owner, names = type(self).__name__, tuple(self.hyperparameter_rules)
+        check_state_keys(owner, hyper, names, where)
+        unknown = sorted(set(hyper) - set(names))
+        if unknown:
+            raise StateDictError(f"{owner}.load_state_dict: unknown hyperparameter "
+                                 f"{unknown[0]!r}; {owner} has {', '.join(names)}")
+        return self._checked(dict(hyper))
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v:g}" for k, v in self.hyperparameters().items())
-        return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
+        groups = "" if len(self.param_groups) == 1 else f" in {len(self.param_groups)} groups"
+        return f"{type(self).__name__}({len(self.params)} parameters{groups}, {hyper})"

@@ -21,20 +21,20 @@ class RMSprop(Optimizer):
     hyperparameter_rules = {**Optimizer.hyperparameter_rules, "beta": "beta", "eps": "positive"}
     state_keys = ("s",)
 
-    def __init__(self, params: Iterable[Tensor], lr: float, beta: float = 0.999,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, beta: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.0,
                  decay_filter: Callable[[Tensor], bool] = is_weight):
-        super().__init__(params, lr, weight_decay, decay_filter)
-        self._set_hyperparameters(beta=beta, eps=eps)
+        super().__init__(params, lr, weight_decay, decay_filter, beta=beta, eps=eps)
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,
+                group: dict) -> None:
         s = state.get("s")
         if s is None:
             s = state["s"] = np.zeros_like(w)
         np.square(g, out=tmp)
-        ewa_update_(s, tmp, self.beta, scratch=tmp)
+        ewa_update_(s, tmp, group["beta"], scratch=tmp)
         np.sqrt(s, out=tmp)
-        tmp += self.eps
+        tmp += group["eps"]
         np.divide(g, tmp, out=tmp)
-        tmp *= self.lr
+        tmp *= group["lr"]
         w -= tmp

@@ -10,6 +10,7 @@ class SGD(Optimizer):
     """Gradient descent, W -= lr * dW. Batch, mini-batch or stochastic gradient descent is the same
     class: which one you get depends on the batches you feed it (m, 1 < size < m, or 1 example)."""
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray) -> None:
-        np.multiply(g, self.lr, out=tmp)
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,
+                group: dict) -> None:
+        np.multiply(g, group["lr"], out=tmp)
         w -= tmp
