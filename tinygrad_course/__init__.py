@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 _SUBMODULES = {"nn", "optim", "data", "viz", "tuning", "diagnostics", "training", "testing",
-               "ewa", "serialization"}
+               "ewa", "serialization", "linalg"}
 _LAZY = {"save": "serialization", "load": "serialization", "CheckpointError": "serialization",
          "StateDictError": "serialization", "EWA": "ewa", "fit": "training"}
 

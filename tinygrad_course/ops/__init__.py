@@ -9,7 +9,7 @@ from .compare import equal, greater, greater_equal, less, less_equal, not_equal 
 from .elementwise import (abs, add, astype, clip, clone, div, exp, log, maximum, minimum,  # noqa: F401
                           mul, neg, pow, sqrt, sub)
 from .indexing import getitem, where  # noqa: F401
-from .linalg import dot, linear, matmul  # noqa: F401
+from .linalg import dot, einsum, inner, kron, linear, matmul, outer, tensordot  # noqa: F401
 from .reductions import argmax, argmin, max, mean, min, std, sum, var  # noqa: F401
 from .shape import (broadcast_to, concatenate, expand_dims, flatten, pad, permute,  # noqa: F401
                     reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze)
@@ -25,4 +25,5 @@ __all__ = [
     "concatenate", "stack", "split", "pad", "getitem", "where", "matmul", "dot", "linear", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "argmax", "argmin",
     "cat", "is_tensor", "from_numpy",
+    "einsum", "tensordot", "outer", "inner", "kron",
 ]
