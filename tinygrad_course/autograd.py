@@ -51,15 +51,11 @@ class _GradMode:
         self = super().__new__(cls)
         return self(fn) if callable(fn) else self
 
-    def __init__(self, fn: Callable | None = None) -> None:
-        self._prev: list[bool] = []
-
     def __enter__(self) -> None:
-        self._prev.append(_state.enabled)
-        _state.enabled = self._enabled
+        self._prev, _state.enabled = _state.enabled, self._enabled
 
     def __exit__(self, *exc) -> None:
-        _state.enabled = self._prev.pop()
+        _state.enabled = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
         mode = type(self)
@@ -167,14 +163,8 @@ class Function:
         """Keep arrays for backward; saved inputs and output are checked for in-place changes."""
         self.saved = values
 
-    @property
-    def saved_tensors(self) -> tuple:
-        """What forward saved: ndarrays in plain backward, Tensors under `create_graph=True`."""
-        if self.saved is None:
-            raise BackwardError(
-                f"{type(self).__name__}: its saved values were freed by an earlier backward(); "
-                "call backward(retain_graph=True) the first time to backpropagate twice")
-        return self.saved
+    saved_tensors = property(lambda self: self.saved, doc="What forward saved: ndarrays in plain "
+                             "backward, Tensors under `create_graph=True` (None once freed).")
 
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:
@@ -205,13 +195,9 @@ class Function:
             if out.dtype.kind != "f":
                 raise TypeError(f"{cls.name}: produced dtype {out.dtype}, which cannot carry a gradient")
             result.requires_grad, result._ctx = True, ctx
-            ctx.inputs = args
+            ctx.inputs, ctx.epoch, ctx.scope = args, _clock[0], _state.scopes[-1]
             ctx.parents = tuple(a._ctx if n else None for a, n in zip(args, needs))
-            ctx.epoch = _clock[0]
-            scope = _state.scopes[-1]
-            if scope is not None:
-                ctx.scope = scope
-            if ctx.saved:
+            if ctx.saved:  # the output's memory gets a version counter, to check at backward
                 ctx.out_id, ctx.out_vc = id(out), [0]
                 result._vc = ctx.out_vc
         if cls.is_view:

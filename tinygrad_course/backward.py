@@ -8,6 +8,7 @@ that made it, a leaf adds to its `.grad` (or, for `tc.grad`, to what is returned
 """
 from __future__ import annotations
 
+import functools
 from contextlib import nullcontext
 from typing import Sequence
 
@@ -30,22 +31,20 @@ def graph_nodes(roots: Sequence[Tensor]) -> list:
             seen.add(node)
             stack.append((node, True))
             stack.extend((p, False) for p in reversed(node.parents) if p is not None and p not in seen)
-    order.reverse()
-    return order
+    return order[::-1]
 
 
 def unbroadcast(g, shape: tuple, node: Function | None = None):
     """Sum a gradient over the axes broadcasting added or stretched, back to `shape`."""
-    extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if extra >= 0 and n == 1 and g.shape[i + extra] != 1)
-    reduced = g.sum(axis=axes, keepdims=True) if axes and extra >= 0 else g
-    if extra > 0 and reduced.shape[extra:] == shape:
-        reduced = reduced.reshape(shape)
-    if reduced.shape != shape:
+    extra, returned = g.ndim - len(shape), g.shape
+    if extra >= 0 and g.shape != shape:
+        stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+        g = g.sum(axis=tuple(range(extra)) + stretched, keepdims=True)
+        g = g.reshape(shape) if g.shape[extra:] == shape else g
+    if g.shape != shape:
         raise BackwardError(f"{type(node).__name__ if node else 'backward'}: backward returned a "
-                            f"gradient of shape {g.shape} for an input of shape {shape}")
-    return reduced
+                            f"gradient of shape {returned} for an input of shape {shape}")
+    return g
 
 
 def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: bool = False,
@@ -53,19 +52,16 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                   allow_unused: bool = False):
     """Backpropagate `root_grads` from `roots`. Without `inputs`, add into leaves' `.grad`; with
     them, return their gradients instead. Under `create_graph` the rules run on Tensors."""
-    grads: dict = {}  # node -> the sum of what its users sent so far
+    grads: dict = {}  # node (or a wanted leaf's id) -> the sum of what its users sent so far
     given: set[int] = set()  # arrays handed out in this pass: never a second leaf's .grad
-    wanted = None if inputs is None else {(t._ctx or id(t)): None for t in inputs}
+    wanted = None if inputs is None else {t._ctx or id(t) for t in inputs}
 
     def send(node, inp, g) -> None:
-        if node is not None:
-            prev = grads.get(node)
-            grads[node] = g if prev is None else prev + g
-        elif wanted is None:
+        if node is None and wanted is None:
             _accumulate(inp, g, create_graph, given)
-        elif id(inp) in wanted:
-            prev = wanted[id(inp)]
-            wanted[id(inp)] = g if prev is None else prev + g
+        elif node is not None or id(inp) in wanted:
+            key = id(inp) if node is None else node
+            grads[key] = g if key not in grads else grads[key] + g
 
     for r, g in zip(roots, root_grads):
         given.add(id(g.data if isinstance(g, Tensor) else g))
@@ -73,14 +69,11 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     memo: dict = {}
     with enable_grad() if create_graph else nullcontext():
         for node in graph_nodes(roots):
-            g = grads.pop(node, None)
+            g = grads.pop(node, None) if wanted is None else grads.get(node)
             if g is None:  # a branch no root's gradient reaches
                 continue
-            if wanted is not None and node in wanted:
-                wanted[node] = g
-            for t in node.retained:
-                if wanted is None:
-                    _accumulate(t, g, create_graph, given)
+            for t in node.retained if wanted is None else ():
+                _accumulate(t, g, create_graph, given)
             for inp, parent, need, gi in zip(node.inputs, node.parents, node.needs_input_grad,
                                              _run_rule(node, g, create_graph, given)):
                 if need and gi is not None:
@@ -93,7 +86,14 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                 _release(node, memo)
     if wanted is None:
         return None
-    return [_returned(wanted[t._ctx or id(t)], t, allow_unused, given) for t in inputs]
+    result = []
+    for t in inputs:
+        g = grads.get(t._ctx or id(t))
+        if g is None and not allow_unused:
+            raise BackwardError(f"grad: an input of shape {t.shape} was not used to compute the "
+                                "outputs (pass allow_unused=True to get None for it)")
+        result.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(_own(g, t, given)))
+    return result
 
 
 def _run_rule(node, g, create_graph: bool, given: set) -> tuple:
@@ -113,8 +113,7 @@ def _run_rule(node, g, create_graph: bool, given: set) -> tuple:
             node.saved = plain
     else:
         gin = node.backward(node, g)
-    if type(gin) is not tuple:
-        gin = (gin,)
+    gin = gin if type(gin) is tuple else (gin,)
     if len(gin) != len(node.inputs):
         raise BackwardError(f"{type(node).__name__}.backward returned {len(gin)} gradients for "
                             f"{len(node.inputs)} inputs; return one per positional input of "
@@ -166,74 +165,48 @@ def _accumulate(t: Tensor, g, create_graph: bool, given: set) -> None:
                casting="unsafe")
 
 
-def _returned(g, t: Tensor, allow_unused: bool, given: set):
-    if g is None:
-        if not allow_unused:
-            raise BackwardError(f"grad: an input of shape {t.shape} was not used to compute the "
-                                "outputs (pass allow_unused=True to get None for it)")
-        return None
-    return g if isinstance(g, Tensor) else Tensor._wrap(_own(g, t, given))
-
-
-_EMPTY: dict = {}  # (shape, dtype) -> a read-only array of that shape with one element of memory
-
-
-def _placeholder(a: np.ndarray) -> np.ndarray:
-    key = (a.shape, a.dtype)
-    p = _EMPTY.get(key)
-    if p is None:
-        if len(_EMPTY) > 512:
-            _EMPTY.clear()
-        p = _EMPTY[key] = np.lib.stride_tricks.as_strided(np.zeros((), a.dtype), a.shape,
-                                                          (0,) * a.ndim, writeable=False)
-    return p
+@functools.lru_cache(maxsize=256)
+def _placeholder(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """A read-only array of `shape` backed by one element: what a freed input keeps."""
+    return np.lib.stride_tricks.as_strided(np.zeros((), dtype), shape, (0,) * len(shape),
+                                           writeable=False)
 
 
 def _release(node, memo: dict) -> None:
-    """Let go of what backward no longer needs: the saved arrays, and every input's data except
-    parameters' (a loss kept for plotting must not keep a step's activations alive). The graph's
-    shape stays, for drawing it and for the "backward twice" error."""
+    """Let go of what backward no longer needs: the saved arrays, and the data of every input
+    but parameters and tensors that asked for their .grad (a loss kept for plotting must not
+    keep a step's activations alive). The graph's shape stays, for drawing and the "backward
+    twice" error."""
     node.saved = None
     freed = []
     for inp, parent in zip(node.inputs, node.parents):
-        if isinstance(inp, Tensor):
-            kept = inp.requires_grad and (inp._ctx is None or (
-                parent is not None and any(t is inp for t in parent.retained)))
-            if not kept:  # parameters, and tensors that asked for their .grad, stay
-                stub = memo.get(id(inp))
-                if stub is None:
-                    stub = memo[id(inp)] = Tensor._wrap(_placeholder(inp.data), inp.requires_grad)
-                    stub._ctx = parent
-                    if inp.name is not None:
-                        stub.name = inp.name
-                inp = stub
-        elif isinstance(inp, np.ndarray):
-            inp = _placeholder(inp)
+        if isinstance(inp, np.ndarray):
+            inp = _placeholder(inp.shape, inp.dtype)
+        elif isinstance(inp, Tensor) and not (inp.requires_grad and (inp._ctx is None or any(
+                t is inp for t in getattr(parent, "retained", ())))):
+            if id(inp) not in memo:
+                stub = memo[id(inp)] = Tensor._wrap(_placeholder(inp.shape, inp.dtype), inp.requires_grad)
+                stub._ctx, stub.name = parent, inp.name
+            inp = memo[id(inp)]
         freed.append(inp)
     node.inputs = tuple(freed)
 
 
 def _initial_grad(out, g, op: str, create_graph: bool):
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{op}: expected a Tensor output, got {type(out).__name__}")
-    if not out.requires_grad:
-        raise BackwardError(f"{op}: the output does not require grad (no input had "
+    """d(root)/d(out) to start from: `g` checked against `out`, or 1 for a one-element output."""
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        raise BackwardError(f"{op}: the output is not a tensor or does not require grad (no input had "
                             "requires_grad=True, or it was computed under no_grad)")
-    if g is None:
-        if out.data.size != 1:
-            raise BackwardError(f"{op}: the output has shape {out.shape}, so a gradient must be "
-                                "given (backward() without arguments only works for a scalar, "
-                                "e.g. loss.sum())")
-        g = np.ones(out.data.shape, out.data.dtype)
-        return Tensor._wrap(g) if create_graph else g
-    gd = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=out.data.dtype)
+    if g is None and out.data.size != 1:
+        raise BackwardError(f"{op}: the output has shape {out.shape}, so a gradient must be given "
+                            "(backward() without arguments only works for a scalar, e.g. loss.sum())")
+    gd = np.ones(out.data.shape, out.data.dtype) if g is None else (
+        g.data if isinstance(g, Tensor) else np.asarray(g, dtype=out.data.dtype))
     if gd.shape != out.data.shape:
         raise ValueError(f"{op}: gradient has shape {gd.shape} but the output has shape {out.shape}")
-    if not np.all(np.isfinite(gd)):
+    if g is not None and not np.all(np.isfinite(gd)):
         raise ValueError(f"{op}: the upstream gradient contains NaN or inf")
-    if create_graph:
-        return g if isinstance(g, Tensor) else Tensor._wrap(gd)
-    return gd
+    return (g if isinstance(g, Tensor) else Tensor._wrap(gd)) if create_graph else gd
 
 
 def backward(self: Tensor, gradient=None, retain_graph: bool = False,
@@ -247,14 +220,12 @@ def backward(self: Tensor, gradient=None, retain_graph: bool = False,
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool = False) -> list:
     """Gradients of `outputs` with respect to `inputs`, returned (not accumulated into `.grad`)."""
-    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    for t in inputs:
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise BackwardError("grad: every input must be a Tensor with requires_grad=True")
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
+    def as_list(x) -> list:
+        return list(x) if isinstance(x, (list, tuple)) else [x]
+    outputs, inputs = as_list(outputs), as_list(inputs)
+    if not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+        raise BackwardError("grad: every input must be a Tensor with requires_grad=True")
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else as_list(grad_outputs)
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
     gs = [_initial_grad(o, g, "grad", create_graph) for o, g in zip(outputs, grad_outputs)]

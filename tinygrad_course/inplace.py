@@ -110,13 +110,3 @@ def rebase(t: Tensor, result: Tensor) -> None:
     t._ctx, t.requires_grad = node, result.requires_grad
     if node is not None:
         node.epoch = t._vc[0]  # the node's own write is not a change after the fact
-
-
-def write_ufunc(ufunc, t: Tensor, other, symbol: str) -> None:
-    """t.data = ufunc(t.data, other), in place, keeping t's dtype; errors name the operator."""
-    od = other.data if isinstance(other, Tensor) else other
-    try:
-        ufunc(t.data, od, out=t.data, casting="same_kind")
-    except (ValueError, np.exceptions.UFuncTypeError) as e:
-        raise type(e)(f"{symbol}: cannot update a tensor of shape {t.shape} and dtype {t.dtype} in "
-                      f"place with shape {np.shape(od)}: {e}") from None

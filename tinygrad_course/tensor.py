@@ -61,55 +61,14 @@ class Tensor:
         t.data, t.grad, t._ctx, t.requires_grad = data, None, None, requires_grad
         return t
 
-    @property
-    def shape(self) -> tuple:
-        """The array's shape."""
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        """The number of axes."""
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
-
-    @property
-    def dtype(self) -> np.dtype:
-        """The array's NumPy dtype."""
-        return self.data.dtype
-
-    @property
-    def grad_fn(self):
-        """The Function node that produced this tensor (None for a leaf)."""
-        return self._ctx
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for a tensor no recorded op produced (data, parameters)."""
-        return self._ctx is None
-
-    @property
-    def version(self) -> int:
-        """A stamp that grows with every in-place change of this tensor's memory (0: never changed)."""
-        return 0 if self._vc is None else self._vc[0]
-
-    def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied)."""
-        return self.data
-
-    def item(self):
-        """The one element as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: only a tensor with one element can be converted to a Python "
-                             f"scalar, this one has shape {self.shape}")
-        return self.data.item()
-
-    def tolist(self):
-        """The data as nested Python lists."""
-        return self.data.tolist()
+    shape = property(lambda self: self.data.shape, doc="The array's shape.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
+    size = property(lambda self: self.data.size, doc="The number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="The array's NumPy dtype.")
+    grad_fn = property(lambda self: self._ctx, doc="The Function node that made this tensor (None for a leaf).")
+    is_leaf = property(lambda self: self._ctx is None, doc="True for a tensor no recorded op made.")
+    version = property(lambda self: 0 if self._vc is None else self._vc[0],
+                       doc="A stamp that grows with every in-place change of this tensor's memory.")
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data (and version counter), cut from the graph."""
@@ -149,55 +108,4 @@ class Tensor:
         """Forget the accumulated gradient (`.grad = None`)."""
         self.grad = None
 
-    def __array__(self, dtype=None, copy=None):
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
-
-    def __len__(self) -> int:
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
-
-    def __iter__(self):
-        if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(len(self.data)))
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                             "use tc.any(t) or tc.all(t) (or t.data.any())")
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu":
-            raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
-        return int(self.item())
-
-    def __format__(self, spec: str) -> str:
-        # f"{loss:.4f}" formats a one-element tensor as its number, as PyTorch does.
-        if spec and self.data.size == 1:
-            return format(self.item(), spec)
-        return format(str(self), spec)
-
     __hash__ = object.__hash__
-
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        extras = []
-        if self.data.dtype not in (get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)):
-            extras.append(f"dtype={self.data.dtype}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        if self.name:
-            extras.append(f"name={self.name!r}")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"

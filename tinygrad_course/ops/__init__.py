@@ -15,7 +15,7 @@ from .shape import (broadcast_to, concatenate, expand_dims, flatten, pad, permut
                     reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze)
 from .common import is_tensor  # noqa: F401
 from .torch_compat import cat, from_numpy  # noqa: F401  (and Tensor.size(), .view, .to, ...)
-from . import ufuncs as _ufuncs  # noqa: F401,E402  (installs __array_ufunc__)
+from . import convert as _convert, ufuncs as _ufuncs  # noqa: F401,E402  (install methods)
 
 __all__ = [
     "Function", "add", "sub", "mul", "div", "pow", "neg", "abs", "sqrt", "exp", "log", "maximum",

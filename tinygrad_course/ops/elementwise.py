@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled, no_grad
-from ..inplace import change, write_ufunc
+from ..inplace import change
 from ..tensor import Tensor
 from .common import as_scalar
 
@@ -329,12 +329,22 @@ def astype(x, dtype) -> Tensor:
     return AsType.apply(x, dtype)
 
 
+def _write_ufunc(ufunc, t: Tensor, other, symbol: str) -> None:
+    """t.data = ufunc(t.data, other), in place, keeping t's dtype; errors name the operator."""
+    od = other.data if isinstance(other, Tensor) else other
+    try:
+        ufunc(t.data, od, out=t.data, casting="same_kind")
+    except (ValueError, np.exceptions.UFuncTypeError) as e:
+        raise type(e)(f"{symbol}: cannot update a tensor of shape {t.shape} and dtype {t.dtype} in "
+                      f"place with shape {np.shape(od)}: {e}") from None
+
+
 def _inplace(fn, ufunc, symbol: str):
     def op(self, other):
         other = as_scalar(other)
         needs = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
         return change(self, symbol, is_grad_enabled(), needs, lambda: fn(self, other),
-                      lambda: write_ufunc(ufunc, self, other, symbol))
+                      lambda: _write_ufunc(ufunc, self, other, symbol))
     op.__name__ = f"__i{fn.__name__}__"
     op.__doc__ = f"self {symbol} other, in place (see inplace.py for what it does to the graph)."
     return op

@@ -216,7 +216,7 @@ def _arg(fn, x, axis, keepdims: bool, op: str) -> Tensor:
     d = x.data if isinstance(x, Tensor) else np.asarray(x)
     if axis is not None:
         axis = normalize_axis(axis, d.ndim, op)
-        if len(axis) != 1:
+        if len(axis) != 1 and d.ndim:
             raise TypeError(f"{op}: axis must be a single int or None")
         axis = axis[0] if d.ndim else None
     return Tensor._wrap(np.asarray(fn(d, axis=axis, keepdims=keepdims)))
