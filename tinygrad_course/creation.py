@@ -27,14 +27,18 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of the given shape (`zeros(2, 3)` or `zeros((2, 3))`), default float
+    dtype."""
     return Tensor._wrap(np.zeros(_shape(shape), _float(dtype))).requires_grad_(requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of the given shape (`ones(2, 3)` or `ones((2, 3))`), default float dtype."""
     return Tensor._wrap(np.ones(_shape(shape), _float(dtype))).requires_grad_(requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `shape` filled with `fill_value` (a Python float gives the default float dtype)."""
     shape = _shape((shape,) if isinstance(shape, (int, np.integer)) else (shape,))
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
@@ -52,6 +56,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (ones on the diagonal), as numpy.eye; m defaults to n."""
     return Tensor._wrap(np.eye(n, m, dtype=_float(dtype))).requires_grad_(requires_grad)
 
 
@@ -70,10 +75,12 @@ def rand(*shape, dtype=None, requires_grad: bool = False,
 
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and, unless `dtype` is given, the dtype) of `t`."""
     d = t.data if isinstance(t, Tensor) else np.asarray(t)
     return Tensor._wrap(np.zeros_like(d, dtype=dtype)).requires_grad_(requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape (and, unless `dtype` is given, the dtype) of `t`."""
     d = t.data if isinstance(t, Tensor) else np.asarray(t)
     return Tensor._wrap(np.ones_like(d, dtype=dtype)).requires_grad_(requires_grad)

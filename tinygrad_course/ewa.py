@@ -85,6 +85,7 @@ class EWA:
         self.t = 0
 
     def state_dict(self) -> dict:
+        """{beta, bias_correction, t, value}: enough to continue the average where it stopped."""
         return {"beta": self.beta, "bias_correction": self.bias_correction, "t": self.t,
                 "value": None if self.value is None else np.array(self.value, copy=True)}
 

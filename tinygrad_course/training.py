@@ -55,18 +55,23 @@ class Callback:
     optimizer = None
 
     def on_train_begin(self, history: History) -> None:
+        """Called once before the first epoch, with the (empty) history."""
         pass
 
     def on_epoch_begin(self, epoch: int) -> None:
+        """Called at the start of each epoch (0-based)."""
         pass
 
     def on_batch_end(self, iteration: int, cost: float) -> None:
+        """Called after each optimizer step with the iteration count and the mini-batch's cost."""
         pass
 
     def on_epoch_end(self, epoch: int, history: History) -> bool | None:
+        """Called after each epoch (dev metrics recorded); return True to stop training."""
         pass
 
     def on_train_end(self, history: History) -> None:
+        """Called once after the last epoch (also when stopped early)."""
         pass
 
 
@@ -96,6 +101,7 @@ class EarlyStopping(Callback):
         self.restore_best = restore_best
 
     def on_train_begin(self, history: History) -> None:
+        """Forget any earlier run: no best value yet."""
         self.best, self.best_epoch, self._best_state = math.inf, -1, None
 
     def _value(self, history: History) -> float:
@@ -110,6 +116,8 @@ class EarlyStopping(Callback):
         return series[-1]
 
     def on_epoch_end(self, epoch: int, history: History) -> bool:
+        """Record the monitored value; True (stop) after `patience` epochs without an improvement
+        of more than `min_delta`."""
         value = self.sign * self._value(history)
         if value < self.best - self.min_delta:
             self.best, self.best_epoch = value, epoch
@@ -120,6 +128,7 @@ class EarlyStopping(Callback):
         return epoch - self.best_epoch >= self.patience
 
     def on_train_end(self, history: History) -> None:
+        """With `restore_best`, load the best epoch's weights (and buffers) back into the model."""
         if not self.restore_best or self._best_state is None:
             return
         if _has_state(self.model):

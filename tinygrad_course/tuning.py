@@ -41,9 +41,12 @@ class Distribution:
     the region around `values` (the best trials' values), in the scale it is sampled on."""
 
     def sample(self, rng: np.random.Generator) -> Any:
+        """One value drawn with `rng` (a numpy Generator)."""
         raise NotImplementedError
 
     def zoom(self, values: Sequence, widen: float = 0.5) -> "Distribution":
+        """This range narrowed around `values` (the best trials'), widened by `widen` times their
+        span, on the sampling scale."""
         raise NotImplementedError
 
 
@@ -65,6 +68,7 @@ class _Interval(Distribution):
         return r
 
     def sample(self, rng: np.random.Generator) -> float:
+        """r = uniform(low, high) on the sampling scale, mapped back: x = from_scale(r)."""
         return float(self._from_scale(rng.uniform(*self._r)))
 
     def _zoomed_bounds(self, values: Sequence, widen: float) -> tuple[float, float]:
@@ -75,6 +79,8 @@ class _Interval(Distribution):
         return max(self.low, float(ends.min())), min(self.high, float(ends.max()))
 
     def zoom(self, values: Sequence, widen: float = 0.5) -> "_Interval":
+        """The span of `values` on the sampling scale, widened by `widen` times itself (at least 5%
+        of the range), inside the current range."""
         return type(self)(*self._zoomed_bounds(values, widen))
 
     def __repr__(self) -> str:
@@ -136,9 +142,11 @@ class IntUniform(_Interval):
         super().__init__(int(low), int(high))
 
     def sample(self, rng: np.random.Generator) -> int:
+        """An integer drawn uniformly from low..high, both included."""
         return int(rng.integers(self.low, self.high + 1))
 
     def zoom(self, values: Sequence, widen: float = 0.5) -> "IntUniform":
+        """The zoomed interval, rounded outwards to integers."""
         lo, hi = self._zoomed_bounds(values, widen)
         return IntUniform(math.floor(lo), math.ceil(hi))
 
@@ -152,9 +160,11 @@ class Choice(Distribution):
             raise ValueError("choice: needs at least one option, got none")
 
     def sample(self, rng: np.random.Generator) -> Any:
+        """One of the options, each with probability 1 / len(options)."""
         return self.options[int(rng.integers(len(self.options)))]
 
     def zoom(self, values: Sequence, widen: float = 0.5) -> "Choice":
+        """The options among `values` (all of them if none is)."""
         kept = [o for o in self.options if any(o == v for v in values)]
         return Choice(kept or self.options)
 
@@ -237,6 +247,7 @@ class Results:
 
     @property
     def best(self) -> Trial:
+        """The best trial by `metric` (the first of `trials`)."""
         if not self.trials:
             raise ValueError("Results.best: no trial has finished")
         return self.trials[0]
@@ -352,6 +363,8 @@ class TrialLog:
         self.path = Path(path)
 
     def read(self) -> list[dict]:
+        """The finished trials' records; a torn last line (a crash mid-write) is cut off, any other
+        bad line raises naming the line."""
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
@@ -383,6 +396,7 @@ class TrialLog:
         return records
 
     def append(self, record: dict) -> None:
+        """Append one record as a JSON line, flushed and fsynced before returning."""
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
             f.flush()

@@ -98,8 +98,11 @@ class Normalizer:
         return self._as_input(X) * self.scale_ + self.mean_
 
     def state_dict(self) -> dict:
+        """The fitted statistics {axis, mean, var, scale}, to save with the model: the dev and test
+        sets must be normalized with the training set's."""
         return {"axis": self.axis, "mean": self.mean_, "var": self.var_, "scale": self.scale_}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore statistics saved by `state_dict()` (no refit)."""
         self.axis = state["axis"]
         self.mean_, self.var_, self.scale_ = state["mean"], state["var"], state["scale"]

@@ -66,6 +66,7 @@ class Dropout(Module):
                           f"Dropout(keep_prob={1 - self.keep_prob:g})", UserWarning, stacklevel=2)
 
     def forward(self, x):
+        """Training: x * mask / keep_prob, mask ~ Bernoulli(keep_prob) (inverted dropout); eval: x."""
         if not self.training or self.keep_prob == 1.0:
             return x
         return dropout(x, self.keep_prob, True, generator=self.generator)

@@ -83,6 +83,8 @@ class GradientCheckReport:
 
     @property
     def passed(self) -> bool:
+        """difference < threshold and no parameter is suspect: the model's backward agrees with
+        centered differences."""
         return self.difference < self.threshold and not self.suspects
 
     def __bool__(self) -> bool:
@@ -90,6 +92,8 @@ class GradientCheckReport:
 
     @property
     def verdict(self) -> str:
+        """The course's reading of `difference`: < 1e-7 fine, < 1e-5 look closer, < 1e-3
+        suspicious, else a bug."""
         return verdict(self.difference)
 
     def __str__(self) -> str:

@@ -101,6 +101,8 @@ SCHEMES: dict[str, Callable] = {
 
 
 def check_scheme(init: str, op: str) -> str:
+    """`init` if it is a known scheme name (zeros, random, xavier, he, ...), else a ValueError
+    naming `op` and the choices."""
     if init not in SCHEMES:
         raise ValueError(f"{op}: unknown init {init!r}; choose one of {sorted(SCHEMES)}")
     return init

@@ -49,6 +49,8 @@ class Linear(Module):
             nn_init.zeros_(self.bias)
 
     def forward(self, x):
+        """y = x @ W.T + b for x of shape (..., in_features) (the course's Z = W A + b with
+        examples as rows)."""
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(

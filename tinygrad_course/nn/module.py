@@ -121,6 +121,8 @@ class Module:
                         f"not {type(value).__name__}")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register `param` under `name` (None reserves the name: a layer without bias), as
+        PyTorch."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, "
                             f"not {type(param).__name__}")
@@ -139,6 +141,7 @@ class Module:
         self.__dict__[name] = value
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register `module` as a sub-module under `name` (same as assigning the attribute)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, not {type(module).__name__}")
         self._forget(name)
@@ -147,6 +150,8 @@ class Module:
 
     # ---- calling ----------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The layer's computation, y = f(x): write it in a subclass; call the module (`model(x)`),
+        not forward."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not written")
 
     def __call__(self, *args, **kwargs):
@@ -198,15 +203,18 @@ class Module:
                 yield from m.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self) -> Iterator[Module]:
+        """This module and every sub-module, depth first (as PyTorch's modules())."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct sub-module."""
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
     def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
         for _, m in self.named_children():
             yield m
 
@@ -221,10 +229,14 @@ class Module:
                     yield (f"{path}.{name}" if path else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every Parameter (of sub-modules too, unless recurse=False), each once: what an optimizer
+        takes."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(path, tensor) for each buffer: state that is saved but not trained (batch norm's
+        running averages)."""
         mods = self.named_modules(prefix) if recurse else iter([(prefix, self)])
         for path, m in mods:
             for name, b in m._buffers.items():
@@ -232,6 +244,7 @@ class Module:
                     yield (f"{path}.{name}" if path else name), b
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (of sub-modules too, unless recurse=False)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -297,9 +310,11 @@ class Module:
         return self
 
     def double(self) -> Module:
+        """Parameters and buffers to float64 (for gradient checking); returns self."""
         return self.to(np.float64)
 
     def float(self) -> Module:
+        """Parameters and buffers to float32; returns self."""
         return self.to(np.float32)
 
     # ---- checkpoints ------------------------------------------------------------------
@@ -382,6 +397,7 @@ class Identity(Module):
     """f(x) = x: a placeholder layer (e.g. where an option turns batch norm off)."""
 
     def forward(self, x):
+        """x, unchanged."""
         return x
 
 
@@ -389,6 +405,7 @@ class _ModuleSequence(Module):
     """What Sequential and ModuleList share: modules in order, appended under the next index."""
 
     def append(self, module: Module):
+        """Add `module` at the end, registered under the next index; returns self."""
         if not isinstance(module, Module):
             raise TypeError(f"{type(self).__name__}.append: expected a Module, got "
                             f"{type(module).__name__}")
@@ -418,6 +435,7 @@ class Sequential(_ModuleSequence):
             self.add_module(name, m)
 
     def forward(self, x):
+        """x through each module in order: y = f_n(...f_2(f_1(x)))."""
         for m in self._modules.values():
             x = m(x)
         return x
@@ -436,6 +454,7 @@ class ModuleList(_ModuleSequence):
         self.extend(modules)
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each module of `modules`; returns self."""
         for m in modules:
             self.append(m)
         return self
@@ -481,11 +500,14 @@ class ModuleDict(Module):
         return iter(self._modules)
 
     def keys(self):
+        """The names of the modules, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """(name, module) pairs, in insertion order."""
         return self._modules.items()
 

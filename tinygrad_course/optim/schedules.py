@@ -65,6 +65,8 @@ class LRSchedule:
         return lr
 
     def state_dict(self) -> dict:
+        """{schedule, epoch, lr0, by and the schedule's hyperparameters}, as PyTorch's
+        lr_scheduler.state_dict."""
         return {"schedule": type(self).__name__, "epoch": self.epoch, "lr0": self.lr0,
                 "by": self.by, **{k: getattr(self, k) for k in self.hyperparameter_rules}}
 
