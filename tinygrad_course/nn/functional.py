@@ -14,6 +14,9 @@ import numpy as np
 from .. import ops
 from ..autograd import Function
 from ..dtypes import get_default_dtype
+from ..ops.conv import conv1d, conv2d, conv_transpose2d, fold, unfold  # noqa: F401  (F.conv2d, ...)
+from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,  # noqa: F401
+                        avg_pool2d, interpolate, max_pool1d, max_pool2d)
 from ..ops.common import is_tensor
 from ..tensor import Tensor
 from .batchnorm import batch_norm  # noqa: F401  (F.batch_norm, as in PyTorch)

@@ -13,6 +13,9 @@ from .linalg import dot, einsum, inner, kron, linear, matmul, outer, tensordot  
 from .reductions import argmax, argmin, max, mean, min, std, sum, var  # noqa: F401
 from .shape import (broadcast_to, concatenate, expand_dims, flatten, pad, permute,  # noqa: F401
                     reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze)
+from .conv import conv1d, conv2d, conv_transpose2d, fold, unfold  # noqa: F401
+from .pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
+                   interpolate, max_pool1d, max_pool2d)
 from .common import is_tensor  # noqa: F401
 from .torch_compat import cat, from_numpy  # noqa: F401  (and Tensor.size(), .view, .to, ...)
 from . import convert as _convert, ufuncs as _ufuncs  # noqa: F401,E402  (install methods)
@@ -26,4 +29,6 @@ __all__ = [
     "not_equal", "less", "less_equal", "greater", "greater_equal", "argmax", "argmin",
     "cat", "is_tensor", "from_numpy",
     "einsum", "tensordot", "outer", "inner", "kron",
+    "conv1d", "conv2d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
+    "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",
 ]
