@@ -8,7 +8,12 @@
 from . import functional
 from . import init
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d
+from .dropout import Dropout2d
+from .embedding import Embedding
+from .norm import BatchNorm2d, GroupNorm, LayerNorm
+from .shape import Flatten, Unflatten
 from .dropout import Dropout
 from .functional import (accuracy, binary_cross_entropy, binary_cross_entropy_with_logits,
                          confusion_matrix, cross_entropy, l2_penalty, mse_loss, one_hot)
@@ -28,4 +33,6 @@ __all__ = [
     "l2_penalty",
     "check_gradients", "GradientCheckReport", "parameters_to_vector", "vector_to_parameters",
     "StateDictError", "IncompatibleKeys",
+    "Flatten", "Unflatten", "LayerNorm", "GroupNorm", "BatchNorm2d", "Embedding", "Dropout2d",
+    "MultiheadAttention",
 ]

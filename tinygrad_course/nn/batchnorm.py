@@ -121,16 +121,16 @@ class BatchNorm1d(Module):
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
                 or num_features <= 0:
-            raise ValueError(f"BatchNorm1d: num_features must be a positive int, got {num_features!r}")
+            raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
         self.num_features = int(num_features)
-        self.momentum = _check_momentum(momentum, "BatchNorm1d")
+        self.momentum = _check_momentum(momentum, type(self).__name__)
         if self.momentum < 0.5:
             # momentum=0.1 from a PyTorch habit would make the running averages follow each batch.
-            warnings.warn(f"BatchNorm1d(momentum={self.momentum}): momentum is the course's beta "
+            warnings.warn(f"{type(self).__name__}(momentum={self.momentum}): momentum is the course's beta "
                           f"(running = beta * running + (1 - beta) * batch), so the running averages "
                           f"would mostly follow the last batch; PyTorch's momentum={self.momentum:g} "
                           f"is momentum={1 - self.momentum:g} here", UserWarning, stacklevel=2)
-        self.eps = _check_eps(eps, "BatchNorm1d")
+        self.eps = _check_eps(eps, type(self).__name__)
         dtype = get_default_dtype()
         self.gamma = Parameter(np.ones(self.num_features, dtype))
         self.beta = Parameter(np.zeros(self.num_features, dtype))
@@ -151,9 +151,14 @@ class BatchNorm1d(Module):
         if len(shape) != 2 or shape[1] != self.num_features:
             raise ValueError(f"{self._where()}: expected an input of shape (batch, "
                              f"{self.num_features}), got shape {tuple(shape)}")
-        if self.training and shape[0] < 2:
+        return self.normalize_rows(x)
+
+    def normalize_rows(self, x):
+        """Batch norm of x (m, num_features) over its rows, updating the running averages in
+        training (BatchNorm2d normalizes its (N * H * W, C) view with it)."""
+        if self.training and x.shape[0] < 2:
             raise ValueError(f"{self._where()}: in training mode the batch statistics need "
-                             f"more than one example, got an input of shape {tuple(shape)}; "
+                             f"more than one example, got an input of shape {tuple(x.shape)}; "
                              "call .eval() to use the running averages for single examples")
         if x.dtype is not self.gamma.data.dtype:
             self._check_input_dtype(x, self.gamma)
@@ -166,6 +171,16 @@ class BatchNorm1d(Module):
             for t in (self.running_mean, self.running_var, self.num_batches_tracked):
                 bump_version(t)
         return out
+
+    @property
+    def weight(self) -> Parameter:
+        """PyTorch's name for gamma (the same Parameter)."""
+        return self.gamma
+
+    @property
+    def bias(self) -> Parameter:
+        """PyTorch's name for beta (the same Parameter)."""
+        return self.beta
 
     def extra_repr(self) -> str:
         return f"num_features={self.num_features}, momentum={self.momentum}, eps={self.eps}"
