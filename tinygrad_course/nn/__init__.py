@@ -11,8 +11,10 @@ from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d
 from .dropout import Dropout2d
+from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .embedding import Embedding
 from .norm import BatchNorm2d, GroupNorm, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .shape import Flatten, Unflatten
 from .dropout import Dropout
 from .functional import (accuracy, binary_cross_entropy, binary_cross_entropy_with_logits,
@@ -34,5 +36,6 @@ __all__ = [
     "check_gradients", "GradientCheckReport", "parameters_to_vector", "vector_to_parameters",
     "StateDictError", "IncompatibleKeys",
     "Flatten", "Unflatten", "LayerNorm", "GroupNorm", "BatchNorm2d", "Embedding", "Dropout2d",
-    "MultiheadAttention",
+    "MultiheadAttention", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
+    "AdaptiveAvgPool2d",
 ]
