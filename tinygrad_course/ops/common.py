@@ -62,3 +62,13 @@ def torch_axis(op: str, axis, dim, keepdims: bool = False, keepdim: bool | None 
                             "(NumPy's and PyTorch's name), give one")
         keepdims = keepdim
     return axis, bool(keepdims)
+
+
+def reflected(fn, dunder: str):
+    """The reflected operator (`__rmod__`, `__rand__`, ...): fn(other, self), for a Python value
+    or an ndarray on the left of a Tensor."""
+    def op(self, other):
+        return fn(other, self)
+    op.__name__ = dunder
+    op.__doc__ = f"{fn.__name__}(other, self): a Python value or ndarray on the left."
+    return op

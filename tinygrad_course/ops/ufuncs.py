@@ -86,10 +86,12 @@ def _array_ufunc(self, ufunc, method: str, *inputs, **kwargs):
         return _op(_ALIASES.get(name, name), f"np.{name}")(*inputs)
     table = {"reduce": _REDUCE, "accumulate": _ACCUMULATE}.get(method, {})
     if name not in table or len(inputs) != 1:
-        raise TypeError(f"np.{name}.{method} on a Tensor: not supported; reduce with tc.sum, "
-                        "tc.prod, tc.max, ... (or call it on t.numpy() for an ndarray)")
+        raise TypeError(f"np.{name}.{method} on a Tensor: not supported (Tensors take the "
+                        f"reduce of {', '.join(_REDUCE)} and the accumulate of "
+                        f"{', '.join(_ACCUMULATE)}); call it on t.numpy() for an ndarray")
     axis = kwargs.pop("axis", 0)  # ufunc.reduce and ufunc.accumulate default to axis 0
-    kwargs.pop("dtype", None) if kwargs.get("dtype") is None else None
+    if kwargs.get("dtype") is None:
+        kwargs.pop("dtype", None)
     _refuse_rest(f"np.{name}.{method}", {k: v for k, v in kwargs.items() if k != "keepdims"})
     fn = _op(table[name], f"np.{name}.{method}")
     if method == "reduce":
