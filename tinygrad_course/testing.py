@@ -25,7 +25,7 @@ from .tensor import Tensor
 
 __all__ = ["Domain", "domains", "positive", "bounded", "away_from_zero", "well_separated",
            "shapes", "broadcastable_shapes", "tensors", "valid_axes", "index_expressions",
-           "upstream_gradients", "check_op"]
+           "upstream_gradients", "well_conditioned_matrices", "check_op"]
 
 
 # ---- input domains ----------------------------------------------------------------------
@@ -101,6 +101,7 @@ domains: dict = {
     "max": well_separated, "min": well_separated,
     "maximum": well_separated, "minimum": well_separated,
     "clip": Domain(kinks=(-1.0, 1.0), margin=0.05),
+    "linalg.norm": Domain(kinks=(0.0,), margin=0.1, spacing=0.05),
 }
 """Per-op domains: positive for log/sqrt/pow, bounded for exp, away from the kink at 0 for
 relu/abs (and denominators), well separated (no ties) for max/min/maximum/minimum, and away
@@ -250,6 +251,22 @@ def upstream_gradients(shape: tuple, dtype=np.float64) -> st.SearchStrategy[Tens
         return Tensor._wrap(np.array(v, dtype=dtype))
 
     return st.integers(0, 2**32 - 1).map(make)
+
+
+@st.composite
+def well_conditioned_matrices(draw, n: int | None = None, batch=None, dtype=np.float64,
+                              requires_grad: bool = False) -> Tensor:
+    """Square matrices safe to invert (for inv, det, solve): Gaussian entries plus n*I, so
+    the eigenvalues stay well away from 0. `n` is 1..3 by default, `batch` the leading shape
+    (a tuple or a strategy; by default (), (2,) or (2, 1)). Drawn from a seed: cheap."""
+    n = draw(st.integers(1, 3), label="n") if n is None else n
+    if batch is None:
+        batch = st.sampled_from([(), (2,), (2, 1)])
+    if isinstance(batch, st.SearchStrategy):
+        batch = draw(batch, label="batch")
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="seed"))
+    data = (rng.standard_normal(tuple(batch) + (n, n)) + n * np.eye(n)).astype(dtype)
+    return Tensor._wrap(data).requires_grad_(requires_grad)
 
 
 # ---- the one-call property test ---------------------------------------------------------

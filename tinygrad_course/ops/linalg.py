@@ -523,7 +523,8 @@ def solve(a, b) -> Tensor:
 # ---- tc.linalg.norm ------------------------------------------------------------------------
 class VectorNorm(Function):
     """||x||_p = (sum |x|^p)^(1/p) over axes, for finite p > 0; the gradient is
-    g sign(x) |x|^(p-1) / ||x||^(p-1), and 0 where the norm is 0 (PyTorch's convention)."""
+    g sign(x) |x|^(p-1) / ||x||^(p-1), and 0 at x_i = 0 and where the norm is 0 (PyTorch's
+    convention)."""
 
     name = "norm"
 
@@ -552,8 +553,9 @@ class VectorNorm(Function):
         safe = out + (_data(out) == 0)  # the norm, with 1 where it is 0 (x is all 0 there)
         if ctx.p == 2:
             return g * x / safe, None, None, None
-        p = ctx.p
-        return g * sign * np.abs(x) ** (p - 1) / safe ** (p - 1), None, None, None
+        p = ctx.p  # |x|^(p-1) taken as 0 at x = 0 even for p < 1, as PyTorch does
+        magnitude = np.abs(x) + (sign == 0)
+        return g * sign * magnitude ** (p - 1) / safe ** (p - 1), None, None, None
 
 
 def _is_ord(ord, *values) -> bool:
@@ -589,7 +591,7 @@ class SingularValueNorm(Function):
         if ord == "nuc":
             ctx.save_for_backward(u @ vh)
             return s.sum(axis=-1)
-        k = 0 if ord == 2 else -1
+        k = 0 if ord == 2 else s.shape[-1] - 1
         ctx.save_for_backward(u[..., :, k:k + 1] @ vh[..., k:k + 1, :])
         return s[..., k]
 
