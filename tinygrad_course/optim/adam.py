@@ -34,6 +34,7 @@ class Adam(Optimizer):
     hyperparameter_rules = {**Optimizer.hyperparameter_rules, "beta1": "beta", "beta2": "beta",
                             "eps": "positive"}
     state_keys = ("v", "s", "t")
+    momentum_key = "beta1"
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,

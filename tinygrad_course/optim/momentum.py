@@ -20,6 +20,7 @@ class Momentum(Optimizer):
 
     hyperparameter_rules = {**Optimizer.hyperparameter_rules, "beta": "beta"}
     state_keys = ("v",)
+    momentum_key = "beta"
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, beta: float = 0.9,
                  weight_decay: float = 0.0,

@@ -108,6 +108,8 @@ class Optimizer:
     hyperparameter_rules: ClassVar[dict[str, str]] = {"lr": "nonneg", "weight_decay": "nonneg"}
     #: what a parameter's state holds once it has been stepped (load_state_dict checks them).
     state_keys: ClassVar[tuple[str, ...]] = ()
+    #: the hyperparameter that plays momentum (OneCycleLR cycles it), None without one.
+    momentum_key: ClassVar[str | None] = None
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float,
                  weight_decay: float = 0.0, decay_filter: Callable[[Tensor], bool] = is_weight,
