@@ -12,18 +12,100 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..autograd import bump_version, scope_stack
+from ..autograd import Function, bump_version, is_grad_enabled, scope_stack
+from ..ops.torch_compat import check_device, is_device
 from ..tensor import Tensor
 
 
-def _is_device(name: str) -> bool:
-    """Whether `name` is meant as a device ("cpu", "cuda:0", ...): any string NumPy does not
-    read as a dtype."""
-    try:
-        np.dtype(name)
-    except TypeError:
-        return True
-    return False
+class RemovableHandle:
+    """What register_*_hook returns: `handle.remove()` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict) -> None:
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+
+class _ModuleHooks:
+    """A module's hooks: forward pre-hooks, forward hooks, full backward hooks, by handle id."""
+
+    def __init__(self) -> None:
+        self.forward_pre: dict = OrderedDict()
+        self.forward: dict = OrderedDict()
+        self.backward: dict = OrderedDict()
+
+
+class _BackwardHookState:
+    """One call's bookkeeping for full backward hooks: grad_output when it arrives, then the
+    input gradients, and the hooks run once every input that requires grad has its gradient."""
+
+    def __init__(self, module, hooks: list, n_inputs: int, pending: int) -> None:
+        self.module, self.hooks, self.pending = module, hooks, pending
+        self.grad_input: list = [None] * n_inputs
+        self.grad_output: tuple = (None,)
+
+    def run(self):
+        """Call the hooks; a hook may return a new grad_input (a tuple), as in PyTorch."""
+        grad_input = tuple(self.grad_input)
+        for hook in self.hooks:
+            result = hook(self.module, grad_input, self.grad_output)
+            if result is not None:
+                grad_input = tuple(result)
+        return grad_input
+
+
+class BackwardHookOutput(Function):
+    """Identity on a module's output; backward records grad_output for the module's backward
+    hooks (and runs them when no input requires grad)."""
+
+    name = "backward_hook"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, state):
+        ctx.state = state
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        ctx.state.grad_output = (g,)
+        if ctx.state.pending == 0:
+            ctx.state.run()
+        return g, None
+
+
+class BackwardHookInput(Function):
+    """Identity on a module's input; backward hands its gradient to the module's backward hooks,
+    which run when the last input's gradient arrives (and may replace it)."""
+
+    name = "backward_hook"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, state, index):
+        ctx.state, ctx.index = state, index
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        state = ctx.state
+        state.grad_input[ctx.index] = g
+        state.pending -= 1
+        if state.pending:
+            return g, None, None
+        before = tuple(state.grad_input)
+        after = state.run()
+        changed = [i for i, (a, b) in enumerate(zip(before, after)) if a is not b]
+        if any(i != ctx.index for i in changed):
+            raise RuntimeError(
+                f"{type(state.module).__name__}: a full backward hook replaced the gradient of "
+                f"input {changed[0]}, which had already been passed on; with several inputs only "
+                "the last one's can be replaced (or register the hook on a one-input module)")
+        return after[ctx.index], None, None
 
 
 class Parameter(Tensor):
@@ -154,13 +236,73 @@ class Module:
         not forward."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not written")
 
+    _hooks = None  # a _ModuleHooks once a hook is registered (none: the fast path)
+
     def __call__(self, *args, **kwargs):
+        if self._hooks is not None:
+            return self._call_with_hooks(args, kwargs)
         scopes = scope_stack()  # ops record the innermost module, for drawing
         scopes.append(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
             scopes.pop()
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        hooks = self._hooks
+        for hook in list(hooks.forward_pre.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        state = None
+        if hooks.backward and is_grad_enabled():
+            wants = [isinstance(a, Tensor) and a.requires_grad for a in args]
+            state = _BackwardHookState(self, list(hooks.backward.values()), len(args), sum(wants))
+            args = tuple(BackwardHookInput.apply(a, state, i) if w else a
+                         for i, (a, w) in enumerate(zip(args, wants)))
+        scopes = scope_stack()
+        scopes.append(self)
+        try:
+            out = self.forward(*args, **kwargs)
+        finally:
+            scopes.pop()
+        for hook in list(hooks.forward.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        if state is not None:
+            if not isinstance(out, Tensor):
+                raise TypeError(f"{type(self).__name__}: full backward hooks need a forward that "
+                                f"returns one Tensor, this one returned {type(out).__name__}")
+            if out.requires_grad:
+                out = BackwardHookOutput.apply(out, state)
+        return out
+
+    def _register_hook(self, kind: str, hook: Callable) -> RemovableHandle:
+        if self._hooks is None:
+            self.__dict__["_hooks"] = _ModuleHooks()
+        registry = getattr(self._hooks, kind)
+        handle = RemovableHandle(registry)
+        registry[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, args) runs before each forward; returning a value (a tuple, or one input)
+        replaces the inputs. Returns a handle whose remove() unregisters it."""
+        return self._register_hook("forward_pre", hook)
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, args, output) runs after each forward (to record activations, say);
+        returning a value replaces the output. Returns a handle whose remove() unregisters it."""
+        return self._register_hook("forward", hook)
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) runs during backward, once the gradients of
+        the module's inputs are known: grad_output = (dL/d output,), grad_input = (dL/d input
+        for each positional input, None where it needs no gradient); what a picture of the
+        gradient flow layer by layer needs. Returning a tuple replaces grad_input, as in
+        PyTorch. The module's forward must return one Tensor."""
+        return self._register_hook("backward", hook)
 
     def _where(self) -> str:
         """This module's repr and, when it runs inside a bigger model, its dotted path there
@@ -267,10 +409,14 @@ class Module:
         """Evaluation mode: dropout is the identity, batch norm uses its running averages."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Forget the accumulated gradients (every parameter's .grad becomes None)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradients: every parameter's .grad becomes None (PyTorch's
+        default), or is filled with zeros in place with set_to_none=False."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze every parameter; returns self."""
@@ -286,12 +432,9 @@ class Module:
         The Parameter objects stay the same, so an optimizer holding them keeps working.
         The only device is the CPU (NumPy): `to("cpu")` or `device="cpu"` changes nothing, as in
         PyTorch's `model.to("cpu")` on a CPU model; any other device is an error."""
-        if isinstance(dtype, str) and _is_device(dtype):
+        if is_device(dtype):
             dtype, device = None, dtype
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"{type(self).__name__}.to: there is no device {str(device)!r}; "
-                             "tinygrad_course runs on the CPU with NumPy, so drop the .to(device) "
-                             "call (to('cpu') is accepted and does nothing)")
+        check_device(device, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -394,7 +537,11 @@ class Module:
 
 
 class Identity(Module):
-    """f(x) = x: a placeholder layer (e.g. where an option turns batch norm off)."""
+    """f(x) = x: a placeholder layer (e.g. where an option turns batch norm off). Any constructor
+    arguments are ignored, as in PyTorch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
 
     def forward(self, x):
         """x, unchanged."""
