@@ -1,10 +1,13 @@
 """Activations: forward vs NumPy formulas and gradients vs numerical differences over drawn shapes."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import strategies as st
 
 import tinygrad_course as tc
-from tinygrad_course.testing import check_op, shapes, valid_axes
+from tinygrad_course import nn, testing
+from tinygrad_course.testing import Domain, check_op, shapes, valid_axes
 
 
 def np_softmax(x, axis):
@@ -91,3 +94,194 @@ def test_softmax_of_a_0d_tensor_is_one_and_its_log_zero_as_in_pytorch(op):
     assert out.shape == () and out.item() == (1.0 if op.__name__ == "softmax" else 0.0)
     out.backward()
     assert x.grad.item() == 0.0
+
+
+# ---- PyTorch's other activations -----------------------------------------------------------
+_erf = np.vectorize(math.erf)
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def np_softplus(x, beta=1.0, threshold=20.0):
+    return np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+
+
+def np_elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * (np.exp(x) - 1))
+
+
+MORE = {
+    "gelu": (tc.gelu, lambda x: x * 0.5 * (1 + _erf(x / np.sqrt(2))), None),
+    "gelu_tanh": (lambda x: tc.gelu(x, approximate="tanh"),
+                  lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))),
+                  None),
+    "silu": (tc.silu, lambda x: x / (1 + np.exp(-x)), None),
+    "elu": (tc.elu, np_elu, "elu"),
+    "elu_alpha": (lambda x: tc.elu(x, alpha=0.5), lambda x: np_elu(x, 0.5), "elu"),
+    "selu": (tc.selu, lambda x: SELU_SCALE * np_elu(x, SELU_ALPHA), "selu"),
+    "celu": (lambda x: tc.celu(x, alpha=2.0),
+             lambda x: np.maximum(x, 0) + np.minimum(0, 2.0 * (np.exp(x / 2.0) - 1)), "celu"),
+    "softplus": (tc.softplus, np_softplus, None),
+    "softplus_beta_threshold": (lambda x: tc.softplus(x, beta=2.0, threshold=3.0),
+                                lambda x: np_softplus(x, 2.0, 3.0),
+                                Domain(kinks=(1.5,), margin=0.05)),
+    "softsign": (tc.softsign, lambda x: x / (1 + np.abs(x)), "softsign"),
+    "mish": (tc.mish, lambda x: x * np.tanh(np.log1p(np.exp(x))), None),
+    "relu6": (tc.relu6, lambda x: np.minimum(np.maximum(x, 0), 6), "relu6"),
+    "hardtanh": (tc.hardtanh, lambda x: np.clip(x, -1, 1), "hardtanh"),
+    "hardtanh_bounds": (lambda x: tc.hardtanh(x, min_val=-0.5, max_val=2.0),
+                        lambda x: np.clip(x, -0.5, 2.0), Domain(kinks=(-0.5, 2.0), margin=0.05)),
+    "hardsigmoid": (tc.hardsigmoid, lambda x: np.clip(x / 6 + 0.5, 0, 1), "hardsigmoid"),
+    "hardswish": (tc.hardswish, lambda x: x * np.clip(x + 3, 0, 6) / 6, "hardswish"),
+    "logsigmoid": (tc.logsigmoid, lambda x: -np.log1p(np.exp(-x)), None),
+}
+
+
+@pytest.mark.parametrize("name", MORE)
+def test_more_activations_match_numpy_and_gradcheck(name):
+    op, ref, domain = MORE[name]
+    check_op(op, ref, domain=domain, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", MORE)
+def test_more_activations_have_second_derivatives(name):
+    op, _, domain = MORE[name]
+    dom = testing.domains[domain] if isinstance(domain, str) else (domain or testing.Domain())
+    rng = np.random.default_rng(0)
+    x = rng.uniform(dom.low, dom.high, (2, 3))
+    for k in dom.kinks:  # keep the centered differences off the corners
+        x = np.where(np.abs(x - k) < 0.1, k + 0.1, x)
+    tc.gradgradcheck(op, [tc.tensor(x, requires_grad=True)])
+
+
+def test_softmin_is_softmax_of_minus_x_along_any_axis():
+    check_op(lambda x, axis: tc.softmin(x, axis=axis), lambda x, axis: np_softmax(-x, axis),
+             shapes=shapes(min_dims=1, max_dims=3, max_side=4), params=one_axis)
+
+
+def test_softmin_takes_pytorchs_dim():
+    x = tc.tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(tc.softmin(x, dim=0).data, np_softmax(-x.data, 0))
+
+
+def test_gelu_matches_pytorchs_documented_values():
+    # x * Phi(x) and PyTorch's tanh formula in float64 (torch.nn.functional.gelu gives these).
+    x = tc.tensor([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0], dtype=np.float64)
+    exact = [-0.04550026389635842, -0.15865525393145707, 0.0, 0.34573123063700656,
+             0.8413447460685429, 2.99595030590511]
+    approx = [-0.04540230591222494, -0.15880800939172324, 0.0, 0.34571400982514394,
+              0.8411919906082768, 2.996362607918227]
+    np.testing.assert_allclose(tc.gelu(x).data, exact, rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(tc.gelu(x, approximate="tanh").data, approx, rtol=1e-14, atol=1e-16)
+
+
+@pytest.mark.parametrize("op", [tc.softplus, tc.logsigmoid, tc.mish, tc.silu, tc.gelu, tc.elu,
+                                tc.selu, tc.celu, tc.softsign, tc.hardswish,
+                                lambda x: tc.gelu(x, approximate="tanh")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_more_activations_are_finite_at_1e4(op, dtype):
+    x = tc.tensor(np.array([-1e4, -50.0, 50.0, 1e4], dtype=dtype), requires_grad=True)
+    out = op(x)
+    out.sum().backward()
+    assert out.dtype == dtype and np.all(np.isfinite(out.data)) and np.all(np.isfinite(x.grad.data))
+
+
+def test_softplus_and_logsigmoid_are_exact_at_1e4():
+    x = tc.tensor([-1e4, 1e4], dtype=np.float64, requires_grad=True)
+    np.testing.assert_array_equal(tc.softplus(x).data, [0.0, 1e4])
+    np.testing.assert_array_equal(tc.logsigmoid(x).data, [-1e4, 0.0])
+    tc.logsigmoid(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0])
+
+
+# PyTorch's gradients at the corners (hardtanh_backward & co.): 0 at both corners of relu6,
+# hardtanh and hardsigmoid; hardswish 0 at -3 and 1 at 3; the elu family takes the x <= 0
+# branch at 0 (alpha for elu, scale * alpha for selu, 1 for celu).
+CORNERS = {
+    "relu6": (tc.relu6, [0.0, 6.0], [0.0, 0.0]),
+    "hardtanh": (tc.hardtanh, [-1.0, 1.0], [0.0, 0.0]),
+    "hardsigmoid": (tc.hardsigmoid, [-3.0, 3.0], [0.0, 0.0]),
+    "hardswish": (tc.hardswish, [-3.0, 3.0], [0.0, 1.0]),
+    "elu": (lambda x: tc.elu(x, alpha=2.0), [0.0], [2.0]),
+    "selu": (tc.selu, [0.0], [SELU_SCALE * SELU_ALPHA]),
+    "celu": (lambda x: tc.celu(x, alpha=2.0), [0.0], [1.0]),
+    "softplus_threshold": (lambda x: tc.softplus(x, beta=2.0, threshold=3.0), [1.5, 1.6],
+                           [1 / (1 + np.exp(-3.0)), 1.0]),
+}
+
+
+@pytest.mark.parametrize("name", CORNERS)
+def test_gradients_at_corners_follow_pytorch(name):
+    op, points, want = CORNERS[name]
+    x = tc.tensor(points, dtype=np.float64, requires_grad=True)
+    op(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, want, rtol=1e-15)
+
+
+def test_more_activations_keep_float32():
+    x = tc.randn(3, 4)
+    for f in (tc.gelu, tc.silu, tc.elu, tc.selu, tc.celu, tc.softplus, tc.softsign, tc.mish,
+              tc.relu6, tc.hardtanh, tc.hardsigmoid, tc.hardswish, tc.logsigmoid, tc.softmin):
+        assert f(x).dtype == np.float32, f.__name__
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda x: tc.gelu(x, approximate="fast"), "approximate"),
+    (lambda x: tc.celu(x, alpha=0.0), "alpha"),
+    (lambda x: tc.softplus(x, beta=0.0), "beta"),
+    (lambda x: tc.hardtanh(x, min_val=2.0, max_val=1.0), "min_val"),
+])
+def test_bad_activation_arguments_are_refused_by_name(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(tc.randn(3))
+
+
+def test_nn_functional_has_every_activation():
+    for name in ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "silu",
+                 "elu", "selu", "celu", "softplus", "softsign", "mish", "relu6", "hardtanh",
+                 "hardsigmoid", "hardswish", "logsigmoid", "softmin"):
+        assert getattr(nn.F, name) is getattr(tc, name), name
+
+
+MODULES = [
+    (nn.GELU(), tc.gelu), (nn.GELU("tanh"), lambda x: tc.gelu(x, approximate="tanh")),
+    (nn.SiLU(), tc.silu), (nn.ELU(alpha=0.5), lambda x: tc.elu(x, 0.5)), (nn.SELU(), tc.selu),
+    (nn.CELU(2.0), lambda x: tc.celu(x, 2.0)), (nn.Softplus(2.0, 1.0),
+                                                lambda x: tc.softplus(x, 2.0, 1.0)),
+    (nn.Softsign(), tc.softsign), (nn.Mish(), tc.mish), (nn.ReLU6(inplace=True), tc.relu6),
+    (nn.Hardtanh(-2.0, 0.5), lambda x: tc.hardtanh(x, -2.0, 0.5)),
+    (nn.Hardsigmoid(), tc.hardsigmoid), (nn.Hardswish(), tc.hardswish),
+    (nn.LogSigmoid(), tc.logsigmoid), (nn.Softmin(dim=0), lambda x: tc.softmin(x, 0)),
+]
+
+
+@pytest.mark.parametrize("module, fn", MODULES, ids=[type(m).__name__ for m, _ in MODULES])
+def test_activation_modules_apply_their_function(module, fn):
+    x = tc.randn(4, 3)
+    np.testing.assert_array_equal(module(x).data, fn(x).data)
+    assert type(module).__name__ in repr(module)
+
+
+def test_activations_match_pytorch_values_and_gradients_when_installed():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    # Gradients agree to 1e-6: some of PyTorch's float64 backward kernels use float32 constants
+    # (hardsigmoid's 1/6, celu's 1/alpha); ours are exact to the last digit.
+    x = np.array([-9.0, -3.0, -1.2, -0.3, 0.4, 1.1, 2.9, 7.0])
+    pairs = [(tc.gelu, F.gelu), (lambda t: tc.gelu(t, approximate="tanh"),
+                                 lambda t: F.gelu(t, approximate="tanh")),
+             (tc.silu, F.silu), (tc.elu, F.elu), (tc.selu, F.selu),
+             (lambda t: tc.celu(t, 0.7), lambda t: F.celu(t, 0.7)),
+             (lambda t: tc.softplus(t, 1.5, 2.0), lambda t: F.softplus(t, 1.5, 2.0)),
+             (tc.softsign, F.softsign), (tc.mish, F.mish), (tc.relu6, F.relu6),
+             (tc.hardtanh, F.hardtanh), (tc.hardsigmoid, F.hardsigmoid),
+             (tc.hardswish, F.hardswish), (tc.logsigmoid, F.logsigmoid),
+             (lambda t: tc.softmin(t, 0), lambda t: F.softmin(t, 0))]
+    w = np.linspace(0.5, 1.5, x.size)
+    for ours, theirs in pairs:
+        a = tc.tensor(x, requires_grad=True)
+        (ours(a) * w).sum().backward()
+        b = torch.tensor(x, requires_grad=True)
+        out = theirs(b)
+        (out * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(ours(a).data, out.detach().numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-6, atol=1e-15)

@@ -101,6 +101,7 @@ domains: dict = {
     "max": well_separated, "min": well_separated,
     "maximum": well_separated, "minimum": well_separated,
     "clip": Domain(kinks=(-1.0, 1.0), margin=0.05),
+    "max_pool1d": well_separated, "max_pool2d": well_separated, "adaptive_max_pool2d": well_separated,
     "linalg.norm": Domain(kinks=(0.0,), margin=0.1, spacing=0.05),
 }
 """Per-op domains: positive for log/sqrt/pow, bounded for exp, away from the kink at 0 for

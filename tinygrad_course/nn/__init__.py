@@ -8,6 +8,8 @@
 from . import functional
 from . import init
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish,
+                         ReLU6, SiLU, Softmin, Softplus, Softsign)
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d
 from .dropout import Dropout2d
@@ -29,7 +31,9 @@ F = functional
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear",
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "SiLU", "ELU", "SELU",
+    "CELU", "Softplus", "Softsign", "Mish", "ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish",
+    "LogSigmoid", "Softmin", "Dropout", "BatchNorm1d",
     "functional", "F", "init", "mse_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy", "one_hot", "accuracy", "confusion_matrix",
     "l2_penalty",

@@ -17,6 +17,9 @@ from ..dtypes import get_default_dtype
 from ..ops.conv import conv1d, conv2d, conv_transpose2d, fold, unfold  # noqa: F401  (F.conv2d, ...)
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,  # noqa: F401
                         avg_pool2d, interpolate, max_pool1d, max_pool2d)
+from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,  # noqa: F401
+                               leaky_relu, log_softmax, logsigmoid, mish, relu, relu6, selu,
+                               sigmoid, silu, softmax, softmin, softplus, softsign, tanh)
 from ..ops.common import is_tensor
 from ..tensor import Tensor
 from .batchnorm import batch_norm  # noqa: F401  (F.batch_norm, as in PyTorch)

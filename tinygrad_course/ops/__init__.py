@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..autograd import Function
 from .activations import (leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax,  # noqa: F401
                           tanh)
+from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,  # noqa: F401
+                          logsigmoid, mish, relu6, selu, silu, softmin, softplus, softsign)
 from .compare import equal, greater, greater_equal, less, less_equal, not_equal  # noqa: F401
 from .elementwise import (abs, add, astype, clip, clone, div, exp, log, maximum, minimum,  # noqa: F401
                           mul, neg, pow, sqrt, sub)
@@ -28,6 +30,8 @@ __all__ = [
     "concatenate", "stack", "split", "pad", "getitem", "where", "matmul", "dot", "linear", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "argmax", "argmin",
     "cat", "is_tensor", "from_numpy",
+    "gelu", "silu", "elu", "selu", "celu", "softplus", "softsign", "mish", "relu6", "hardtanh",
+    "hardsigmoid", "hardswish", "logsigmoid", "softmin",
     "einsum", "tensordot", "outer", "inner", "kron",
     "conv1d", "conv2d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
     "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",

@@ -180,7 +180,8 @@ class Conv2d(Function):
             if is_tensor(g):
                 gw = _conv_w(x, g, ctx.geo, ctx.k_hw)
             else:  # the patches forward made
-                gw = _conv_w_from_cols(cols, g, ctx.geo.groups, (g.shape[1], x.shape[1] // ctx.geo.groups, *ctx.k_hw))
+                w_shape = (g.shape[1], x.shape[1] // ctx.geo.groups, *ctx.k_hw)
+                gw = _conv_w_from_cols(cols, g, ctx.geo.groups, w_shape)
         return gx, gw, (_bias_grad(g) if nb else None), None, None
 
 
