@@ -10,8 +10,9 @@ from .random import (Generator, default_generator, get_rng_state, manual_seed, s
 from .tensor import Tensor
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
-from .creation import (arange, eye, full, ones, ones_like, rand, randn, tensor, zeros,
-                       zeros_like)
+from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, logspace,
+                       normal, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       tensor, tril_indices, triu_indices, uniform, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __version__ = "0.1.0"
@@ -21,6 +22,8 @@ __all__ = [
     "gradgradcheck", "GradcheckError", "set_default_dtype", "get_default_dtype", "manual_seed",
     "Generator", "default_generator", "get_rng_state", "set_rng_state", "use_generator",
     "tensor", "zeros", "ones", "full", "arange", "eye", "randn", "rand", "zeros_like", "ones_like",
+    "full_like", "empty", "empty_like", "linspace", "logspace", "randint", "normal", "uniform",
+    "rand_like", "randn_like", "tril_indices", "triu_indices",
     "float16", "half", "float32", "float64", "double", "int8", "uint8", "int16", "int32", "int64",
     "long", *_ops_all,
 ]

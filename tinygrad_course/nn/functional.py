@@ -297,6 +297,19 @@ def one_hot(labels, num_classes: int | None = None, dtype=None) -> Tensor:
     return Tensor._wrap(out)
 
 
+def pad(input, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
+    """PyTorch's F.pad: `pad` is flat and starts from the last axis, (left, right, top, bottom,
+    ...); mode "constant" (with `value`), "reflect", "replicate" or "circular"; negative widths
+    crop. tc.pad takes NumPy's per-axis pad_width instead."""
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: pad={tuple(pad)} must hold a (before, after) pair per padded axis, "
+                         f"last axis first, for at most the {x.ndim} axes of shape {x.shape}")
+    pairs = [tuple(pad[i:i + 2]) for i in range(0, len(pad), 2)][::-1]
+    widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs
+    return ops.pad(x, widths, 0.0 if value is None else value, mode)
+
+
 # ---- metrics and regularization ----------------------------------------------------------
 def _predicted_and_true(output, target, threshold: float | None, op: str) -> tuple[np.ndarray, np.ndarray]:
     """(predicted class, true class) per example, as `accuracy` documents them."""

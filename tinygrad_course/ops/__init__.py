@@ -5,8 +5,6 @@ from __future__ import annotations
 from ..autograd import Function
 from .activations import (leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax,  # noqa: F401
                           tanh)
-from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,  # noqa: F401
-                          logsigmoid, mish, relu6, selu, silu, softmin, softplus, softsign)
 from .compare import equal, greater, greater_equal, less, less_equal, not_equal  # noqa: F401
 from .elementwise import (abs, add, astype, clip, clone, div, exp, log, maximum, minimum,  # noqa: F401
                           mul, neg, pow, sqrt, sub)
@@ -15,6 +13,10 @@ from .linalg import dot, einsum, inner, kron, linear, matmul, outer, tensordot  
 from .reductions import argmax, argmin, max, mean, min, std, sum, var  # noqa: F401
 from .shape import (broadcast_to, concatenate, expand_dims, flatten, pad, permute,  # noqa: F401
                     reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze)
+from .gather import (gather, index_select, masked_fill, masked_select, nonzero,  # noqa: F401
+                     put_along_axis, scatter, scatter_add, take_along_axis)
+from .rearrange import (chunk, diag, diagonal, flip, meshgrid, repeat, repeat_interleave,  # noqa: F401
+                        roll, tile, trace, tril, triu, unflatten)
 from .conv import conv1d, conv2d, conv_transpose2d, fold, unfold  # noqa: F401
 from .pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                    interpolate, max_pool1d, max_pool2d)
@@ -30,8 +32,9 @@ __all__ = [
     "concatenate", "stack", "split", "pad", "getitem", "where", "matmul", "dot", "linear", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "argmax", "argmin",
     "cat", "is_tensor", "from_numpy",
-    "gelu", "silu", "elu", "selu", "celu", "softplus", "softsign", "mish", "relu6", "hardtanh",
-    "hardsigmoid", "hardswish", "logsigmoid", "softmin",
+    "flip", "roll", "tile", "repeat", "repeat_interleave", "chunk", "unflatten", "tril", "triu",
+    "diag", "diagonal", "trace", "meshgrid", "gather", "scatter", "scatter_add", "index_select",
+    "take_along_axis", "put_along_axis", "masked_fill", "masked_select", "nonzero",
     "einsum", "tensordot", "outer", "inner", "kron",
     "conv1d", "conv2d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
     "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",

@@ -48,7 +48,7 @@ def _gather_index(x: Tensor, dim, index, op: str) -> tuple:
         raise ValueError(f"{op}: index must have as many dimensions as the input ({x.ndim}), "
                          f"got index shape {index.shape} for input shape {x.shape}")
     shape = x.shape if x.ndim else (1,)
-    axis = normalize_axis(dim, x.ndim, op)[0]
+    axis = normalize_axis(dim, len(shape), op)[0]
     index = index.reshape(index.shape or (1,))
     for d, (k, n) in enumerate(zip(index.shape, shape)):
         if d != axis and k > n:
@@ -102,8 +102,8 @@ def index_select(x, dim: int, index) -> Tensor:
     index = _int_index(index, "index_select")
     if index.ndim > 1:
         raise ValueError(f"index_select: index must be 0-d or 1-D, got shape {index.shape}")
-    axis = normalize_axis(dim, x.ndim, "index_select")[0]
     x1 = _flat(x)
+    axis = normalize_axis(dim, x1.ndim, "index_select")[0]
     _check_range(index, x1.shape[axis], axis, x.shape, "index_select")
     return getitem(x1, (slice(None),) * axis + (index.reshape(-1),))
 
@@ -192,7 +192,7 @@ def masked_select(x, mask) -> Tensor:
     """The 1-D tensor of x's elements where `mask` is true (x and mask broadcast together)."""
     x = as_tensor(x)
     mask = _bool_mask(mask, "masked_select")
-    shape = np.broadcast_shapes(mask.shape, x.shape)
+    shape = np.broadcast_shapes(mask.shape, x.shape) or (1,)
     if x.shape != shape:
         x = broadcast_to(x, shape)
     return getitem(x, np.broadcast_to(mask, shape).nonzero())

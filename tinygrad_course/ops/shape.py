@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from .common import as_scalar, as_tensor, normalize_axis, torch_axis
+from .indexing import scatter_add
 
 
 def expand_to(g, shape: tuple):
@@ -106,19 +107,37 @@ class Concatenate(Function):
 
 
 class Pad(Function):
-    """x padded with a constant; the gradient is the un-padded slice."""
+    """x padded with `value` (mode "constant": the gradient is the un-padded slice), or with
+    copies of x's own elements ("reflect", "edge", "wrap": numpy.pad's modes; the gradient adds
+    g back to the element each output came from, found by padding x's flat indices alike)."""
 
     @staticmethod
-    def forward(ctx, x, pad_width, value):
-        pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)) if x.ndim else ()
-        if x.ndim and (pw < 0).any():
+    def forward(ctx, x, pad_width, value, mode):
+        pw = _pad_widths(pad_width, x.ndim)
+        if (pw < 0).any():
             raise ValueError(f"pad: pad widths must be non-negative, got {pad_width}")
-        ctx.slices = tuple(slice(int(a), int(a) + n) for (a, _), n in zip(pw, x.shape))
-        return np.pad(x, pw, mode="constant", constant_values=value)
+        ctx.shape = x.shape
+        if mode == "constant":
+            ctx.slices = tuple(slice(int(a), int(a) + n) for (a, _), n in zip(pw, x.shape))
+            return np.pad(x, pw, mode="constant", constant_values=value)
+        if ctx.needs_input_grad[0]:
+            ctx.source = np.pad(np.arange(x.size).reshape(x.shape), pw, mode=mode)
+        return np.pad(x, pw, mode=mode)
 
     @staticmethod
     def backward(ctx, g):
-        return g[ctx.slices], None, None
+        if hasattr(ctx, "slices"):
+            return g[ctx.slices], None, None, None
+        return scatter_add(g, ctx.source, (int(np.prod(ctx.shape)),)).reshape(ctx.shape), None, None, None
+
+
+def _pad_widths(pad_width, ndim: int) -> np.ndarray:
+    try:
+        return np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor with {ndim} "
+                         "dimensions; give an int, (before, after), or one (before, after) per "
+                         "axis, as numpy.pad") from None
 
 
 def _shape_arg(shape) -> tuple:
@@ -252,9 +271,34 @@ def _torch_split_bounds(size_or_sizes, n: int, ax: int) -> list:
     return [0, *np.cumsum(sizes).tolist()]
 
 
-def pad(x, pad_width, value: float = 0.0) -> Tensor:
-    """x padded with a constant, pad_width as in numpy.pad."""
-    return Pad.apply(x, pad_width, value)
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "edge": "edge",
+              "circular": "wrap", "wrap": "wrap"}
+
+
+def pad(x, pad_width, value: float | str = 0.0, mode: str = "constant", *,
+        constant_values: float | None = None) -> Tensor:
+    """x padded, pad_width as in numpy.pad (an int, (before, after), or one pair per axis).
+    `mode`: "constant" (`value`, NumPy's constant_values), "reflect" (mirror without repeating
+    the edge), "replicate"/"edge" (repeat the edge), "circular"/"wrap" (wrap around); a string
+    third argument is the mode, as in numpy.pad. A negative width crops that side first, as in
+    PyTorch's F.pad."""
+    if isinstance(value, str):
+        value, mode = 0.0, value
+    if constant_values is not None:
+        value = constant_values
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: unknown mode {mode!r}; use one of {sorted(_PAD_MODES)}")
+    if mode != "constant" and value != 0:
+        raise ValueError(f"pad: value={value} only applies to mode='constant', not {mode!r}")
+    x = as_tensor(x)
+    pw = _pad_widths(pad_width, x.ndim)
+    if (pw < 0).any():
+        sizes = x.shape + pw.sum(axis=1)
+        if (sizes < 0).any():
+            raise ValueError(f"pad: widths {pw.tolist()} crop more than the shape {x.shape} holds")
+        x = x[tuple(slice(int(max(-a, 0)), int(n - max(-b, 0))) for (a, b), n in zip(pw, x.shape))]
+        pw = np.maximum(pw, 0)
+    return Pad.apply(x, pw, value, _PAD_MODES[mode])
 
 
 for _f in (reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to,
