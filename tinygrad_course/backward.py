@@ -30,7 +30,7 @@ def graph_nodes(roots: Sequence[Tensor]) -> list:
         elif node not in seen:
             seen.add(node)
             stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node.parents) if p is not None and p not in seen)
+            stack += [(p, False) for p in reversed(node.parents) if p is not None and p not in seen]
     return order[::-1]
 
 
@@ -131,9 +131,8 @@ def _as_graph_tensor(node, s):
     for t in node.inputs:
         if isinstance(t, Tensor) and t.data is s:
             return t
-    out = Tensor._wrap(s)
-    if id(s) == node.out_id:
-        out.requires_grad, out._ctx = True, node
+    out = Tensor._wrap(s, id(s) == node.out_id)
+    out._ctx = node if out.requires_grad else None
     return out
 
 
@@ -182,12 +181,14 @@ def _release(node, memo: dict) -> None:
     for inp, parent in zip(node.inputs, node.parents):
         if isinstance(inp, np.ndarray):
             inp = _placeholder(inp.shape, inp.dtype)
-        elif isinstance(inp, Tensor) and not (inp.requires_grad and (inp._ctx is None or any(
-                t is inp for t in getattr(parent, "retained", ())))):
-            if id(inp) not in memo:
-                stub = memo[id(inp)] = Tensor._wrap(_placeholder(inp.shape, inp.dtype), inp.requires_grad)
+        elif isinstance(inp, Tensor) and not (inp.requires_grad and (  # parameters, and tensors
+                inp._ctx is None or any(t is inp for t in parent.retained))):  # wanting .grad, stay
+            stub = memo.get(id(inp))
+            if stub is None:
+                stub = memo[id(inp)] = Tensor._wrap(_placeholder(inp.data.shape, inp.data.dtype),
+                                                    inp.requires_grad)
                 stub._ctx, stub.name = parent, inp.name
-            inp = memo[id(inp)]
+            inp = stub
         freed.append(inp)
     node.inputs = tuple(freed)
 

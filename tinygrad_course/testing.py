@@ -103,10 +103,33 @@ domains: dict = {
     "clip": Domain(kinks=(-1.0, 1.0), margin=0.05),
     "max_pool1d": well_separated, "max_pool2d": well_separated, "adaptive_max_pool2d": well_separated,
     "linalg.norm": Domain(kinks=(0.0,), margin=0.1, spacing=0.05),
+    "relu6": Domain(low=-2.0, high=8.0, kinks=(0.0, 6.0), margin=0.05),
+    "hardtanh": Domain(kinks=(-1.0, 1.0), margin=0.05),
+    "hardsigmoid": Domain(low=-5.0, high=5.0, kinks=(-3.0, 3.0), margin=0.05),
+    "hardswish": Domain(low=-5.0, high=5.0, kinks=(-3.0, 3.0), margin=0.05),
+    "elu": away_from_zero, "selu": away_from_zero, "celu": away_from_zero,
+    "softsign": away_from_zero, "norm": away_from_zero,
+    "sort": well_separated, "argsort": well_separated, "topk": well_separated,
+    "median": well_separated, "cummax": well_separated, "cummin": well_separated,
+    "arcsin": Domain(low=-0.9, high=0.9), "arccos": Domain(low=-0.9, high=0.9),
+    "arctanh": Domain(low=-0.9, high=0.9), "arccosh": Domain(low=1.1, high=4.0),
+    "tan": Domain(low=-1.3, high=1.3), "sinh": bounded, "cosh": bounded, "exp2": bounded,
+    "expm1": bounded, "log2": positive, "log10": positive, "log1p": Domain(low=-0.9, high=3.0),
+    "rsqrt": positive, "reciprocal": away_from_zero, "sign": away_from_zero,
+    "floor": Domain(kinks=tuple(range(-3, 4)), margin=0.05),
+    "ceil": Domain(kinks=tuple(range(-3, 4)), margin=0.05),
+    "trunc": Domain(kinks=tuple(range(-3, 4)), margin=0.05),
+    "round": Domain(kinks=tuple(k + 0.5 for k in range(-4, 4)), margin=0.05),
+    "hypot": away_from_zero, "arctan2": away_from_zero, "copysign": away_from_zero,
 }
 """Per-op domains: positive for log/sqrt/pow, bounded for exp, away from the kink at 0 for
 relu/abs (and denominators), well separated (no ties) for max/min/maximum/minimum, and away
-from the default bounds -1 and 1 for clip."""
+from the default bounds -1 and 1 for clip (and the corners of hardtanh, relu6, hardsigmoid,
+hardswish; elu's family and softsign at 0), no ties for sort, topk, median, cummax/cummin;
+inside the domain of the inverse trigonometric and hyperbolic functions and of
+log2/log10/log1p/rsqrt; away from the jumps of floor, ceil, trunc, round and sign, and from the
+origin for hypot, arctan2, copysign. fmod, remainder and floor_divide jump where x / y is an
+integer, which no per-element domain avoids: tests/test_ops_math.py draws x and y for them."""
 
 
 def _domain(domain) -> Domain:

@@ -3,13 +3,12 @@ PyTorch's others: gelu, silu, elu, selu, celu, softplus, softsign, mish, relu6, 
 hardsigmoid, hardswish, logsigmoid, softmin."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
 from .common import expand_reduced, normalize_axis, torch_axis
+from .math import erf
 
 
 class ReLU(Function):
@@ -213,6 +212,7 @@ Tensor.softmax, Tensor.log_softmax, Tensor.logsumexp = softmax, log_softmax, log
 # ---- more activations (PyTorch's set): each rule also runs on Tensors, for second derivatives --
 _SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
 _INV_SQRT_2PI = float(1 / np.sqrt(2 * np.pi))
+_SQRT_HALF = float(np.sqrt(0.5))
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
@@ -226,17 +226,10 @@ def _stable_softplus(z: np.ndarray) -> np.ndarray:
     return np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0)
 
 
-def _erf(x):
-    """erf of an array or a Tensor: `tc.erf` when ops/math.py provides it, else math.erf per
-    element (arrays only; exact to float64, slow)."""
-    from .. import ops
-    erf = getattr(ops, "erf", None)
-    if erf is not None:
-        out = erf(x)
-        return out if isinstance(x, Tensor) else np.asarray(out.data, dtype=x.dtype)
-    if isinstance(x, Tensor):
-        raise NotImplementedError("gelu: its second derivative needs tc.erf (ops/math.py)")
-    return np.vectorize(math.erf, otypes=[x.dtype])(x)
+def _normal_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 of an array (an array) or a Tensor (differentiable)."""
+    e = erf(x * _SQRT_HALF)
+    return 0.5 * (1 + (e if isinstance(x, Tensor) else e.data))
 
 
 class GELU(Function):
@@ -250,7 +243,7 @@ class GELU(Function):
         ctx.save_for_backward(x)
         if approximate == "tanh":
             return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-        return x * (0.5 * (1 + _erf(x * (1 / math.sqrt(2)))))
+        return x * _normal_cdf(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -259,8 +252,7 @@ class GELU(Function):
             t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
             du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du), None
-        cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
-        return g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI), None
+        return g * (_normal_cdf(x) + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI), None
 
 
 class SiLU(Function):
