@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..autograd import Function
 from .activations import (leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax,  # noqa: F401
                           tanh)
+from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,  # noqa: F401
+                          logsigmoid, mish, relu6, selu, silu, softmin, softplus, softsign)
 from .compare import equal, greater, greater_equal, less, less_equal, not_equal  # noqa: F401
 from .elementwise import (abs, add, astype, clip, clone, div, exp, log, maximum, minimum,  # noqa: F401
                           mul, neg, pow, sqrt, sub)
@@ -35,6 +37,8 @@ __all__ = [
     "flip", "roll", "tile", "repeat", "repeat_interleave", "chunk", "unflatten", "tril", "triu",
     "diag", "diagonal", "trace", "meshgrid", "gather", "scatter", "scatter_add", "index_select",
     "take_along_axis", "put_along_axis", "masked_fill", "masked_select", "nonzero",
+    "gelu", "silu", "elu", "selu", "celu", "softplus", "softsign", "mish", "relu6", "hardtanh",
+    "hardsigmoid", "hardswish", "logsigmoid", "softmin",
     "einsum", "tensordot", "outer", "inner", "kron",
     "conv1d", "conv2d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
     "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",
