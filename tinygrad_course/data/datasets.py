@@ -5,7 +5,7 @@ X of shape (m, 2), float32, and y of shape (m,), int64 class labels, with the ex
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -141,3 +141,25 @@ def load_dataset(name: str, **kw):
     if key not in DATASETS:
         raise ValueError(f"load_dataset: unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     return DATASETS[key](**kw)
+
+
+def load_digits(split: Sequence[float] | None = None, seed=None, *, generator=None):
+    """The 8x8 handwritten digits of scikit-learn (1,797 images, 10 classes, UCI's optdigits):
+    images X of shape (n, 1, 8, 8) (NCHW), float32 scaled from 0..16 to [0, 1], and int64 labels
+    y. With `split` (fractions summing to 1, e.g. (0.8, 0.2)), a list of (X, y) pairs cut from
+    one permutation drawn from `generator`/`seed` (as `random_split`). Needs scikit-learn:
+    pip install 'tinygrad-course[datasets]'."""
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError:
+        raise ImportError("load_digits: the digits come from scikit-learn, which is not "
+                          "installed; pip install 'tinygrad-course[datasets]' (or "
+                          "pip install scikit-learn)") from None
+    digits = sklearn_digits()
+    X = (digits.images.astype(np.float32) / np.float32(16.0))[:, None, :, :]
+    y = digits.target.astype(np.int64)
+    if split is None:
+        return X, y
+    from .dataset import TensorDataset, random_split
+    parts = random_split(TensorDataset(X, y), [float(f) for f in split], generator, seed=seed)
+    return [(X[part.indices], y[part.indices]) for part in parts]
