@@ -49,12 +49,20 @@ class _BackwardHookState:
         self.grad_output: tuple = (None,)
 
     def run(self):
-        """Call the hooks; a hook may return a new grad_input (a tuple), as in PyTorch."""
+        """Call the hooks with the gradients as Tensors; a hook may return a new grad_input (a
+        tuple), as in PyTorch. Returns grad_input as the engine's arrays (or graph Tensors)."""
+        plain = not any(isinstance(g, Tensor) for g in (*self.grad_input, *self.grad_output))
         grad_input = tuple(self.grad_input)
+        grad_output = self.grad_output
+        if plain:
+            grad_input = tuple(None if g is None else Tensor._wrap(g) for g in grad_input)
+            grad_output = tuple(None if g is None else Tensor._wrap(g) for g in grad_output)
         for hook in self.hooks:
-            result = hook(self.module, grad_input, self.grad_output)
+            result = hook(self.module, grad_input, grad_output)
             if result is not None:
                 grad_input = tuple(result)
+        if plain:
+            return tuple(g.data if isinstance(g, Tensor) else g for g in grad_input)
         return grad_input
 
 
@@ -100,6 +108,7 @@ class BackwardHookInput(Function):
         before = tuple(state.grad_input)
         after = state.run()
         changed = [i for i, (a, b) in enumerate(zip(before, after)) if a is not b]
+        # (an unchanged gradient comes back as the very array that was wrapped for the hook)
         if any(i != ctx.index for i in changed):
             raise RuntimeError(
                 f"{type(state.module).__name__}: a full backward hook replaced the gradient of "
