@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One entry point that does its own set-up: ./run.sh demo | test | bench | examples
+# One entry point that does its own set-up: ./run.sh demo | test | bench | examples | docs
 # It makes a virtual environment in .venv (reused later), installs the package into it,
 # and installs Debian's graphviz (the `dot` binary) when it is missing and we may.
 set -euo pipefail
@@ -11,6 +11,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extras="plot,progress"
 [ "$cmd" = "test" ] && extras="test"
+[ "$cmd" = "docs" ] && extras="docs"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]"
 
 if ! command -v dot >/dev/null 2>&1; then
@@ -29,5 +30,9 @@ case "$cmd" in
   test)     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 exec .venv/bin/python -m pytest "$@" ;;
   bench)    exec .venv/bin/python benchmarks/run.py "$@" ;;
   examples) for f in examples/[0-9]*.py; do .venv/bin/python "$f" "$@"; done ;;
-  *) echo "usage: ./run.sh demo|test|bench|examples [args...]" >&2; exit 2 ;;
+  # The site in site/: the course notebooks made from examples/ and executed (quick settings),
+  # then the API reference and pages, with warnings as errors. NO_MKDOCS_2_WARNING quiets a banner.
+  docs)     .venv/bin/python tools/build_notebooks.py "$@"
+            NO_MKDOCS_2_WARNING=1 exec .venv/bin/python -m mkdocs build --strict ;;
+  *) echo "usage: ./run.sh demo|test|bench|examples|docs [args...]" >&2; exit 2 ;;
 esac

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Bias and variance: models of growing size on the same train/dev/test split, each diagnosed.
 
 The course's "flower" (two classes in interleaved petals, with noise, so some points near the
@@ -11,12 +12,13 @@ regularization beat the expert on the training set by memorizing its noise, and 
 (high variance: more data or regularization). The dev set picks the model; the test set, used
 once, says how well it will do.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, probabilities, pyplot
+from _common import output_dir, parser, probabilities, pyplot, save
 from tinygrad_course import nn
 
 # name -> (hidden layer sizes, hidden activation), smallest first.
@@ -24,6 +26,7 @@ MODELS = {"logistic regression": ((), None), "tiny: 2-2-1 tanh": ((2,), nn.Tanh)
           "medium: 2-8-1 tanh": ((8,), nn.Tanh), "big: 2-32-32-32-1 ReLU": ((32, 32, 32), nn.ReLU)}
 
 
+# %%
 def network(hidden: tuple[int, ...], activation: type[nn.Module] | None) -> nn.Sequential:
     """2 -> hidden... -> 1 logit; no hidden layer is logistic regression."""
     layers, n_in = [], 2
@@ -33,6 +36,7 @@ def network(hidden: tuple[int, ...], activation: type[nn.Module] | None) -> nn.S
     return nn.Sequential(*layers, nn.Linear(n_in, 1))
 
 
+# %%
 def human_level_error(X: np.ndarray, y: np.ndarray) -> float:
     """The error of an expert who knows the flower: each point gets the class of the nearest
     point on the noiseless petals (the data's own recipe with noise = 0)."""
@@ -41,9 +45,10 @@ def human_level_error(X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(petal_class[nearest] != y))
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, n_samples: int | None = None,
         epochs: int | None = None, lr: float | None = None) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("01_bias_variance", out)
     n_samples = n_samples or 1000
     # Quick: fewer steps, so a larger step size to get as far.
     epochs = epochs or (1000 if quick else 2000)
@@ -98,8 +103,7 @@ def run(out=None, seed: int = 0, quick: bool = False, n_samples: int | None = No
     ax.minorticks_off()
     ax.set_yticks([0.02, 0.05, 0.1, 0.2, 0.5], ["2%", "5%", "10%", "20%", "50%"])
     ax.legend(fontsize=9)
-    fig.savefig(out / "bias_variance_errors.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "bias_variance_errors.png")
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.4), layout="constrained")
     for ax, (name, model) in zip(axes, models.items()):
@@ -108,13 +112,13 @@ def run(out=None, seed: int = 0, quick: bool = False, n_samples: int | None = No
                                       title=f"{name}\ntrain {r['train_error']:.1%}, dev "
                                             f"{r['dev_error']:.1%}: {r['diagnosis']}")
     fig.suptitle("Decision boundaries on the training set")
-    fig.savefig(out / "bias_variance_boundaries.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "bias_variance_boundaries.png")
     findings["plots"] = ["bias_variance_errors.png", "bias_variance_boundaries.png"]
     findings["out"] = str(out)
     return findings
 
 
+# %%
 def main(argv=None) -> None:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     f = run(args.out, args.seed, args.quick)
@@ -131,5 +135,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Initialization: zeros vs large random vs He on the circles data, the course's 3-layer network.
 
 LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID (2 -> 10 -> 5 -> 1), trained by plain
@@ -6,18 +7,20 @@ thing, gets the same gradient, so they all stay identical and the network is no 
 coin (50%). W = randn * 10 starts with huge logits, so the first cost is enormous and training
 crawls out of saturation. He (randn * sqrt(2 / n[l-1])) fits the circles well.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, probabilities, pyplot
+from _common import output_dir, parser, probabilities, pyplot, save
 from tinygrad_course import nn
 
 # name -> (Linear's init, scale of init="random"), the course's three choices.
 INITS = {"zeros": ("zeros", 0.0), "large random (randn * 10)": ("random", 10.0), "he": ("he", 0.0)}
 
 
+# %%
 def three_layer_net(init: str, scale: float) -> nn.Sequential:
     """The course's model: 2 -> 10 -> 5 -> 1, ReLU hidden layers, one logit out."""
     return nn.Sequential(
@@ -26,6 +29,7 @@ def three_layer_net(init: str, scale: float) -> nn.Sequential:
         nn.Linear(5, 1, init=init, scale=scale))
 
 
+# %%
 def hidden_units_identical(model: nn.Sequential) -> bool:
     """Whether, in every hidden layer, all units have the same incoming weights and bias."""
     hidden = [m for m in model if isinstance(m, nn.Linear)][:-1]
@@ -33,6 +37,7 @@ def hidden_units_identical(model: nn.Sequential) -> bool:
                for m in hidden)
 
 
+# %%
 def train(model: nn.Module, X: tc.Tensor, y: tc.Tensor, iterations: int, lr: float) -> list[float]:
     """Batch gradient descent, the course's loop: forward, cost, backward, update."""
     optimizer = tc.optim.SGD(model.parameters(), lr=lr)
@@ -46,9 +51,10 @@ def train(model: nn.Module, X: tc.Tensor, y: tc.Tensor, iterations: int, lr: flo
     return costs
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = None,
         lr: float | None = None) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("02_initialization", out)
     # Quick: fewer steps, so a larger step size to get as far.
     iterations = iterations or (2000 if quick else 15000)
     lr = lr or (0.05 if quick else 0.01)
@@ -78,8 +84,7 @@ def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = N
     fig, ax = plt.subplots(figsize=(7, 4.5))
     tc.viz.plot_costs(costs, ax=ax, logy=True, ylabel="cost (log scale)",
                       title=f"Cost during training (gradient descent, lr = {lr:g})")
-    fig.savefig(out / "init_costs.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "init_costs.png")
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), layout="constrained")
     for ax, (name, model) in zip(axes, models.items()):
@@ -87,13 +92,13 @@ def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = N
         tc.viz.plot_decision_boundary(probabilities(model), X_train, y_train, ax=ax, margin=0.3,
                                       title=f"{name}: train accuracy {acc:.0%}")
     fig.suptitle("Decision boundaries after training, by initialization")
-    fig.savefig(out / "init_boundaries.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "init_boundaries.png")
     findings["plots"] = ["init_costs.png", "init_boundaries.png"]
     findings["out"] = str(out)
     return findings
 
 
+# %%
 def main(argv=None) -> None:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     f = run(args.out, args.seed, args.quick)
@@ -107,5 +112,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Regularization: none vs L2 vs dropout on the football data, a network big enough to overfit.
 
 The course's 2 -> 20 -> 3 -> 1 ReLU network, trained by batch gradient descent (lr 0.3, 30000
@@ -9,12 +10,13 @@ sum ||W||^2, lambd = 0.7) keeps the weights small and the boundary smooth; dropo
 0.86 on both hidden layers) stops units from relying on each other. Both shrink the gap and do
 better on the dev set.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, probabilities, pyplot
+from _common import output_dir, parser, probabilities, pyplot, save
 from tinygrad_course import nn
 
 METHODS = {"no regularization": {}, "L2 (lambd = 0.7)": {"lambd": 0.7},
@@ -23,6 +25,7 @@ METHODS = {"no regularization": {}, "L2 (lambd = 0.7)": {"lambd": 0.7},
 OPTIMIZERS = {"gradient descent": (tc.optim.SGD, 0.3), "Adam": (tc.optim.Adam, 0.01)}
 
 
+# %%
 def football_net(keep_prob: float = 1.0) -> nn.Sequential:
     """2 -> 20 -> 3 -> 1, ReLU hidden layers, dropout after each (the identity at keep_prob 1)."""
     return nn.Sequential(nn.Linear(2, 20), nn.ReLU(), nn.Dropout(keep_prob),
@@ -30,6 +33,7 @@ def football_net(keep_prob: float = 1.0) -> nn.Sequential:
                          nn.Linear(3, 1))
 
 
+# %%
 def regularized_cost(model: nn.Module, lambd: float, m: int):
     """The course's cost: cross-entropy + lambd / (2m) * sum_l ||W[l]||^2 (no term at lambd = 0)."""
     def cost(logits: tc.Tensor, y: tc.Tensor) -> tc.Tensor:
@@ -38,9 +42,10 @@ def regularized_cost(model: nn.Module, lambd: float, m: int):
     return cost
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = None,
         optimizer: str | None = None) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("03_regularization", out)
     optimizer = optimizer or ("Adam" if quick else "gradient descent")
     iterations = iterations or (3000 if quick else 30000)
     Optimizer, lr = OPTIMIZERS[optimizer]
@@ -83,8 +88,7 @@ def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = N
         ax.plot(frontier, tc.data.football_boundary(frontier), "k--", lw=1.5, label="true frontier")
         ax.legend(loc="lower right", fontsize=8)
     fig.suptitle("Decision boundaries on the football training set (10% of labels flipped)")
-    fig.savefig(out / "reg_boundaries.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "reg_boundaries.png")
 
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     names = list(METHODS)
@@ -100,13 +104,13 @@ def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = N
     ax.set_xticks(x, names, fontsize=9)
     ax.set(ylim=(0.7, 1.06), ylabel="accuracy", title="Train vs dev accuracy: the gap shrinks")
     ax.legend(loc="upper center", ncol=3, fontsize=8)
-    fig.savefig(out / "reg_accuracies.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "reg_accuracies.png")
     findings["plots"] = ["reg_boundaries.png", "reg_accuracies.png"]
     findings["out"] = str(out)
     return findings
 
 
+# %%
 def main(argv=None) -> None:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     f = run(args.out, args.seed, args.quick)
@@ -120,5 +124,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Normalizing inputs: the same network on badly scaled features, with and without `Normalizer`.
 
 The moons data with its second feature multiplied by 100 and shifted by 500 (think of a size in
@@ -8,6 +9,7 @@ mean and standard deviation (x = (x - mu) / sigma, the same mu and sigma for the
 valley is round and a large learning rate works. Each version gets the best learning rate from
 the same grid, so neither is handicapped by a bad choice.
 """
+# %%
 from __future__ import annotations
 
 import math
@@ -15,12 +17,13 @@ import math
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 from tinygrad_course import nn
 
 LEARNING_RATES = tuple(10.0 ** -k for k in range(7))  # 1, 0.1, ..., 1e-6
 
 
+# %%
 def badly_scaled(X: np.ndarray) -> np.ndarray:
     """x2 -> 100 * x2 + 500: one feature in the hundreds, the other around 1."""
     X = X.copy()
@@ -28,6 +31,7 @@ def badly_scaled(X: np.ndarray) -> np.ndarray:
     return X
 
 
+# %%
 def train(X: np.ndarray, y: np.ndarray, lr: float, iterations: int, seed: int):
     """A 2 -> 16 -> 1 ReLU network (He init) after `iterations` steps of batch gradient descent;
     returns (model, per-iteration costs), or (model, None) if the cost blew up."""
@@ -43,8 +47,9 @@ def train(X: np.ndarray, y: np.ndarray, lr: float, iterations: int, seed: int):
     return model, history.costs
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = None) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("04_input_normalization", out)
     iterations = iterations or (300 if quick else 2000)
     X, y = tc.data.make_moons(500, noise=0.2, seed=seed)
     (X_train, y_train), (X_dev, y_dev), _ = tc.data.train_dev_test_split(
@@ -76,8 +81,7 @@ def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = N
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     tc.viz.plot_costs(best_costs, ax=ax, logy=True, ylabel="cost (log scale)",
                       title="Cost during training, each with its best learning rate")
-    fig.savefig(out / "norm_costs.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "norm_costs.png")
 
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     for name, r in findings["inputs"].items():
@@ -88,13 +92,13 @@ def run(out=None, seed: int = 0, quick: bool = False, iterations: int | None = N
     ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="cost after training",
            title=f"Final cost after {iterations} iterations, by learning rate")
     ax.legend(fontsize=9)
-    fig.savefig(out / "norm_lr_sweep.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "norm_lr_sweep.png")
     findings["plots"] = ["norm_costs.png", "norm_lr_sweep.png"]
     findings["out"] = str(out)
     return findings
 
 
+# %%
 def main(argv=None) -> None:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     f = run(args.out, args.seed, args.quick)
@@ -108,5 +112,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Vanishing and exploding gradients in a deep network, per layer, at initialization.
 
 A 12-layer fully connected network (11 hidden layers of 32 units) on the moons data, one forward
@@ -12,6 +13,7 @@ and backward pass, three ways:
 The per-layer norms are plotted on a log scale and the gradient flow is drawn as a graph whose
 layers are coloured by log10 of their gradient's norm.
 """
+# %%
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 from tinygrad_course import nn
 
 # key -> (label, activation, Linear's init, scale of init="random")
@@ -30,6 +32,7 @@ SETUPS = {
 }
 
 
+# %%
 def deep_net(depth: int, width: int, activation: type[nn.Module], init: str,
              scale: float) -> nn.Sequential:
     """2 -> width -> ... -> width -> 1: `depth` Linear layers named layer1..layerN."""
@@ -42,6 +45,7 @@ def deep_net(depth: int, width: int, activation: type[nn.Module], init: str,
     return nn.Sequential(layers)
 
 
+# %%
 def render_graph(graph, stem: Path) -> list[str]:
     """SVG and PNG drawn by graphviz's `dot`; without `dot`, render leaves the DOT source."""
     try:
@@ -50,8 +54,9 @@ def render_graph(graph, stem: Path) -> list[str]:
         return [stem.with_suffix(".dot").name]
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, depth: int = 12, width: int = 32) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("05_vanishing_exploding", out)
     X, y = tc.data.make_moons(128 if quick else 512, noise=0.2, seed=seed)
     Xt, yt = tc.Tensor(X), tc.Tensor(y.reshape(-1, 1).astype(np.float32))
 
@@ -74,13 +79,13 @@ def run(out=None, seed: int = 0, quick: bool = False, depth: int = 12, width: in
     tc.viz.plot_gradient_norms(norms, ax=ax, title=f"Gradient norm per layer at initialization "
                                                    f"({depth} layers, input side on the left)")
     ax.set_ylabel("||dW, db|| of the layer (log scale)")
-    fig.savefig(out / "gradient_norms.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "gradient_norms.png")
     findings["plots"] = ["gradient_norms.png"]
     findings["out"] = str(out)
     return findings
 
 
+# %%
 def main(argv=None) -> None:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     f = run(args.out, args.seed, args.quick)
@@ -97,5 +102,6 @@ def main(argv=None) -> None:
     print(f"plots and graphs in {f['out']}: {', '.join(f['plots'] + f['graphs'])}")
 
 
+# %%
 if __name__ == "__main__":
     main()

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Gradient checking: backprop vs the numerical gradient, parameter by parameter.
 
 For every parameter theta_i: gradapprox_i = (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps),
@@ -7,15 +8,17 @@ network is a hand-written `tc.Function` (forward and backward of Z = X W^T + b).
 the model passes; with the course's planted bug (dW twice too large), the report names exactly
 that layer's weight. Gradient checking does not work with dropout on: the check refuses it.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 from tinygrad_course import nn
 
 
+# %%
 class LinearFunction(tc.Function):
     """Z = X W^T + b; dX = dZ W, dW = dZ^T X, db = sum of dZ over the examples."""
 
@@ -30,6 +33,7 @@ class LinearFunction(tc.Function):
         return g @ w, g.T @ x, g.sum(axis=0)
 
 
+# %%
 class BuggyLinearFunction(LinearFunction):
     """The same op with the course's planted bug: dW = 2 dZ^T X (a stray factor 2)."""
 
@@ -39,6 +43,7 @@ class BuggyLinearFunction(LinearFunction):
         return dx, 2 * dw, db
 
 
+# %%
 class CustomLinear(nn.Linear):
     """nn.Linear whose forward and backward are a hand-written Function."""
 
@@ -50,6 +55,7 @@ class CustomLinear(nn.Linear):
         return self.function.apply(x, self.weight, self.bias)
 
 
+# %%
 def network(function: type[tc.Function], keep_prob: float = 1.0) -> nn.Sequential:
     """4 -> 5 -> 3 -> 1 with ReLUs; layer2 runs `function`; dropout after it at keep_prob < 1.
 
@@ -66,8 +72,9 @@ def network(function: type[tc.Function], keep_prob: float = 1.0) -> nn.Sequentia
     return model
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, m: int = 32) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("06_gradient_checking", out)
     tc.manual_seed(seed)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m, 4))
@@ -110,13 +117,13 @@ def run(out=None, seed: int = 0, quick: bool = False, m: int = 32) -> dict:
     ax.set(ylim=(1e-12, 10), ylabel="||grad - gradapprox|| / (||grad|| + ||gradapprox||)",
            title="Gradient check per parameter: the bug shows up in layer2.weight only")
     ax.legend(fontsize=8, loc="upper left")
-    fig.savefig(out / "gradcheck_differences.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "gradcheck_differences.png")
     findings["plots"] = ["gradcheck_differences.png"]
     findings["out"] = str(out)
     return findings
 
 
+# %%
 def main(argv=None) -> None:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     f = run(args.out, args.seed, args.quick)
@@ -129,5 +136,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

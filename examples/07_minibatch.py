@@ -1,3 +1,4 @@
+# %% [markdown]
 """Mini-batch sizes: batch vs mini-batch vs stochastic gradient descent, for the same epochs.
 
 One epoch is one pass over the m training examples, cut into mini-batches of batch_size:
@@ -9,6 +10,7 @@ mini-batches take many steps per epoch and still compute each one on a matrix. (
 step costs about the same whatever its size, so batch GD only loses by taking few steps; with
 millions of examples each of its steps is also a pass over all of them.)
 """
+# %%
 from __future__ import annotations
 
 import time
@@ -16,19 +18,21 @@ import time
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 from tinygrad_course import nn
 
 
+# %%
 def full_cost(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
     """The cost on the whole training set (what every method is trying to lower)."""
     with tc.no_grad():
         return nn.F.binary_cross_entropy_with_logits(model(tc.Tensor(X)), tc.Tensor(y)).item()
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
         lr: float = 0.05) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("07_minibatch", out)
     epochs = epochs or (4 if quick else 20)
     m = 256 if quick else 1024
     X, labels = tc.data.make_moons(m, noise=0.2, seed=seed)
@@ -78,8 +82,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
         ax.set(xlabel="iteration (one mini-batch step)", ylabel="cost of the mini-batch",
                title=f"{name}: {r['iterations']} steps")
     fig.suptitle(f"Cost per iteration, {epochs} epochs over m = {m} examples, lr = {lr:g}")
-    fig.savefig(out / "minibatch_costs.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "minibatch_costs.png")
 
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
     names = list(findings["methods"])
@@ -96,13 +99,13 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
               color=["tab:blue", "tab:orange", "tab:green"])
     right.set(yscale="log", ylabel="milliseconds per epoch (log scale)",
               title="Time per epoch: one example at a time is slow")
-    fig.savefig(out / "minibatch_epochs.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "minibatch_epochs.png")
     findings["plots"] = ["minibatch_costs.png", "minibatch_epochs.png"]
     findings["out"] = str(out)
     return findings
 
 
+# %%
 def main(argv=None) -> None:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     f = run(args.out, args.seed, args.quick)
@@ -117,5 +120,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

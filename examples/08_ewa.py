@@ -1,3 +1,4 @@
+# %% [markdown]
 """Exponentially weighted averages: v_t = beta * v_{t-1} + (1 - beta) * theta_t, from v_0 = 0.
 
 The course's temperature example, with a year of daily temperatures generated here (a seasonal
@@ -5,17 +6,19 @@ curve plus day-to-day noise). beta averages roughly the last 1 / (1 - beta) days
 days, 0.98 about 50 (smoother, but lagging behind), 0.5 about 2 (noisy). Started at v_0 = 0 the
 average is far too low for the first days; bias correction divides by 1 - beta^t to fix that.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 
 BETAS = (0.9, 0.98, 0.5)
 COLOURS = {0.9: "tab:red", 0.98: "tab:green", 0.5: "gold"}
 
 
+# %%
 def temperatures(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(noisy daily temperatures in degrees F, the seasonal curve without noise): about 40 F in
     January, 64 F in July, as in the lecture's London data."""
@@ -25,6 +28,7 @@ def temperatures(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return season + rng.normal(0.0, 5.0, days), season
 
 
+# %%
 def lag_days(smoothed: np.ndarray, truth: np.ndarray, max_lag: int = 90, skip: int = 100) -> int:
     """How many days `smoothed` runs behind `truth`: the shift that best aligns them."""
     errors = [np.mean((smoothed[skip:] - truth[skip - s:truth.size - s]) ** 2)
@@ -32,13 +36,15 @@ def lag_days(smoothed: np.ndarray, truth: np.ndarray, max_lag: int = 90, skip: i
     return int(np.argmin(errors))
 
 
+# %%
 def roughness(series: np.ndarray) -> float:
     """Mean absolute day-to-day change: how noisy a curve still is."""
     return float(np.mean(np.abs(np.diff(series))))
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, days: int = 365) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("08_ewa", out)
     theta, season = temperatures(days, seed)
     corrected = {b: tc.ewa.ewa_series(theta, b, bias_correction=True) for b in BETAS}
     raw = {b: tc.ewa.ewa_series(theta, b, bias_correction=False) for b in BETAS}
@@ -72,8 +78,7 @@ def run(out=None, seed: int = 0, quick: bool = False, days: int = 365) -> dict:
            title="Exponentially weighted averages (bias-corrected)")
     ax.legend(loc="lower center", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "ewa_betas.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "ewa_betas.png")
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     early = slice(0, 120)
@@ -85,13 +90,13 @@ def run(out=None, seed: int = 0, quick: bool = False, days: int = 365) -> dict:
            title="Bias correction: v_0 = 0 drags the early average down")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "ewa_bias_correction.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "ewa_bias_correction.png")
     findings["plots"] = ["ewa_betas.png", "ewa_bias_correction.png"]
     findings["out"] = str(out)
     return findings
 
 
+# %%
 def main(argv=None) -> None:
     args = parser(__doc__.splitlines()[0]).parse_args(argv)
     f = run(args.out, args.seed, args.quick)
@@ -108,5 +113,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Optimizers: gradient descent vs momentum vs RMSprop vs Adam on the moons data.
 
 The course's experiment: the same 3-layer network (2 -> 5 -> 2 -> 1, ReLU, He initialization),
@@ -6,6 +7,7 @@ optimizer. Gradient descent and momentum crawl at that rate; RMSprop and Adam sc
 the root of the averaged squared gradient, so their effective step is much larger and they
 separate the moons. The loop is written by hand: zero_grad, forward, cost, backward, step.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +15,7 @@ import numpy as np
 import tinygrad_course as tc
 from tinygrad_course import nn, optim
 from tinygrad_course.data import make_moons, minibatches
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 
 OPTIMIZERS = {
     "gradient descent": lambda params, lr: optim.SGD(params, lr),
@@ -23,12 +25,14 @@ OPTIMIZERS = {
 }
 
 
+# %%
 def three_layer_net() -> nn.Sequential:
     """The course's [2, 5, 2, 1] network; it outputs logits (the loss applies the sigmoid)."""
     return nn.Sequential(nn.Linear(2, 5, init="he"), nn.ReLU(), nn.Linear(5, 2, init="he"),
                          nn.ReLU(), nn.Linear(2, 1, init="he"))
 
 
+# %%
 def train(name: str, X: np.ndarray, y: np.ndarray, epochs: int, lr: float, batch_size: int,
           seed: int) -> tuple[nn.Module, list[float]]:
     """Train a fresh network (same initialization for every optimizer) and return it with its
@@ -50,15 +54,17 @@ def train(name: str, X: np.ndarray, y: np.ndarray, epochs: int, lr: float, batch
     return model, costs
 
 
+# %%
 def predict(model: nn.Module, X: np.ndarray) -> np.ndarray:
     """Class 1 where the logit is positive."""
     with tc.no_grad():
         return (model(tc.Tensor(X)).numpy() > 0).astype(np.int64).ravel()
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
         lr: float = 0.0007, batch_size: int = 64) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("09_optimizers", out)
     epochs = epochs or (600 if quick else 3000)
     X, labels = make_moons(300, noise=0.2, seed=3)
     y = labels.reshape(-1, 1).astype(np.float32)
@@ -76,8 +82,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
            title=f"Same net, same lr = {lr:g}, batches of {batch_size}")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "optimizer_costs.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "optimizer_costs.png")
 
     fig, axes = plt.subplots(2, 2, figsize=(9, 8))
     for ax, name in zip(axes.ravel(), OPTIMIZERS):
@@ -85,13 +90,13 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
                                       ax=ax, title=f"{name}: train accuracy {accuracy[name]:.1%}")
     fig.suptitle(f"Decision boundaries after {epochs} epochs at lr = {lr:g}")
     fig.tight_layout()
-    fig.savefig(out / "optimizer_boundaries.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "optimizer_boundaries.png")
     return {"accuracy": accuracy, "final_cost": {k: v[-1] for k, v in costs.items()},
             "epochs": epochs, "lr": lr,
             "plots": ["optimizer_costs.png", "optimizer_boundaries.png"], "out": str(out)}
 
 
+# %%
 def main(argv=None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=None, help="epochs per optimizer (default 3000)")
@@ -108,5 +113,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

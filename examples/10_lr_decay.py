@@ -1,3 +1,4 @@
+# %% [markdown]
 """Learning-rate decay: the schedules of tinygrad_course.optim, and what they do to training.
 
 Mini-batch gradient descent with a large learning rate makes quick progress, then bounces around
@@ -8,6 +9,7 @@ before the minimum; that is why the course then applies it only every `time_inte
 The network is a small 2 -> 16 -> 8 -> 1 ReLU net on the moons data, trained with `tc.fit`, which
 steps the schedule after each epoch.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +17,10 @@ import numpy as np
 import tinygrad_course as tc
 from tinygrad_course import nn, optim
 from tinygrad_course.data import make_moons
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 
 
+# %%
 def schedules(epochs: int) -> dict:
     """name -> function(optimizer) -> schedule (None: the constant rate), for `epochs` epochs."""
     return {
@@ -33,13 +36,15 @@ def schedules(epochs: int) -> dict:
     }
 
 
+# %%
 def three_layer_net() -> nn.Sequential:
     return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1))
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
         lr: float = 2.0) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("10_lr_decay", out)
     epochs = epochs or (300 if quick else 1000)
     X, labels = make_moons(300, noise=0.2, seed=3)
     y = labels.reshape(-1, 1).astype(np.float32)
@@ -69,8 +74,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
            title=f"Learning-rate schedules from lr0 = {lr:g} over {epochs} epochs")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "lr_schedules.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "lr_schedules.png")
 
     fig, ax = plt.subplots(figsize=(9.5, 4.5))
     for name in reversed(costs):  # the constant rate last, on top: its bouncing is the point
@@ -82,13 +86,13 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
     ax.legend(handles[::-1], names[::-1], fontsize=8, title="schedule: final cost",
               title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
-    fig.savefig(out / "lr_decay_training.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "lr_decay_training.png")
     return {"final_cost": {k: v[-1] for k, v in costs.items()}, "accuracy": accuracy,
             "late_cost": late, "wobble": wobble, "lrs": lrs, "epochs": epochs, "lr0": lr,
             "plots": ["lr_schedules.png", "lr_decay_training.png"], "out": str(out)}
 
 
+# %%
 def main(argv=None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=None, help="epochs per schedule (default 1000)")
@@ -109,5 +113,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

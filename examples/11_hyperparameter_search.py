@@ -1,3 +1,4 @@
+# %% [markdown]
 """Hyperparameter search: random trials on a log scale, coarse to fine.
 
 The lecture's advice, with `tinygrad_course.tuning`: try random values, not a grid (every trial
@@ -8,6 +9,7 @@ and 0.001 as between 0.1 and 1); sample momentum's beta through 1 - beta on a lo
 the region of the best trials and sample again. The tuned model is a small ReLU network trained
 with momentum on the moons data; trials are ranked by their dev cost.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
@@ -15,11 +17,12 @@ import numpy as np
 import tinygrad_course as tc
 from tinygrad_course import nn, optim, tuning
 from tinygrad_course.data import make_moons, train_dev_test_split
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 
 SPACE = {"lr": tuning.log_uniform(1e-4, 1.0), "beta": tuning.one_minus_log_uniform(0.9, 0.999)}
 
 
+# %%
 class Trainer:
     """train_fn(params, seed) for the search: a fresh network trained with those hyperparameters,
     returning its dev cost and accuracy (and train accuracy)."""
@@ -46,15 +49,17 @@ class Trainer:
                 "train_accuracy": nn.F.accuracy(train_out, self.train[1], threshold=0.0)}
 
 
+# %%
 def log_width(values) -> float:
     """How many decades the values span."""
     logs = np.log10(np.asarray(values, dtype=np.float64))
     return float(logs.max() - logs.min())
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, trials: int | None = None,
         rounds: int | None = None, epochs: int | None = None) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("11_hyperparameter_search", out)
     trials = trials or (10 if quick else 20)
     rounds = rounds or (2 if quick else 3)
     epochs = epochs or (50 if quick else 150)
@@ -81,8 +86,7 @@ def run(out=None, seed: int = 0, quick: bool = False, trials: int | None = None,
     fig.suptitle(f"Random search, coarse to fine: {rounds} rounds of {trials} trials, "
                  f"{epochs} epochs each")
     fig.tight_layout()
-    fig.savefig(out / "hyperparameter_search.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "hyperparameter_search.png")
     return {"table": results.table(top=10), "best": {**results.best.params, **results.best.metrics},
             "lr_ranges": lr_ranges, "beta_ranges": beta_ranges,
             "first_round_lr_decades": log_width([t.params["lr"] for t in by_round[0]]),
@@ -92,6 +96,7 @@ def run(out=None, seed: int = 0, quick: bool = False, trials: int | None = None,
             "plots": ["hyperparameter_search.png"], "out": str(out)}
 
 
+# %%
 def main(argv=None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=None, help="trials per round (default 20)")
@@ -113,5 +118,6 @@ def main(argv=None) -> None:
     print(f"plot in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Batch normalization: a deep network with and without BatchNorm1d at a large learning rate,
 and what changes between training and evaluation.
 
@@ -12,6 +13,7 @@ Train mode normalizes with the mini-batch's own mean and variance, so an example
 on its batch mates. Eval mode uses the running averages (exponentially weighted over the training
 batches), so predicting one example at a time gives what the whole batch gives.
 """
+# %%
 from __future__ import annotations
 
 import copy
@@ -21,9 +23,10 @@ import numpy as np
 import tinygrad_course as tc
 from tinygrad_course import nn, optim
 from tinygrad_course.data import Normalizer, make_spirals, train_dev_test_split
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 
 
+# %%
 def deep_net(batch_norm: bool, width: int = 32, depth: int = 4, n_classes: int = 3) -> nn.Sequential:
     """2 -> width x depth -> n_classes logits; each hidden layer Linear [-> BatchNorm1d] -> ReLU."""
     layers, n_in = [], 2
@@ -37,11 +40,13 @@ def deep_net(batch_norm: bool, width: int = 32, depth: int = 4, n_classes: int =
     return nn.Sequential(*layers)
 
 
+# %%
 def logits(model: nn.Module, X: np.ndarray) -> np.ndarray:
     with tc.no_grad():
         return model(tc.Tensor(X)).numpy()
 
 
+# %%
 def train_vs_eval(model: nn.Module, X: np.ndarray) -> dict:
     """What batch norm does in each mode, measured on a trained model."""
     probe = X[:8]
@@ -71,9 +76,10 @@ def train_vs_eval(model: nn.Module, X: np.ndarray) -> dict:
             "running_mean_gap_in_stds": float(running_gap.max())}
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
         lr: float = 1.0) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("12_batchnorm", out)
     epochs = epochs or (40 if quick else 100)
     X, y = make_spirals(600, noise=0.2, seed=seed)
     (X_train, y_train), (X_dev, y_dev), _ = train_dev_test_split(X, y, dev=0.2, test=0, seed=seed,
@@ -100,8 +106,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
            title=f"4 hidden layers, mini-batch GD at lr = {lr:g}")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "batchnorm_costs.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "batchnorm_costs.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     for ax, (name, model) in zip(axes, models.items()):
@@ -111,8 +116,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
                                       title=f"{name}: dev accuracy {histories[name].dev['accuracy'][-1]:.1%}")
     fig.suptitle("Decision boundaries (eval mode) on the dev set")
     fig.tight_layout()
-    fig.savefig(out / "batchnorm_boundaries.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "batchnorm_boundaries.png")
     return {"train_accuracy": {k: h.train["accuracy"][-1] for k, h in histories.items()},
             "dev_accuracy": {k: h.dev["accuracy"][-1] for k, h in histories.items()},
             "final_cost": {k: h.train["cost"][-1] for k, h in histories.items()},
@@ -122,6 +126,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
             "plots": ["batchnorm_costs.png", "batchnorm_boundaries.png"], "out": str(out)}
 
 
+# %%
 def main(argv=None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=None, help="epochs per network (default 100)")
@@ -143,5 +148,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()

@@ -1,3 +1,4 @@
+# %% [markdown]
 """Softmax regression: more than two classes, softmax + cross-entropy, and the confusion matrix.
 
 Softmax regression is a linear layer z = W x + b with one score per class and
@@ -8,6 +9,7 @@ columns: predicted class) shows where the errors are: between neighbouring blobs
 across. Its boundaries are straight lines, so on the spirals it fails; one hidden layer of ReLUs
 under the same softmax output fixes that. The training loop is written by hand.
 """
+# %%
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +17,10 @@ import numpy as np
 import tinygrad_course as tc
 from tinygrad_course import nn, optim
 from tinygrad_course.data import make_blobs, make_spirals, minibatches, train_dev_test_split
-from _common import output_dir, parser, pyplot
+from _common import output_dir, parser, pyplot, save
 
 
+# %%
 def train(model: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed: int) -> list:
     """Adam on mini-batches of 32 with the softmax cross-entropy cost; the cost per epoch."""
     optimizer = optim.Adam(model.parameters(), lr=lr)
@@ -35,11 +38,13 @@ def train(model: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, lr: float
     return costs
 
 
+# %%
 def scores(model: nn.Module, X: np.ndarray) -> np.ndarray:
     with tc.no_grad():
         return model(tc.Tensor(X)).numpy()
 
 
+# %%
 def confusion_table(counts: np.ndarray) -> str:
     """The confusion matrix as text: true classes down, predicted classes across."""
     k = len(counts)
@@ -48,9 +53,10 @@ def confusion_table(counts: np.ndarray) -> str:
     return "\n".join(lines)
 
 
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
         lr: float = 0.05) -> dict:
-    out = output_dir(__file__, out)
+    out = output_dir("13_softmax_regression", out)
     epochs = epochs or (60 if quick else 200)
     tc.manual_seed(seed)
 
@@ -83,8 +89,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
                                   title=f"Softmax regression regions, dev accuracy {dev_accuracy:.1%}")
     tc.viz.plot_confusion_matrix(counts, ax=ax_counts, title="Confusion matrix on the dev set")
     fig.tight_layout()
-    fig.savefig(out / "softmax_blobs.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "softmax_blobs.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     for ax, (name, model) in zip(axes, (("softmax regression", linear), ("one hidden layer", hidden))):
@@ -92,8 +97,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
                                       title=f"{name}: accuracy {spiral_accuracy[name]:.1%}")
     fig.suptitle("Spirals: softmax output on a linear layer vs on a hidden layer (training set)")
     fig.tight_layout()
-    fig.savefig(out / "softmax_spirals.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "softmax_spirals.png")
     return {"dev_accuracy": dev_accuracy, "train_accuracy":
             nn.F.accuracy(scores(softmax_regression, X_train), y_train),
             "confusion_matrix": counts, "neighbour_errors": int(neighbours),
@@ -103,6 +107,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
             "plots": ["softmax_blobs.png", "softmax_spirals.png"], "out": str(out)}
 
 
+# %%
 def main(argv=None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=None, help="epochs per model (default 200)")
@@ -123,5 +128,6 @@ def main(argv=None) -> None:
     print(f"plots in {f['out']}")
 
 
+# %%
 if __name__ == "__main__":
     main()
