@@ -19,6 +19,14 @@ from .gather import (gather, index_select, masked_fill, masked_select, nonzero, 
                      put_along_axis, scatter, scatter_add, take_along_axis)
 from .rearrange import (chunk, diag, diagonal, flip, meshgrid, repeat, repeat_interleave,  # noqa: F401
                         roll, tile, trace, tril, triu, unflatten)
+from .math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: F401
+                   arctanh, asin, asinh, atan, atan2, atanh, ceil, copysign, cos, cosh, erf,
+                   erfc, exp2, expm1, floor, floor_divide, fmod, hypot, lerp, log1p, log2, log10,
+                   logaddexp, reciprocal, remainder, round, rsqrt, sign, sin, sinh, square, tan,
+                   trunc)
+from .logic import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or,  # noqa: F401
+                    bitwise_xor, invert, isclose, isfinite, isinf, isnan, logical_and,
+                    logical_not, logical_or, logical_xor)
 from .conv import conv1d, conv2d, conv_transpose2d, fold, unfold  # noqa: F401
 from .pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                    interpolate, max_pool1d, max_pool2d)
@@ -40,6 +48,14 @@ __all__ = [
     "gelu", "silu", "elu", "selu", "celu", "softplus", "softsign", "mish", "relu6", "hardtanh",
     "hardsigmoid", "hardswish", "logsigmoid", "softmin",
     "einsum", "tensordot", "outer", "inner", "kron",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh",
+    "arccosh", "arctanh", "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "exp2",
+    "expm1", "log2", "log10", "log1p", "rsqrt", "reciprocal", "square", "erf", "erfc", "sign",
+    "floor", "ceil", "round", "trunc", "fmod", "remainder", "floor_divide", "copysign", "hypot",
+    "logaddexp", "lerp",
+    "isnan", "isinf", "isfinite", "isclose", "allclose", "logical_and", "logical_or",
+    "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "invert", "any", "all",
     "conv1d", "conv2d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
     "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",
 ]
