@@ -7,6 +7,7 @@
 """
 from . import functional
 from . import init
+from . import utils
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish,
                          ReLU6, SiLU, Softmin, Softplus, Softsign)
@@ -40,6 +41,6 @@ __all__ = [
     "check_gradients", "GradientCheckReport", "parameters_to_vector", "vector_to_parameters",
     "StateDictError", "IncompatibleKeys",
     "Flatten", "Unflatten", "LayerNorm", "GroupNorm", "BatchNorm2d", "Embedding", "Dropout2d",
-    "MultiheadAttention", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
+    "utils", "MultiheadAttention", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "AdaptiveAvgPool2d",
 ]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 import numpy as np
 
-from ..autograd import bump_version
 from ..backward import graph_nodes
 from ..autograd import no_grad
 from ..gradcheck import relative_difference, verdict
@@ -21,27 +20,7 @@ from ..tensor import Tensor
 from .dropout import Dropout
 from .functional import l2_penalty
 from .module import Module
-
-
-def parameters_to_vector(parameters: Iterable[Tensor]) -> np.ndarray:
-    """All parameters raveled and concatenated in order (the course's dictionary_to_vector)."""
-    arrays = [np.ravel(p.data) for p in parameters]
-    return np.concatenate(arrays) if arrays else np.zeros(0)
-
-
-def vector_to_parameters(vector: np.ndarray, parameters: Iterable[Tensor]) -> None:
-    """Write a flat vector back into the parameters, in place (the course's vector_to_dictionary)."""
-    params = list(parameters)
-    need = sum(p.size for p in params)
-    vector = np.asarray(vector)
-    if vector.shape != (need,):
-        raise ValueError(f"vector_to_parameters: the parameters hold {need} numbers, the vector "
-                         f"has shape {vector.shape}")
-    start = 0
-    for p in params:
-        np.copyto(p.data, vector[start:start + p.size].reshape(p.shape), casting="same_kind")
-        bump_version(p)
-        start += p.size
+from .utils import parameters_to_vector, vector_to_parameters  # noqa: F401 (nn's names)
 
 
 @dataclass
