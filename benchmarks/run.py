@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from workloads import MLP_WORKLOADS, GradcheckWorkload, XYZWorkload  # noqa: E402
+from workloads import MLP_WORKLOADS, CNNWorkload, GradcheckWorkload, XYZWorkload  # noqa: E402
 
 try:  # PyTorch is an optional comparison, never a dependency.
     import torch
@@ -98,7 +98,7 @@ def run(workloads, rounds: int, seconds: float) -> list:
         impls = {"numpy": w.numpy_step, "tinygrad_course": w.ours_step}
         if torch is not None:
             impls["torch"] = lambda w=w: w.torch_step(torch)
-        if isinstance(w, type(MLP_WORKLOADS[0])):
+        if isinstance(w, (type(MLP_WORKLOADS[0]), CNNWorkload)):
             check_same_losses(w, impls)
         steps = {name: make() for name, make in impls.items()}
         for s in steps.values():
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", default="1", help="BLAS/PyTorch threads for every implementation")
     p.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results.json"))
     args = p.parse_args(argv)
-    workloads = [XYZWorkload(False), XYZWorkload(True), *MLP_WORKLOADS]
+    workloads = [XYZWorkload(False), XYZWorkload(True), *MLP_WORKLOADS, CNNWorkload()]
     if args.only:
         keep = set(args.only.split(","))
         workloads = [w for w in workloads if w.name.split()[0] in keep or w.name in keep]

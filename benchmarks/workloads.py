@@ -7,7 +7,7 @@ import numpy as np
 
 import tinygrad_course as tc
 
-from numpy_ref import NumpyMLP, xyz_forward, xyz_forward_backward
+from numpy_ref import NumpyCNN, NumpyMLP, xyz_forward, xyz_forward_backward
 
 
 @dataclass
@@ -165,3 +165,62 @@ class GradcheckWorkload:
             return nn.F.binary_cross_entropy_with_logits(tc.linear(h, W3, b3), y)
 
         return lambda: tc.gradcheck(loss, params, fast=fast)
+
+
+class CNNWorkload:
+    """A small CNN on 8x8 digit-sized images (conv 1->8 3x3 pad 1, ReLU, max-pool 2, conv 8->16
+    3x3 pad 1, ReLU, max-pool 2, linear 64->10), batch 64, Adam; written with tc ops directly."""
+
+    name = "cnn"
+    batch, lr = 64, 1e-3
+
+    def data(self, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        X = rng.random((self.batch, 1, 8, 8)).astype(np.float32)
+        y = rng.integers(0, 10, self.batch)
+        shapes = [((8, 1, 3, 3), 9), ((16, 8, 3, 3), 72), ((10, 64), 64)]
+        weights = [((rng.standard_normal(s) * np.sqrt(2 / fan_in)).astype(np.float32),
+                    np.zeros(s[0], np.float32)) for s, fan_in in shapes]
+        return X, y, weights
+
+    def numpy_step(self):
+        X, y, weights = self.data()
+        model = NumpyCNN(weights, self.lr)
+        return lambda: model.step(X, y)
+
+    def ours_step(self):
+        from tinygrad_course import nn, optim
+
+        X, y, weights = self.data()
+        (w1, b1), (w2, b2), (w3, b3) = [(tc.Tensor(w, requires_grad=True), tc.Tensor(b, requires_grad=True))
+                                        for w, b in weights]
+        opt = optim.Adam([w1, b1, w2, b2, w3, b3], lr=self.lr)
+        Xt, yt = tc.Tensor(X), tc.Tensor(y)
+
+        def step():
+            opt.zero_grad()
+            h = tc.max_pool2d(tc.conv2d(Xt, w1, b1, padding=1).relu(), 2)
+            h = tc.max_pool2d(tc.conv2d(h, w2, b2, padding=1).relu(), 2)
+            loss = nn.F.cross_entropy(tc.linear(h.reshape(self.batch, -1), w3, b3), yt)
+            loss.backward()
+            opt.step()
+            return loss.item()
+        return step
+
+    def torch_step(self, torch):
+        F = torch.nn.functional
+        X, y, weights = self.data()
+        (w1, b1), (w2, b2), (w3, b3) = [(torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True))
+                                        for w, b in weights]
+        opt = torch.optim.Adam([w1, b1, w2, b2, w3, b3], lr=self.lr)
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+        def step():
+            opt.zero_grad()
+            h = F.max_pool2d(F.relu(F.conv2d(Xt, w1, b1, padding=1)), 2)
+            h = F.max_pool2d(F.relu(F.conv2d(h, w2, b2, padding=1)), 2)
+            loss = F.cross_entropy(F.linear(h.reshape(self.batch, -1), w3, b3), yt)
+            loss.backward()
+            opt.step()
+            return loss.item()
+        return step

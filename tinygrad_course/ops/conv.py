@@ -97,8 +97,15 @@ def _cols(x: np.ndarray, kernel: tuple, geo: Geometry, out_hw: tuple) -> np.ndar
 
 def _conv_from_cols(cols: np.ndarray, w: np.ndarray, g: int, n: int, out_hw: tuple) -> np.ndarray:
     o = w.shape[0]
-    y = cols @ w.reshape(g, o // g, -1).transpose(0, 2, 1)  # (G, N*OH*OW, O/G)
-    return y.reshape(g, n, *out_hw, o // g).transpose(1, 0, 4, 2, 3).reshape(n, o, *out_hw)
+    # (G, O/G, N*OH*OW): each output plane is contiguous, so the next op's windows read rows.
+    y = w.reshape(g, o // g, -1) @ cols.transpose(0, 2, 1)
+    return y.reshape(g, o // g, n, *out_hw).transpose(2, 0, 1, 3, 4).reshape(n, o, *out_hw)
+
+
+def _g_rows(g: np.ndarray, grp: int) -> np.ndarray:
+    """The upstream gradient (N, O, OH, OW) as (G, O/G, N*OH*OW)."""
+    n, o, oh, ow = g.shape
+    return g.reshape(n, grp, o // grp, oh * ow).transpose(1, 2, 0, 3).reshape(grp, o // grp, -1)
 
 
 def conv_kernel(x: np.ndarray, w: np.ndarray, geo: Geometry, out_hw: tuple) -> np.ndarray:
@@ -110,18 +117,17 @@ def conv_t_kernel(g: np.ndarray, w: np.ndarray, geo: Geometry, in_hw: tuple) -> 
     """T(g, w), the transpose of B in x: g (N, O, OH, OW) -> (N, C, H, W) with H, W = in_hw."""
     n, o, oh, ow = g.shape
     grp, cg, kh, kw = geo.groups, w.shape[1], w.shape[2], w.shape[3]
-    gm = g.reshape(n, grp, o // grp, oh, ow).transpose(1, 0, 3, 4, 2).reshape(grp, n * oh * ow, -1)
-    cols = (gm @ w.reshape(grp, o // grp, -1)).reshape(grp, n, oh, ow, cg, kh, kw)
+    # (G, C/G*KH*KW, N*OH*OW): each patch position's plane is contiguous for col2im's adds.
+    cols = w.reshape(grp, o // grp, -1).transpose(0, 2, 1) @ _g_rows(g, grp)
+    cols = cols.reshape(grp, cg, kh, kw, n, oh, ow)
     pt, pb, pl, pr = geo.pads
     h, wd = in_hw
-    img = col2im(cols.transpose(1, 0, 4, 2, 3, 5, 6), h + pt + pb, wd + pl + pr, geo.stride, geo.dil)
+    img = col2im(cols.transpose(4, 0, 1, 5, 6, 2, 3), h + pt + pb, wd + pl + pr, geo.stride, geo.dil)
     return img.reshape(n, grp * cg, h + pt + pb, wd + pl + pr)[:, :, pt:pt + h, pl:pl + wd]
 
 
 def _conv_w_from_cols(cols: np.ndarray, g: np.ndarray, grp: int, w_shape: tuple) -> np.ndarray:
-    n, o, oh, ow = g.shape
-    gm = g.reshape(n, grp, o // grp, oh * ow).transpose(1, 2, 0, 3).reshape(grp, o // grp, -1)
-    return (gm @ cols).reshape(w_shape)
+    return (_g_rows(g, grp) @ cols).reshape(w_shape)
 
 
 def conv_w_kernel(x: np.ndarray, g: np.ndarray, geo: Geometry, k_hw: tuple) -> np.ndarray:
