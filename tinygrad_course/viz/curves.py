@@ -21,8 +21,23 @@ def _new_axes(ax):
                           "pip install 'tinygrad-course[plot]' (or pip install matplotlib)") from None
     if ax is not None:
         return ax.figure, ax
+    _show_inline_in_notebooks()
     fig = Figure(figsize=(6, 4), layout="constrained")
     return fig, fig.add_subplot()
+
+
+def _show_inline_in_notebooks() -> None:
+    # Our figures are made without pyplot, so a fresh Jupyter kernel has no PNG formatter for
+    # them and prints <Figure size 600x400>; register one (as %matplotlib inline would).
+    import sys
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return
+    from IPython.core.pylabtools import select_figure_formats
+    formatter = shell.display_formatter.formatters["image/png"]
+    from matplotlib.figure import Figure
+    if Figure not in formatter.type_printers:
+        select_figure_formats(shell, {"png"})
 
 
 def _finish(fig, path: str | os.PathLike | None):

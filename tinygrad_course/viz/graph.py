@@ -343,10 +343,24 @@ def _cap(drawn: list[int], edges: list[tuple[int, int]], roots: list[int],
     return hidden, cut
 
 
+class Graph(graphviz.Digraph):
+    """A `graphviz.Digraph` that, in a notebook without graphviz's `dot` program, shows its DOT
+    text and how to install `dot` instead of a traceback."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": "graphviz's `dot` program was not found, so the graph is not "
+                                  "drawn: install it with `apt-get install graphviz` (Debian/Ubuntu) "
+                                  "or `brew install graphviz` (macOS). Its DOT source:\n\n"
+                                  + self.source}
+
+
 def _emit(g: _Elements, drawn: list[int], edges: list[tuple[int, int]], hidden: set[int],
           cut: list[int], max_nodes: int | None, rankdir: str, grad_flow: bool, legend: bool,
           grad_range: tuple[float, float]) -> graphviz.Digraph:
-    dot = graphviz.Digraph(name="computation_graph")
+    dot = Graph(name="computation_graph")
     dot.attr(rankdir=rankdir, fontname="Helvetica")
     dot.attr("node", fontname="Helvetica", fontsize="10")
     dot.attr("edge", arrowsize="0.7")
