@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 _SUBMODULES = {"nn", "optim", "data", "viz", "tuning", "diagnostics", "training", "testing",
-               "ewa", "serialization", "linalg"}
+               "ewa", "serialization", "linalg", "callbacks"}
 _LAZY = {"save": "serialization", "load": "serialization", "CheckpointError": "serialization",
          "StateDictError": "serialization", "EWA": "ewa", "fit": "training"}
 

@@ -13,14 +13,17 @@ Writing the loop yourself stays the primary way, and is all `fit` does:
 from __future__ import annotations
 
 import math
+import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .autograd import bump_version
 from .autograd import no_grad
+from .callbacks import (Callback, EarlyStopping, LearningRateLogger,  # noqa: F401 (also here)
+                        ModelCheckpoint, TerminateOnNaN, _EpochEndFunction, has_state)
 from .random import Generator, rng_from, use_generator
 from .tensor import Tensor
 
@@ -45,103 +48,6 @@ class History:
     def epochs(self) -> int:
         """How many epochs ran."""
         return len(self.epoch_costs)
-
-
-class Callback:
-    """Hooks into `fit`; override the ones you need. `fit` sets `self.model` and
-    `self.optimizer` before `on_train_begin`. `on_epoch_end` returning True stops training."""
-
-    model = None
-    optimizer = None
-
-    def on_train_begin(self, history: History) -> None:
-        """Called once before the first epoch, with the (empty) history."""
-        pass
-
-    def on_epoch_begin(self, epoch: int) -> None:
-        """Called at the start of each epoch (0-based)."""
-        pass
-
-    def on_batch_end(self, iteration: int, cost: float) -> None:
-        """Called after each optimizer step with the iteration count and the mini-batch's cost."""
-        pass
-
-    def on_epoch_end(self, epoch: int, history: History) -> bool | None:
-        """Called after each epoch (dev metrics recorded); return True to stop training."""
-        pass
-
-    def on_train_end(self, history: History) -> None:
-        """Called once after the last epoch (also when stopped early)."""
-        pass
-
-
-class _EpochEndFunction(Callback):
-    def __init__(self, fn: Callable[[int, History], bool | None]):
-        self.on_epoch_end = fn
-
-
-class EarlyStopping(Callback):
-    """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs (the
-    course's early stopping); with `restore_best`, training ends with the model of the best
-    epoch: its `state_dict()` (parameters and buffers such as batch norm's running averages) when
-    it has one, else its parameters.
-
-    `monitor` is "dev_<name>" (history.dev), "train_<name>" (history.train) or "cost" (the
-    epoch cost); `mode` is "min" for costs and "max" for accuracies.
-    """
-
-    def __init__(self, monitor: str = "dev_cost", patience: int = 10, min_delta: float = 0.0,
-                 mode: str = "min", restore_best: bool = True):
-        if mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping: patience must be an int >= 1, got {patience!r}")
-        self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
-        self.sign = 1.0 if mode == "min" else -1.0
-        self.restore_best = restore_best
-
-    def on_train_begin(self, history: History) -> None:
-        """Forget any earlier run: no best value yet."""
-        self.best, self.best_epoch, self._best_state = math.inf, -1, None
-
-    def _value(self, history: History) -> float:
-        if self.monitor == "cost":
-            series = history.epoch_costs
-        else:
-            split, _, name = self.monitor.partition("_")
-            series = {"dev": history.dev, "train": history.train}.get(split, {}).get(name)
-        if series is None:
-            raise ValueError(f"EarlyStopping: nothing recorded under {self.monitor!r}; give fit "
-                             "dev= data or the metric, or monitor 'cost'")
-        return series[-1]
-
-    def on_epoch_end(self, epoch: int, history: History) -> bool:
-        """Record the monitored value; True (stop) after `patience` epochs without an improvement
-        of more than `min_delta`."""
-        value = self.sign * self._value(history)
-        if value < self.best - self.min_delta:
-            self.best, self.best_epoch = value, epoch
-            if self.restore_best:
-                self._best_state = (self.model.state_dict() if _has_state(self.model)
-                                    else [p.data.copy() for p in self.model.parameters()])
-            return False
-        return epoch - self.best_epoch >= self.patience
-
-    def on_train_end(self, history: History) -> None:
-        """With `restore_best`, load the best epoch's weights (and buffers) back into the model."""
-        if not self.restore_best or self._best_state is None:
-            return
-        if _has_state(self.model):
-            self.model.load_state_dict(self._best_state)
-            return
-        for p, best in zip(self.model.parameters(), self._best_state):
-            np.copyto(p.data, best)
-            bump_version(p)
-
-
-def _has_state(model) -> bool:
-    return callable(getattr(model, "state_dict", None)) and callable(
-        getattr(model, "load_state_dict", None))
 
 
 def _as_tensor(a) -> Tensor:
@@ -220,8 +126,18 @@ def evaluate(model, loss_fn, batches: Iterable, metrics: Mapping[str, Metric]) -
     return {name: total / m for name, total in totals.items()}
 
 
-def _progress_bar(progress: bool | None, epochs: int):
-    if progress is False or (progress is None and not sys.stderr.isatty()):
+def _interactive() -> bool:
+    """Whether someone is watching: stderr is a terminal, or we run in a Jupyter kernel."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if isatty is not None and isatty():
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def _progress_bar(progress: bool | None, epochs: int, initial: int = 0):
+    if progress is False or (progress is None and not _interactive()):
         return None
     try:
         from tqdm.auto import tqdm
@@ -230,14 +146,70 @@ def _progress_bar(progress: bool | None, epochs: int):
             raise ImportError("fit: progress=True needs tqdm; install the extra: "
                               "pip install 'tinygrad-course[progress]'") from None
         return None
-    return tqdm(total=epochs, unit="epoch", file=sys.stderr)
+    return tqdm(total=epochs, initial=initial, unit="epoch", file=sys.stderr)
+
+
+def _run_state(model, optimizer, schedule, rng: Generator, data, callbacks, history: History,
+               next_epoch: int) -> dict:
+    """Everything a resumed fit needs to continue bit for bit after `next_epoch - 1`."""
+    return {
+        "epoch": next_epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "schedule": None if schedule is None else schedule.state_dict(),
+        "generator": rng.get_state(),
+        "loader": data.state_dict() if has_state(data) else None,
+        "callbacks": [c.state_dict() if has_state(c) else None for c in callbacks],
+        "history": {"costs": np.array(history.costs, dtype=np.float64),
+                    "epoch_costs": np.array(history.epoch_costs, dtype=np.float64),
+                    "lrs": np.array(history.lrs, dtype=np.float64),
+                    "train": {k: np.array(v, dtype=np.float64) for k, v in history.train.items()},
+                    "dev": {k: np.array(v, dtype=np.float64) for k, v in history.dev.items()},
+                    "stopped_early": history.stopped_early},
+    }
+
+
+def _restore(state: dict, model, optimizer, schedule, rng: Generator, data, callbacks,
+             history: History) -> int:
+    """Load a `_run_state` back; the epoch to continue from."""
+    from .serialization import check_state_keys
+    check_state_keys("fit", state, ("epoch", "model", "optimizer", "schedule", "generator",
+                                    "loader", "callbacks", "history"), "the checkpoint")
+    if (state["schedule"] is None) != (schedule is None):
+        raise ValueError("fit: the checkpoint was saved " + ("without" if schedule else "with")
+                         + " a schedule; resume with the same arguments as the saved run")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if schedule is not None:
+        schedule.load_state_dict(state["schedule"])
+    rng.set_state(state["generator"])
+    if state["loader"] is not None and has_state(data):
+        data.load_state_dict(state["loader"])
+    for c, saved in zip(callbacks, state["callbacks"]):
+        if saved is not None and has_state(c):
+            c.load_state_dict(saved)
+    saved = state["history"]
+    history.costs = saved["costs"].tolist()
+    history.epoch_costs = saved["epoch_costs"].tolist()
+    history.lrs = saved["lrs"].tolist()
+    history.train = {k: v.tolist() for k, v in saved["train"].items()}
+    history.dev = {k: v.tolist() for k, v in saved["dev"].items()}
+    history.stopped_early = bool(saved["stopped_early"])
+    return int(state["epoch"])
+
+
+def _plateau_metric(schedule, history: History) -> float:
+    """ReduceLROnPlateau's metric for this epoch: its `monitor`, else the dev cost, else the
+    epoch's training cost."""
+    from .callbacks import _monitored
+    monitor = schedule.monitor or ("dev_cost" if history.dev else "cost")
+    return _monitored(monitor, history, "fit (ReduceLROnPlateau)")
 
 
 def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, dev=None,
         metrics: Mapping[str, Metric] | None = None, callbacks: Sequence = (),
         progress: bool | None = None, batch_size: int = 64, shuffle: bool = True,
         seed: int | np.random.Generator | Generator | None = None, *,
-        generator: Generator | None = None) -> History:
+        generator: Generator | None = None, checkpoint: str | os.PathLike | None = None,
+        resume: bool = False) -> History:
     """Train `model` for `epochs` epochs of mini-batch steps: zero_grad, cost = loss_fn(model(X), y),
     backward, optimizer.step(); returns the `History` of costs, lrs and metrics.
 
@@ -247,22 +219,31 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     `metrics` maps names to fn(model_output, y) -> float, evaluated after each epoch on the
     training data (in eval mode, whole) and on `dev`, whose cost is recorded too.
     `schedule.step()` runs after each epoch (after each mini-batch if `schedule.by == "batch"`).
-    `callbacks` are `Callback`s or functions fn(epoch, history) -> stop?. `progress`: a tqdm bar
-    (None: only when tqdm is installed and stderr is a terminal). The steps run in training mode
+    A ReduceLROnPlateau schedule is stepped with its metric (see its `monitor`).
+    `callbacks` are `Callback`s (`tc.callbacks`) or functions fn(epoch, history) -> stop?.
+    `progress`: a tqdm bar (`tqdm.auto`: a widget in Jupyter); None: on when tqdm is installed
+    and someone watches (stderr is a terminal, or a Jupyter kernel). The steps run in training mode
     (dropout on, batch statistics) even when the model was in eval mode, which it is again after.
     A non-finite cost before a step, or a non-finite parameter after an epoch's last step, raises
     FloatingPointError naming the epoch, the step and (for a parameter) its name in the model.
     Every draw of the run (shuffling, dropout masks) comes from `generator`, or one made from
     `seed`, else from the thread's default generator (`tc.manual_seed`, `tc.use_generator`).
+    With `checkpoint=path`, the model, optimizer, schedule, generator, loader, callbacks and
+    history are saved there atomically after every epoch; with `resume=True` a run whose
+    checkpoint exists continues from it, and ends with weights bit-identical to a run never
+    interrupted (give the same arguments; the model and optimizer may be fresh).
     """
+    if resume and checkpoint is None:
+        raise ValueError("fit: resume=True needs checkpoint=path (the file each epoch is saved "
+                         "to and resumed from)")
     rng = rng_from(seed, "fit", generator=generator)
     with use_generator(rng):
         return _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, callbacks,
-                      progress, batch_size, shuffle, rng)
+                      progress, batch_size, shuffle, rng, checkpoint, resume)
 
 
 def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, callbacks, progress,
-           batch_size, shuffle, seed) -> History:
+           batch_size, shuffle, seed, checkpoint=None, resume=False) -> History:
     """`fit`'s loop, run under its generator."""
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
@@ -281,15 +262,25 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
     for c in callbacks:
         c.model, c.optimizer = model, optimizer
         c.on_train_begin(history)
-    bar = _progress_bar(progress, epochs)
-    iteration = 0
+    start = 0
+    if resume and os.path.exists(checkpoint):
+        from .serialization import load
+        start = _restore(load(checkpoint), model, optimizer, schedule, seed, data, callbacks,
+                         history)
+        if history.stopped_early:
+            start = epochs
+    from .optim.schedules import ReduceLROnPlateau
+    plateau = isinstance(schedule, ReduceLROnPlateau)
+    stop_on_nonfinite = any(getattr(c, "stops_on_nonfinite", False) for c in callbacks)
+    bar = _progress_bar(progress, epochs, min(start, epochs))
+    iteration = len(history.costs)
     # A model left in eval mode (after evaluating it) would silently train without dropout and
     # with batch norm's running averages; evaluate() puts back the mode it found.
     was_training = getattr(model, "training", None) if hasattr(model, "train") else None
     if was_training is False:
         model.train()
     try:
-        for epoch in range(epochs):
+        for epoch in range(start, epochs):
             for c in callbacks:
                 c.on_epoch_begin(epoch)
             history.lrs.append(optimizer.lr)
@@ -298,6 +289,12 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
                 optimizer.zero_grad()
                 cost = loss_fn(model(_as_tensor(X)), _as_tensor(y))
                 value = cost.item()
+                if not math.isfinite(value) and stop_on_nonfinite:
+                    warnings.warn(f"fit: TerminateOnNaN stopped training, the cost became "
+                                  f"{value} at epoch {epoch}, iteration {iteration}",
+                                  RuntimeWarning, stacklevel=3)
+                    history.stopped_early = True
+                    break
                 if not math.isfinite(value):  # stop before the step spreads nan to the weights
                     raise FloatingPointError(
                         f"fit: the cost became {value} at epoch {epoch}, iteration {iteration}; "
@@ -311,6 +308,8 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
                 iteration += 1
                 if schedule is not None and schedule.by == "batch":
                     schedule.step()
+            if history.stopped_early:  # TerminateOnNaN
+                break
             if m == 0:
                 raise ValueError(f"fit: data gave no batches in epoch {epoch}")
             _check_parameters_finite(model, optimizer, epoch, iteration - 1)
@@ -321,7 +320,9 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
             if dev_batches is not None:
                 for name, v in evaluate(model, loss_fn, dev_batches(), metrics).items():
                     history.dev.setdefault(name, []).append(v)
-            if schedule is not None and schedule.by == "epoch":
+            if plateau:
+                schedule.step(_plateau_metric(schedule, history))
+            elif schedule is not None and schedule.by == "epoch":
                 schedule.step()
             if bar is not None:
                 bar.set_postfix(cost=f"{history.epoch_costs[-1]:.4g}", refresh=False)
@@ -329,6 +330,11 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
             # Every callback sees the epoch end, even after one has asked to stop.
             if any([bool(c.on_epoch_end(epoch, history)) for c in callbacks]):
                 history.stopped_early = True
+            if checkpoint is not None:
+                from .serialization import save
+                save(_run_state(model, optimizer, schedule, seed, data, callbacks, history,
+                                epoch + 1), checkpoint)
+            if history.stopped_early:
                 break
     finally:
         if bar is not None:
