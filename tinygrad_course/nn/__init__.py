@@ -16,6 +16,8 @@ from .batchnorm import BatchNorm1d
 from .dropout import Dropout2d
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .embedding import Embedding
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                     MSELoss, NLLLoss, SmoothL1Loss)
 from .norm import BatchNorm2d, GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .shape import Flatten, Unflatten
@@ -42,5 +44,6 @@ __all__ = [
     "StateDictError", "IncompatibleKeys",
     "Flatten", "Unflatten", "LayerNorm", "GroupNorm", "BatchNorm2d", "Embedding", "Dropout2d",
     "utils", "MultiheadAttention", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
-    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool2d", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "HuberLoss",
+    "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
 ]

@@ -131,11 +131,14 @@ class BinaryCrossEntropy(Function):
         return gp, gy, None
 
 
-def binary_cross_entropy(probs, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(probs, target, reduction: str = "mean", *, weight=None) -> Tensor:
     """The course's logistic cost: -1/m sum(y log a + (1 - y) log(1 - a)) on probabilities a;
     a is clipped to [eps, 1 - eps] (eps the dtype's machine epsilon) so log(0) never happens
-    (PyTorch clamps each log at -100 instead).
+    (PyTorch clamps each log at -100 instead). PyTorch's `weight` multiplies each element's loss.
     Values outside [0, 1] are refused: they are logits, for `binary_cross_entropy_with_logits`."""
+    if weight is not None:
+        from .losses import weighted_binary_cross_entropy
+        return weighted_binary_cross_entropy(probs, target, weight, reduction)
     _reduction(reduction, "binary_cross_entropy")
     _same_shape(probs, target, "binary_cross_entropy", "probabilities", "targets")
     _check_binary_targets(target, "binary_cross_entropy")
@@ -179,9 +182,15 @@ class BinaryCrossEntropyWithLogits(Function):
         return gz, gy, None
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean", *, weight=None,
+                                     pos_weight=None) -> Tensor:
     """BCE of sigmoid(logits) computed from the logits, stable at |logit| = 1e4 (prefer it to
-    sigmoid followed by binary_cross_entropy: one node, no clipping, exact gradients)."""
+    sigmoid followed by binary_cross_entropy: one node, no clipping, exact gradients).
+    PyTorch's `weight` (per element) and `pos_weight` (per class) are keyword-only here."""
+    if weight is not None or pos_weight is not None:
+        from .losses import weighted_binary_cross_entropy_with_logits
+        return weighted_binary_cross_entropy_with_logits(logits, target, weight, reduction,
+                                                         pos_weight)
     _reduction(reduction, "binary_cross_entropy_with_logits")
     _same_shape(logits, target, "binary_cross_entropy_with_logits", "logits", "targets")
     _check_binary_targets(target, "binary_cross_entropy_with_logits")
@@ -256,11 +265,19 @@ def _labels(target, n_classes: int, m: int, op: str) -> np.ndarray:
     return labels
 
 
-def cross_entropy(logits, target, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits, target, reduction: str = "mean", *, weight=None,
+                  ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
     """Softmax regression's cost -1/m sum_i sum_j y_ij log softmax(z_i)_j, from logits z of shape
     (m, C) (classes along axis 1, examples in rows), with `target` either integer labels of shape
-    (m,) or one-hot / probability rows of shape (m, C). One fused, stable node."""
+    (m,) or one-hot / probability rows of shape (m, C). One fused, stable node.
+    PyTorch's options (class `weight`, `ignore_index`, `label_smoothing`, logits (N, C, d1, ...))
+    are keyword-only and computed by `nn.losses.cross_entropy_with_options`."""
     op = "cross_entropy"
+    if (weight is not None or label_smoothing or np.ndim(_array(logits)) > 2
+            or (_array(target).dtype.kind in "iu" and np.any(_array(target) == ignore_index))):
+        from .losses import cross_entropy_with_options
+        return cross_entropy_with_options(logits, target, weight, ignore_index, label_smoothing,
+                                          reduction)
     _reduction(reduction, op)
     z = _array(logits)
     if z.ndim != 2:
@@ -411,4 +428,9 @@ def l2_penalty(model_or_params, lambd: float, m: int) -> Tensor:
     if not weights:
         raise ValueError("l2_penalty: no weights with 2 or more dimensions to penalize")
     return L2Penalty.apply(float(lambd) / (2 * m), *weights)
+
+
+# PyTorch's other losses are written with Tensor ops in losses.py, which uses this module, so
+# they are imported last (F.nll_loss, F.l1_loss, ...).
+from .losses import huber_loss, kl_div, l1_loss, nll_loss, smooth_l1_loss  # noqa: E402,F401
 
