@@ -7,6 +7,8 @@ from .activations import (leaky_relu, log_softmax, logsumexp, relu, sigmoid, sof
                           tanh)
 from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,  # noqa: F401
                           logsigmoid, mish, relu6, selu, silu, softmin, softplus, softsign)
+from .scans import (argsort, cummax, cummin, cumprod, cumsum, logcumsumexp, median, norm,  # noqa: F401
+                    prod, sort, std_mean, topk, var_mean)
 from .compare import equal, greater, greater_equal, less, less_equal, not_equal  # noqa: F401
 from .elementwise import (abs, add, astype, clip, clone, div, exp, log, maximum, minimum,  # noqa: F401
                           mul, neg, pow, sqrt, sub)
@@ -47,6 +49,8 @@ __all__ = [
     "take_along_axis", "put_along_axis", "masked_fill", "masked_select", "nonzero",
     "gelu", "silu", "elu", "selu", "celu", "softplus", "softsign", "mish", "relu6", "hardtanh",
     "hardsigmoid", "hardswish", "logsigmoid", "softmin",
+    "prod", "cumsum", "cumprod", "logcumsumexp", "cummax", "cummin", "sort", "argsort", "topk",
+    "median", "norm", "std_mean", "var_mean",
     "einsum", "tensordot", "outer", "inner", "kron",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh",
     "arccosh", "arctanh", "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "exp2",

@@ -8,8 +8,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import expand_reduced, normalize_axis, torch_axis
-from .elementwise import sqrt
+from .common import as_tensor, expand_reduced, normalize_axis, torch_axis
+from .elementwise import astype, sqrt
 from .shape import expand_to
 
 
@@ -137,8 +137,12 @@ class Var(Function):
         return g * centered * (2.0 / ctx.denom), None, None, None
 
 
-def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
-    """Sum over `axis` (all axes when None); `dim=`/`keepdim=` are PyTorch's names for them."""
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # noqa: A001
+        dtype=None) -> Tensor:
+    """Sum over `axis` (all axes when None), in `dtype` if given (x is converted first, so the
+    gradient flows back in x's dtype); `dim=`/`keepdim=` are PyTorch's names for them."""
+    if dtype is not None:
+        x = astype(as_tensor(x), dtype)
     if dim is not None or keepdim is not None:
         axis, keepdims = torch_axis("sum", axis, dim, keepdims, keepdim)
     if axis is None and not keepdims:
@@ -146,8 +150,11 @@ def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tens
     return Sum.apply(x, axis, keepdims)
 
 
-def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
-    """Mean over `axis` (all axes when None); `dim=`/`keepdim=` are PyTorch's names for them."""
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None) -> Tensor:
+    """Mean over `axis` (all axes when None), in `dtype` if given (as in `sum`); `dim=`/`keepdim=`
+    are PyTorch's names for them."""
+    if dtype is not None:
+        x = astype(as_tensor(x), dtype)
     axis, keepdims = torch_axis("mean", axis, dim, keepdims, keepdim)
     return Mean.apply(x, axis, keepdims)
 
