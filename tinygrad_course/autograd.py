@@ -172,14 +172,16 @@ class Function:
         ctx = object.__new__(cls)
         ctx.saved = ()
         recording = _state.enabled
-        arrays, needs = [], []
+        arrays, needs, parents = [], [], []  # parents: the node that made each input
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 needs.append(recording and a.requires_grad)
+                parents.append(a._ctx)
             else:  # a NumPy float scalar counts as a Python scalar: it never upcasts float32
                 arrays.append(float(a) if isinstance(a, np.floating) else a)
                 needs.append(False)
+                parents.append(None)
         ctx.needs_input_grad = needs = tuple(needs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
@@ -195,8 +197,7 @@ class Function:
             if out.dtype.kind != "f":
                 raise TypeError(f"{cls.name}: produced dtype {out.dtype}, which cannot carry a gradient")
             result.requires_grad, result._ctx = True, ctx
-            ctx.inputs, ctx.epoch, ctx.scope = args, _clock[0], _state.scopes[-1]
-            ctx.parents = tuple(a._ctx if n else None for a, n in zip(args, needs))
+            ctx.inputs, ctx.parents, ctx.epoch, ctx.scope = args, parents, _clock[0], _state.scopes[-1]
             if ctx.saved:  # the output's memory gets a version counter, to check at backward
                 ctx.out_id, ctx.out_vc = id(out), [0]
                 result._vc = ctx.out_vc

@@ -57,17 +57,17 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     wanted = None if inputs is None else {t._ctx or id(t) for t in inputs}
 
     def send(node, inp, g) -> None:
+        key = node if node is not None else id(inp)
         if node is None and wanted is None:
             _accumulate(inp, g, create_graph, given)
-        elif node is not None or id(inp) in wanted:
-            key = id(inp) if node is None else node
+        elif node is not None or key in wanted:
             grads[key] = g if key not in grads else grads[key] + g
 
     for r, g in zip(roots, root_grads):
         given.add(id(g.data if isinstance(g, Tensor) else g))
         send(r._ctx, r, g)
     memo: dict = {}
-    with enable_grad() if create_graph else nullcontext():
+    with enable_grad() if create_graph else _PLAIN:
         for node in graph_nodes(roots):
             g = grads.pop(node, None) if wanted is None else grads.get(node)
             if g is None:  # a branch no root's gradient reaches
@@ -77,8 +77,8 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
             for inp, parent, need, gi in zip(node.inputs, node.parents, node.needs_input_grad,
                                              _run_rule(node, g, create_graph, given)):
                 if need and gi is not None:
-                    if gi.shape != inp.shape:
-                        gi = unbroadcast(gi, inp.shape, node)
+                    if gi.shape != inp.data.shape:
+                        gi = unbroadcast(gi, inp.data.shape, node)
                     if parent is not None:
                         check_input(node, inp, parent)
                     send(parent, inp, gi)
@@ -164,6 +164,9 @@ def _accumulate(t: Tensor, g, create_graph: bool, given: set) -> None:
                casting="unsafe")
 
 
+_PLAIN = nullcontext()  # plain backward runs rules on arrays: grad mode does not matter
+
+
 @functools.lru_cache(maxsize=256)
 def _placeholder(shape: tuple, dtype: np.dtype) -> np.ndarray:
     """A read-only array of `shape` backed by one element: what a freed input keeps."""
@@ -181,13 +184,15 @@ def _release(node, memo: dict) -> None:
     for inp, parent in zip(node.inputs, node.parents):
         if isinstance(inp, np.ndarray):
             inp = _placeholder(inp.shape, inp.dtype)
-        elif isinstance(inp, Tensor) and not (inp.requires_grad and (  # parameters, and tensors
-                inp._ctx is None or any(t is inp for t in parent.retained))):  # wanting .grad, stay
+        elif isinstance(inp, Tensor) and not (inp.requires_grad and (inp._ctx is None or (  # params
+                parent.retained and any(t is inp for t in parent.retained)))):  # and .grad wanters stay
             stub = memo.get(id(inp))
             if stub is None:
                 stub = memo[id(inp)] = Tensor._wrap(_placeholder(inp.data.shape, inp.data.dtype),
                                                     inp.requires_grad)
-                stub._ctx, stub.name = parent, inp.name
+                stub._ctx = parent
+                if inp.name is not None:
+                    stub.name = inp.name
             inp = stub
         freed.append(inp)
     node.inputs = tuple(freed)

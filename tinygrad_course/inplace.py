@@ -24,17 +24,14 @@ class BackwardError(RuntimeError):
 def bump_version(t: Tensor) -> None:
     """Record that `t`'s memory changed in place (optimizers call this after `p.data -= ...`)."""
     _clock[0] += 1
-    if t._vc is None:
-        t._vc = [0]
+    t._vc = t._vc or [0]
     t._vc[0] = _clock[0]
 
 
 def share_version(view: Tensor, base) -> None:
     """A view shares its base's version counter, as in PyTorch."""
     if isinstance(base, Tensor) and np.may_share_memory(view.data, base.data):
-        if base._vc is None:
-            base._vc = [0]
-        view._vc = base._vc
+        view._vc = base._vc = base._vc or [0]
 
 
 def check_saved(node) -> None:

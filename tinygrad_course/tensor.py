@@ -72,10 +72,8 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data (and version counter), cut from the graph."""
-        if self._vc is None:
-            self._vc = [0]
         t = Tensor._wrap(self.data)
-        t._vc = self._vc
+        t._vc = self._vc = self._vc or [0]
         return t
 
     def __copy__(self) -> "Tensor":
