@@ -64,3 +64,15 @@ def test_engine_files_import_only_lower_floors():
                 module = (node.module or "").split(".")[0]
                 assert module not in order[i:] and module in order + ["dtypes"], \
                     f"{name}.py imports .{module}"
+
+
+def test_the_function_docstring_example_runs_and_is_right():
+    import textwrap
+
+    import numpy as np
+    import tinygrad_course as tc
+    doc = tc.Function.__doc__
+    code = textwrap.dedent(doc[doc.rindex("\n", 0, doc.index("class Cube")) + 1:])
+    scope = {"tc": tc, "np": np}
+    exec(compile(code, "<Function docstring>", "exec"), scope)  # the example, as a user pastes it
+    np.testing.assert_allclose(scope["x"].grad.data, [3.0, 12.0])
