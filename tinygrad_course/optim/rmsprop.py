@@ -23,7 +23,13 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, beta: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.0,
-                 decay_filter: Callable[[Tensor], bool] = is_weight):
+                 decay_filter: Callable[[Tensor], bool] = is_weight, *,
+                 alpha: float | None = None):
+        if alpha is not None:  # PyTorch's name for beta (the same formula)
+            if beta != 0.999:
+                raise TypeError(f"RMSprop: got beta={beta} and alpha={alpha}; alpha is PyTorch's "
+                                "name for beta, give one")
+            beta = alpha
         super().__init__(params, lr, weight_decay, decay_filter, beta=beta, eps=eps)
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,

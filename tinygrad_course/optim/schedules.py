@@ -195,6 +195,15 @@ class StaircaseDecay(LRSchedule):
         return lr0 * self.factor ** math.floor(epoch / self.step_size)
 
 
+class StepLR(StaircaseDecay):
+    """PyTorch's StepLR(optimizer, step_size, gamma=0.1): lr = lr0 * gamma**floor(epoch /
+    step_size), the course's StaircaseDecay with factor=gamma."""
+
+    def __init__(self, optimizer, step_size: float, gamma: float = 0.1, lr0: float | None = None,
+                 by: str = "epoch"):
+        super().__init__(optimizer, step_size, gamma, lr0, by)
+
+
 class ManualSchedule(LRSchedule):
     """The learning rate you choose, epoch by epoch (the lecture's "manual decay"):
     a list (lr of epoch i; the last value holds after the end), a dict {epoch: lr} (each lr holds

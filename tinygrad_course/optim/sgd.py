@@ -8,7 +8,19 @@ from .optimizer import Optimizer
 
 class SGD(Optimizer):
     """Gradient descent, W -= lr * dW. Batch, mini-batch or stochastic gradient descent is the same
-    class: which one you get depends on the batches you feed it (m, 1 < size < m, or 1 example)."""
+    class: which one you get depends on the batches you feed it (m, 1 < size < m, or 1 example).
+    PyTorch's SGD(momentum=mu) is refused with the course's equivalent, Momentum."""
+
+    def __init__(self, params, lr: float, *args, momentum: float = 0.0, **kwargs):
+        if momentum:
+            # Heavy ball v = mu v + dW, W -= lr v equals the course's EWA v = mu v + (1 - mu) dW
+            # with lr / (1 - mu): the same steps from the first one.
+            raise TypeError(
+                f"SGD: momentum={momentum} is PyTorch's heavy ball (v = mu*v + dW); this "
+                f"framework's momentum is the course's average v = beta*v + (1 - beta)*dW, which "
+                f"takes the same steps with the learning rate divided by (1 - beta): write "
+                f"Momentum(params, lr={lr!r} / (1 - {momentum!r}), beta={momentum!r})")
+        super().__init__(params, lr, *args, **kwargs)
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,
                 group: dict) -> None:
