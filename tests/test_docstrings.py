@@ -14,12 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from public_api import PACKAGE, own_docstring, public_callables, public_modules  # noqa: E402
 
 # Callables whose docstring is owed by a file this test's author could not edit (name -> why).
-PENDING: dict[str, str] = {
-    "tinygrad_course.Function.forward": "engine file autograd.py: 'the op on ndarrays: "
-                                        "forward(ctx, *arrays) -> array; save what backward needs'",
-    "tinygrad_course.Function.backward": "engine file autograd.py: 'one gradient per positional "
-                                         "input of forward (None where not needed)'",
-}
+PENDING: dict[str, str] = {}
 
 
 def _documented(name: str, obj) -> bool:

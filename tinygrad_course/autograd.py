@@ -153,10 +153,13 @@ class Function:
 
     @staticmethod
     def forward(ctx: "Function", *args, **kwargs):
+        """The op on ndarrays: forward(ctx, *arrays) -> array; save what backward needs on ctx."""
         raise NotImplementedError(f"{type(ctx).__name__}.forward is not written")
 
     @staticmethod
     def backward(ctx: "Function", grad):
+        """d(loss)/d(input) for each positional input of forward, given d(loss)/d(output) (None
+        where an input needs no gradient: see ctx.needs_input_grad)."""
         raise NotImplementedError(f"{type(ctx).__name__}.backward is not written")
 
     def save_for_backward(self, *values) -> None:
