@@ -12,6 +12,7 @@ from ..dtypes import get_default_dtype
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
 from ..random import Generator
 from . import init as nn_init
+from .linear import Linear
 from .module import Module, Parameter
 
 
@@ -59,13 +60,8 @@ class _ConvNd(Module):
         self.bias = Parameter(np.zeros(self.out_channels, dtype)) if bias else None
         self.reset_parameters(generator=generator)
 
-    def reset_parameters(self, init: str | None = None, scale: float | None = None, *,
-                         generator: Generator | None = None) -> None:
-        """Draw W by `init` (default: the one given at construction) from `generator`; set b = 0."""
-        nn_init.init_weight_(self.weight, init or self.init,
-                             self.scale if scale is None else scale, generator=generator)
-        if self.bias is not None:
-            nn_init.zeros_(self.bias)
+    # Draw W by `init` from `generator`, b = 0: the same attributes and rule as Linear's.
+    reset_parameters = Linear.reset_parameters
 
     def _check(self, x) -> None:
         shape = tuple(x.shape)
