@@ -81,6 +81,7 @@ def test_take_along_axis_flattened_and_torch_dim():
     x = tc.tensor(np.arange(6.0).reshape(2, 3))
     np.testing.assert_array_equal(tc.take_along_axis(x, [5, 0], None).data, [5, 0])
     np.testing.assert_array_equal(x.take_along_dim(tc.tensor([[2], [0]]), dim=1).data, [[2], [3]])
+    np.testing.assert_array_equal(x.take_along_dim(tc.tensor([4])).data, [4])  # torch: flattened
 
 
 def index_select_params(shps):

@@ -207,6 +207,11 @@ def nonzero(x, *, as_tuple: bool = False):
     return Tensor._wrap(np.argwhere(a).astype(np.int64))
 
 
-for _f in (gather, index_select, scatter, scatter_add, masked_fill, masked_select, nonzero):
+def take_along_dim(x, indices, dim: int | None = None) -> Tensor:
+    """PyTorch's take_along_dim: take_along_axis with torch's default (dim=None: x flattened)."""
+    return take_along_axis(x, indices, dim)
+
+
+for _f in (gather, index_select, scatter, scatter_add, masked_fill, masked_select, nonzero,
+           take_along_dim):
     setattr(Tensor, _f.__name__, _f)
-Tensor.take_along_dim = take_along_axis
