@@ -438,7 +438,8 @@ def test_non_square_input_is_refused_with_its_shape(op):
 
 
 def test_solve_shape_mismatch_says_what_b_should_be():
-    with pytest.raises(ValueError, match=r"solve: A of shape \(3, 3\) needs b of shape \(3,\) or \(\.\.\., 3, k\)"):
+    with pytest.raises(ValueError,
+                       match=r"solve: A of shape \(3, 3\) needs b of shape \(3,\) or \(\.\.\., 3, k\)"):
         tc.linalg.solve(tc.tensor(np.eye(3)), tc.zeros(2))
 
 

@@ -295,7 +295,8 @@ def tensordot(a, b, axes=2) -> Tensor:
         try:
             first, second = axes
         except (TypeError, ValueError):
-            raise TypeError(f"tensordot: axes must be an int or a pair (axes_a, axes_b), got {axes!r}") from None
+            raise TypeError(f"tensordot: axes must be an int or a pair (axes_a, axes_b), "
+                            f"got {axes!r}") from None
         axes_a, axes_b = _axis_list(first, len(sa), "a"), _axis_list(second, len(sb), "b")
         if len(axes_a) != len(axes_b):
             raise ValueError(f"tensordot: {len(axes_a)} axes of a {axes_a} but {len(axes_b)} of b {axes_b}")
