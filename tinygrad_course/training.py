@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ._display import html_table
 from .autograd import no_grad
 from .callbacks import (Callback, EarlyStopping, LearningRateLogger,  # noqa: F401 (also here)
                         ModelCheckpoint, TerminateOnNaN, _EpochEndFunction, has_state)
@@ -48,6 +49,31 @@ class History:
     def epochs(self) -> int:
         """How many epochs ran."""
         return len(self.epoch_costs)
+
+    def __repr__(self) -> str:
+        parts = [f"{self.epochs} epochs", f"{len(self.costs)} steps"]
+        if self.epoch_costs:
+            parts.append(f"last epoch's cost {self.epoch_costs[-1]:.4g}")
+        for where, values in (("train", self.train), ("dev", self.dev)):
+            last = ", ".join(f"{k} {v[-1]:.4g}" for k, v in values.items() if v)
+            if last:
+                parts.append(f"{where}: {last}")
+        if self.stopped_early:
+            parts.append("stopped early")
+        return f"History({'; '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """One row per epoch (the first and last five when there are more than 12)."""
+        columns = {"lr": self.lrs, "cost": self.epoch_costs,
+                   **{f"train {k}": v for k, v in self.train.items()},
+                   **{f"dev {k}": v for k, v in self.dev.items()}}
+        shown = list(range(self.epochs))
+        if len(shown) > 12:
+            shown = shown[:5] + [None] + shown[-5:]
+        rows = [["..."] * (len(columns) + 1) if e is None else
+                [e + 1] + [f"{v[e]:.4g}" if e < len(v) else "" for v in columns.values()]
+                for e in shown]
+        return html_table(["epoch", *columns], rows, caption=repr(self))
 
 
 def _as_tensor(a) -> Tensor:

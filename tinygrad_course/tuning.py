@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ._display import html_table
 from .random import fork_rng, get_rng
 
 
@@ -266,6 +267,19 @@ class Results:
 
     def table(self, top: int | None = None) -> str:
         """The trials as a text table, best first: rank, trial, (round), params, metrics."""
+        header, rows = self._rows(top)
+        widths = [max(len(c) for c in col) for col in zip(header, *rows)]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+                         for line in [header, *rows])
+
+    def _repr_html_(self) -> str:
+        """The best 20 trials as an HTML table (a notebook shows this)."""
+        header, rows = self._rows(20)
+        more = len(self.trials) - len(rows)
+        return html_table(header, rows, caption=repr(self),
+                          footer=f"... and {more} more: print(results) shows every trial" if more > 0 else "")
+
+    def _rows(self, top: int | None) -> tuple[list[str], list[list[str]]]:
         trials = self.trials[:top]
         params = list(dict.fromkeys(k for t in trials for k in t.params))
         metrics = [self.metric] + [k for k in dict.fromkeys(k for t in trials for k in t.metrics)
@@ -275,9 +289,7 @@ class Results:
         rows = [[str(r + 1), str(t.index)] + ([str(t.round)] if rounds else [])
                 + [_fmt(t.params.get(k, "")) for k in params] + [_fmt(t.metrics.get(k, "")) for k in metrics]
                 for r, t in enumerate(trials)]
-        widths = [max(len(c) for c in col) for col in zip(header, *rows)]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
-                         for line in [header, *rows])
+        return header, rows
 
     def __str__(self) -> str:
         return self.table()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._display import html_table
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
@@ -96,6 +97,31 @@ class Normalizer:
         """X * sigma + mu: back to the original units."""
         self._check(X, "inverse_transform")
         return self._as_input(X) * self.scale_ + self.mean_
+
+    def __repr__(self) -> str:
+        if self.mean_ is None:
+            return f"Normalizer(axis={self.axis}, not fitted: call fit(X_train))"
+        mu, sigma = self.mean_.ravel(), self.scale_.ravel()
+
+        def few(a: np.ndarray) -> str:
+            return "[" + ", ".join(f"{v:.3g}" for v in a[:4]) + (", ...]" if a.size > 4 else "]")
+        return f"Normalizer(axis={self.axis}, {mu.size} features: mu {few(mu)}, sigma {few(sigma)})"
+
+    def _repr_html_(self) -> str | None:
+        """mu and sigma per feature (the first 20) as an HTML table; None (the text) unfitted."""
+        if self.mean_ is None:
+            return None
+        # A feature is named by its index with the examples axis dropped: 3, or (0, 4, 4) for images.
+        shape = np.delete(np.array(self.mean_.shape), self.axis % self.mean_.ndim)
+        names = [str(i) if len(shape) == 1 else str(tuple(int(j) for j in np.unravel_index(i, shape)))
+                 for i in range(min(20, self.mean_.size))]
+        rows = [[n, f"{m:.4g}", f"{s:.4g}"]
+                for n, m, s in zip(names, self.mean_.ravel(), self.scale_.ravel())]
+        more = self.mean_.size - len(rows)
+        return html_table(["feature", "mu", "sigma"], rows,
+                          caption=f"Normalizer(axis={self.axis}): x_norm = (x - mu) / sigma, "
+                                  f"from the training set",
+                          footer=f"... and {more} more features" if more > 0 else "")
 
     def state_dict(self) -> dict:
         """The fitted statistics {axis, mean, var, scale}, to save with the model: the dev and test

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._display import html_table
 from ..backward import graph_nodes
 from ..autograd import no_grad
 from ..gradcheck import relative_difference, verdict
@@ -92,6 +93,19 @@ class GradientCheckReport:
             lines.append(f"FAILED (threshold {self.threshold:g}): look at {names}; the first "
                          "suspect is the backward of the op that uses it in its layer")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        state = "passed" if self.passed else "FAILED"
+        return (f"GradientCheckReport({self.model_name}: {state}, difference "
+                f"{self.difference:.3e}, {len(self.parameters)} parameters; print() for each)")
+
+    def _repr_html_(self) -> str:
+        rows = [[p.name, str(p.shape), f"{p.difference:.3e}", p.verdict] for p in self.parameters]
+        state = "passed" if self.passed else "FAILED"
+        return html_table(["parameter", "shape", "difference", "verdict"], rows,
+                          caption=f"Gradient check of {self.model_name} (eps={self.eps:g}): {state}, "
+                                  f"overall difference {self.difference:.3e}, {self.verdict}",
+                          footer=str(self).splitlines()[-1])
 
 
 def _refuse_dropout(model: Module) -> None:
