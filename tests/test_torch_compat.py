@@ -184,6 +184,11 @@ def test_adam_accepts_pytorchs_betas():
     assert opt.param_groups[0]["beta1"] == 0.8 and opt.param_groups[0]["beta2"] == 0.95
 
 
+def test_adam_refuses_betas_together_with_beta1():
+    with pytest.raises(TypeError, match="give one"):
+        optim.Adam([_param()], lr=0.1, betas=(0.8, 0.95), beta1=0.7)
+
+
 def test_sgd_momentum_is_refused_with_the_course_momentum_that_takes_the_same_steps():
     with pytest.raises(TypeError, match=r"write Momentum\(params, lr=0.1 / \(1 - 0.9\), beta=0.9\)") as info:
         optim.SGD([_param()], lr=0.1, momentum=0.9)

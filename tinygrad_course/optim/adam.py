@@ -41,6 +41,10 @@ class Adam(Optimizer):
                  decay_filter: Callable[[Tensor], bool] = is_weight, *,
                  betas: tuple[float, float] | None = None):
         if betas is not None:
+            if (beta1, beta2) != (0.9, 0.999):
+                raise TypeError(f"{type(self).__name__}: got betas={betas!r} and beta1/beta2; "
+                                "betas=(beta1, beta2) is PyTorch's spelling of the same two "
+                                "numbers, give one")
             beta1, beta2 = _split_betas(type(self).__name__, betas).values()
         super().__init__(params, lr, weight_decay, decay_filter, beta1=beta1, beta2=beta2,
                          eps=eps)
