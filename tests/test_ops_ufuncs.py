@@ -117,3 +117,20 @@ def test_ndarray_on_the_left_of_a_new_op_dispatches_to_it():
     out = np.array([7.0, 8.0]) % _t(2.0, 3.0)
     assert isinstance(out, tc.Tensor) and out.requires_grad
     np.testing.assert_array_equal(out.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["sort", "median"])
+def test_numpy_function_whose_op_means_something_else_keeps_numpys_meaning(name):
+    # tc.sort and tc.median follow PyTorch ((values, indices), the lower median): np.* does not
+    a = np.array([[3.0, 1.0, 2.0, 0.5]])
+    out = getattr(np, name)(tc.tensor(a), axis=1)
+    np.testing.assert_array_equal(np.asarray(out), getattr(np, name)(a, axis=1))
+
+
+@pytest.mark.parametrize("name", ["prod", "cumsum", "cumprod"])
+def test_numpy_reductions_and_scans_give_the_differentiable_op(name):
+    x = tc.tensor([[1.5, -2.0, 0.5], [3.0, 1.0, -1.0]], dtype=np.float64, requires_grad=True)
+    out = getattr(np, name)(x, axis=1)
+    assert isinstance(out, tc.Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.data, getattr(np, name)(x.data, axis=1))
+    tc.gradcheck(lambda t: getattr(np, name)(t, axis=1), [x])

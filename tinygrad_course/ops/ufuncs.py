@@ -32,12 +32,13 @@ _ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
 # NumPy functions whose op takes NumPy's meaning of every argument: numpy name -> (op name,
 # NumPy arguments passed by position, {NumPy argument: the op's keyword} where they differ).
 # Left out on purpose: np.repeat (tc.repeat is PyTorch's, NumPy's tile), np.nonzero (tc's
-# gives PyTorch's index matrix), np.put_along_axis (NumPy's writes in place).
+# gives PyTorch's index matrix), np.sort and np.median (tc's give PyTorch's (values, indices);
+# tc.median is the lower median), np.put_along_axis (NumPy's writes in place).
 _DATA = ("a",)
 _FUNCTIONS = {
     **{name: (name, _DATA, {}) for name in (
         "sum", "mean", "max", "min", "var", "std", "argmax", "argmin", "any", "all", "prod",
-        "cumsum", "cumprod", "median", "sort", "argsort", "squeeze", "expand_dims", "round",
+        "cumsum", "cumprod", "argsort", "squeeze", "expand_dims", "round",
         "diagonal", "trace")},
     "amax": ("max", _DATA, {}), "amin": ("min", _DATA, {}), "around": ("round", _DATA, {}),
     "where": ("where", ("condition", "x", "y"), {}),
