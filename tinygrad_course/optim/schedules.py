@@ -11,6 +11,15 @@ from ..serialization import check_state_keys
 from .optimizer import check_hyperparameter
 
 
+def _check_schedule_state(name: str, state: dict, keys) -> None:
+    """Refuse a state from another schedule, or one missing any of `keys` (StateDictError)."""
+    check_state_keys(name, state, ("schedule",))
+    if state["schedule"] != name:
+        raise ValueError(f"{name}.load_state_dict: the state is from "
+                         f"{state['schedule']!r}, not {name}")
+    check_state_keys(name, state, keys)
+
+
 class LRSchedule:
     """Sets the optimizer's lr from a formula in the epoch number: `lr_at(epoch)` is the formula,
     `step()` (once per epoch) moves to the next epoch and sets the lr.
@@ -103,11 +112,7 @@ class LRSchedule:
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict()` returned and set the optimizer's lr to match."""
         name = type(self).__name__
-        check_state_keys(name, state, ("schedule",))
-        if state["schedule"] != name:
-            raise ValueError(f"{name}.load_state_dict: the state is from "
-                             f"{state['schedule']!r}, not {name}")
-        check_state_keys(name, state, ("epoch", "lr0", "base_lrs", "by",
+        _check_schedule_state(name, state, ("epoch", "lr0", "base_lrs", "by",
                                        *self.hyperparameter_rules))
         self.lr0 = check_hyperparameter(name, "lr0", state["lr0"])
         base_lrs = [check_hyperparameter(name, "base_lrs", lr) for lr in state["base_lrs"]]
@@ -326,11 +331,7 @@ class LRScheduler:
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict()` returned and set the groups' lrs to match."""
         name = type(self).__name__
-        check_state_keys(name, state, ("schedule",))
-        if state["schedule"] != name:
-            raise ValueError(f"{name}.load_state_dict: the state is from "
-                             f"{state['schedule']!r}, not {name}")
-        check_state_keys(name, state, ("last_epoch", "base_lrs", "by", "last_lr",
+        _check_schedule_state(name, state, ("last_epoch", "base_lrs", "by", "last_lr",
                                        *self.state_names))
         if len(state["base_lrs"]) != len(self.optimizer.param_groups):
             raise ValueError(f"{name}.load_state_dict: the state has {len(state['base_lrs'])} "
@@ -650,11 +651,7 @@ class ReduceLROnPlateau:
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict()` returned and set the groups' lrs to match."""
         name = type(self).__name__
-        check_state_keys(name, state, ("schedule",))
-        if state["schedule"] != name:
-            raise ValueError(f"{name}.load_state_dict: the state is from "
-                             f"{state['schedule']!r}, not {name}")
-        check_state_keys(name, state, ("last_lr", *self.state_names))
+        _check_schedule_state(name, state, ("last_lr", *self.state_names))
         for k in self.state_names:
             setattr(self, k, state[k])
         for group, lr in zip(self.optimizer.param_groups, state["last_lr"]):
