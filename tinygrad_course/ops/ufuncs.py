@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 
 import numpy as np
 
-from .. import ops
 from ..tensor import Tensor
 
 # NumPy ufunc names whose op is spelled otherwise here.
@@ -66,7 +66,7 @@ def _refuse_out(name: str, kwargs: dict) -> None:
 
 
 def _op(name: str, what: str):
-    fn = getattr(ops, name, None)
+    fn = getattr(sys.modules[__package__], name, None)  # the ops package imports this module
     if fn is None:
         raise TypeError(f"{what}: tinygrad_course has no differentiable op for it; call it on "
                         "t.numpy() for an ndarray outside the graph, or write a tc.Function")
@@ -124,7 +124,7 @@ def _array_function(self, func, types, args, kwargs):
     if not all(issubclass(t, (Tensor, np.ndarray)) for t in types):
         return NotImplemented  # another library's array: let it (or NumPy) decide
     entry = _FUNCTIONS.get(func.__name__) if func.__module__ == "numpy" else None
-    fn = entry and getattr(ops, entry[0], None)
+    fn = entry and getattr(sys.modules[__package__], entry[0], None)
     if fn is None or (func is np.where and len(args) + len(kwargs) == 1):
         # No op of that meaning: NumPy's result on the arrays (np.where(c) is np.nonzero).
         return func(*_unwrap(args), **_unwrap(kwargs))
