@@ -18,12 +18,12 @@ from _common import parser
 
 
 def small_model_graph(out: Path) -> Path:
-    """A 2 -> 4 -> 1 classifier with BatchNorm, one forward and backward, drawn by module."""
+    """A 2 -> 4 -> 1 classifier with BatchNorm, one forward, drawn by module (before backward,
+    which lets go of the arrays, the running averages' names with them)."""
     tc.manual_seed(0)
     X, y = make_moons(n_samples=8, seed=0)
     model = nn.Sequential(nn.Linear(2, 4, bias=False), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))
     loss = nn.F.binary_cross_entropy_with_logits(model(tc.tensor(X)), tc.tensor(y[:, None].astype(np.float32)))
-    loss.backward()
     return render(draw_graph(loss, model=model, rankdir="LR"), out / "model_graph.png")
 
 

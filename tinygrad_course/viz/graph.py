@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,8 @@ def draw_graph(output: Tensor | Sequence[Tensor], params: Any = None, model: Any
                rankdir: str = "LR", show_values: bool = False, show_grads: bool = False,
                grad_flow: bool = False, depth: int | None = None, max_nodes: int | None = None,
                legend: bool = True, grad_range: tuple[float, float] = GRAD_RANGE,
-               max_values: int = 16) -> graphviz.Digraph:
+               max_values: int = 16, size: tuple[float, float] | str | None = None,
+               dpi: float | None = None, fontsize: float = 10) -> graphviz.Digraph:
     """The computation graph of `output` (a tensor or a list of them) as a `graphviz.Digraph`.
 
     params: a model, a `named_parameters()` iterable or a dict name -> Tensor; names the parameters.
@@ -35,6 +37,12 @@ def draw_graph(output: Tensor | Sequence[Tensor], params: Any = None, model: Any
     grad_flow: fill tensors that have a `.grad` by log10 of its norm on the fixed `grad_range` scale.
     depth: draw modules deeper than `depth` (root = 0, `layers` = 1, `layers.0` = 2) as one node.
     max_nodes: keep the `max_nodes` nodes nearest the output; a note says what was left out.
+    legend: one line of coloured cells under the figure naming the kinds drawn; False: none.
+    size: (width, height) in inches the drawing is scaled down to fit (graphviz's `size`), e.g.
+    (9, 6) for a notebook cell; dpi: pixels per inch of PNG output (graphviz's default 96);
+    fontsize: of node labels, in points (cluster titles and the legend follow it).
+    A module called twice (the same layer applied again later) gets one cluster per call,
+    labelled "call 2", ..., so its second call does not pull edges back across the figure.
     """
     roots = _roots(output)
     if rankdir not in _RANKDIRS:
@@ -60,11 +68,17 @@ def draw_graph(output: Tensor | Sequence[Tensor], params: Any = None, model: Any
     g = _Elements(names, array_names, modules, show_values, show_grads, grad_flow or show_grads,
                   max_values)
     g.build(_postorder(roots), {id(r) for r in roots})
+    g.split_calls()
     drawn, edges = g.collapse(depth)
     root_elems = [g.tensor_index[id(r)] for r in roots]
     hidden, note_edges = _cap(drawn, edges, root_elems, max_nodes)
-    return _emit(g, drawn, edges, hidden, note_edges, max_nodes, rankdir, grad_flow, legend,
-                 grad_range)
+    dot = _emit(g, drawn, edges, hidden, note_edges, max_nodes, rankdir, grad_flow, legend,
+                grad_range, fontsize)
+    if size is not None:
+        dot.attr(size=size if isinstance(size, str) else ",".join(f"{float(v):g}" for v in size))
+    if dpi is not None:
+        dot.attr(dpi=f"{float(dpi):g}")
+    return dot
 
 
 def _roots(output) -> list[Tensor]:
@@ -137,12 +151,17 @@ def _short(v, limit: int = 40) -> str:
 
 
 def _number(v: float) -> str:
-    # Short when that is exact (2.5, 1e-07), else enough digits to tell 1 - 1e-7 from 1.
+    # Short when that is exact (2.5, 1e-7), else enough digits to tell 1 - 1e-7 from 1.
     s = f"{v:.4g}"
-    if float(s) == v:
-        return s
-    r = repr(v)
-    return r if len(r) <= 12 else f"{v:.8g}"
+    if float(s) != v:
+        s = repr(v) if len(repr(v)) <= 12 else f"{v:.8g}"
+    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + m.group(1).replace("+", "") + m.group(2), s)
+
+
+def _value(v) -> str:
+    """A scalar constant as a label shows it: 0.9, 1e-5, True."""
+    v = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
+    return _number(v) if isinstance(v, float) else str(v)
 
 
 def _array_lines(a: np.ndarray) -> list[str]:
@@ -203,8 +222,10 @@ class _Elements:
                         sources.append(self.tensor_index[id(v)])
                         continue
                     arg = plain[j] if j < len(plain) else (var or f"arg{j}")
-                    if _is_constant(v):
+                    if _is_constant(v) and not self._is_scalar_setting(v):
                         sources.append(self._add_constant(v, arg, home))
+                    elif _is_constant(v):
+                        attrs.append(f"{arg}={_value(v)}")
                     elif v is not None:
                         attrs.append(f"{arg}={_short(v)}")
                 op = self.add("op", _label([type(ctx).name, *attrs]), home)
@@ -234,6 +255,11 @@ class _Elements:
             lines.extend(["grad:", *_array_lines(t.grad.data)])
         return _label(lines)
 
+    def _is_scalar_setting(self, v) -> bool:
+        # A lone number (momentum, eps, the 2.5 of x * 2.5) reads best in the op's label; arrays
+        # and a module's buffers (BatchNorm's running mean) stay nodes of their own.
+        return np.ndim(v) == 0 and not (isinstance(v, np.ndarray) and id(v) in self.array_names)
+
     def _add_constant(self, v, arg: str, home: str | None) -> int:
         # A buffer's array (BatchNorm's running mean) is named by its module path; a setting with
         # a telling name (eps, momentum, lo) by that name; a plain operand (x * 2.5) by its value.
@@ -249,9 +275,58 @@ class _Elements:
             if self.show_values and v.size <= self.max_values:
                 lines.extend(_array_lines(v))
         else:
-            v = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
-            lines.append(_number(v) if isinstance(v, float) else str(v))
+            lines.append(_value(v))
         return self.add("constant", _label(lines), home)
+
+    def split_calls(self, budget: int = 5_000_000) -> None:
+        """Give each call of a module used more than once a cluster of its own ("layer~2" for
+        its second call, "layer~2.act~2" for a child inside it). Call k of module M holds the
+        ops that data from M's call k-1 reaches after leaving M: for each element, r = the
+        highest call of M upstream, plus one when the path stepped out of M since. The root
+        module is never split (all of the model's calls stay inside its one cluster)."""
+        n = len(self.ids)
+        paths = [p for p, _ in self.modules if p]
+        if not paths or n * len(paths) > budget:  # drawing that many nodes is unreadable anyway
+            return
+        inputs: list[list[int]] = [[] for _ in range(n)]
+        for s, d in self.edges:
+            inputs[d].append(s)
+        member = [k in ("op", "intermediate", "output") for k in self.kinds]
+        calls: list[dict[str, int]] = [{} for _ in range(n)]
+        for path in paths:
+            inside = [member[i] and h is not None and (h == path or h.startswith(path + "."))
+                      for i, h in enumerate(self.homes)]
+            if sum(inside) < 2:
+                continue
+            r = [0] * n
+            for i in range(n):  # elements are numbered inputs first
+                best = max((r[s] + (inside[s] and not inside[i]) for s in inputs[i]), default=0)
+                r[i] = max(1, best) if inside[i] else best
+                if inside[i] and r[i] > 1:
+                    calls[i][path] = r[i]
+        extra: dict[str, list[str]] = {}
+        for i, home in enumerate(self.homes):
+            if not calls[i] or home is None:
+                continue
+            parts = home.split(".")
+            qualified = ".".join(part + (f"~{calls[i][p]}" if p in calls[i] else "")
+                                 for part, p in zip(parts, (".".join(parts[:j + 1])
+                                                            for j in range(len(parts)))))
+            self.homes[i] = qualified
+            q_parts = qualified.split(".")
+            for j in range(len(parts)):  # the cluster and every enclosing one must exist
+                extra.setdefault(".".join(parts[:j + 1]), [])
+                prefix = ".".join(q_parts[:j + 1])
+                if prefix not in extra[".".join(parts[:j + 1])] and "~" in prefix:
+                    extra[".".join(parts[:j + 1])].append(prefix)
+        if not extra:
+            return
+        modules = []
+        for path, mod in self.modules:
+            modules.append((path, mod))
+            modules.extend((q, mod) for q in sorted(extra.get(path, ())))
+        self.modules = modules
+        self.paths = {p for p, _ in modules}
 
     def collapse(self, depth: int | None) -> tuple[list[int], list[tuple[int, int]]]:
         """Replace modules deeper than `depth` by one node each; returns drawn elements and edges.
@@ -273,7 +348,9 @@ class _Elements:
         for i in range(n):
             m = inside[i]
             if m is not None and self.kinds[i] in _TENSOR_KINDS and (
-                    self.kinds[i] == "output" or any(inside[u] != m for u in users[i])):
+                    self.kinds[i] == "output" or any(
+                        inside[u] is None or _unqualified(inside[u]) != _unqualified(m)
+                        for u in users[i])):
                 origin[i] = m
                 inside[i] = None
                 self.homes[i] = _parent_path(m, depth)
@@ -290,7 +367,8 @@ class _Elements:
             pnorms = [self.norms[i] for i in idx if self.kinds[i] == "parameter"
                       and self.norms[i] is not None]
             norm = float(np.sqrt(sum(x * x for x in pnorms))) if pnorms else None
-            lines = [m, classes.get(m, "?"), f"{n_ops} op" + ("" if n_ops == 1 else "s")]
+            lines = [*_display(m), classes.get(_unqualified(m), "?"),
+                     f"{n_ops} op" + ("" if n_ops == 1 else "s")]
             if norm is not None:
                 lines.append(f"|grad| = {norm:.2e}")
             label = _label(lines)
@@ -303,16 +381,31 @@ class _Elements:
         # into or out of a module node are merged, one per pair of nodes.
         edges: list[tuple[int, int]] = []
         merged: set[tuple[int, int]] = set()
+        module_path = {e: m for m, e in module_elem.items()}
         for s, d in self.edges:
             rs, rd = rep[s], rep[d]
             if rs == rd or (s in origin and module_elem.get(origin[s]) == rd):
                 continue
+            if rs in module_path and rd in module_path and \
+                    _unqualified(module_path[rs]) == _unqualified(module_path[rd]):
+                continue  # a later call's use of the module's own parameters
             if (rs, rd) != (s, d):
                 if (rs, rd) in merged:
                     continue
                 merged.add((rs, rd))
             edges.append((rs, rd))
         return drawn, edges
+
+
+def _unqualified(path: str) -> str:
+    """"layers~2.0~2" (a module's second call, see split_calls) -> "layers.0"."""
+    return re.sub(r"~\d+", "", path)
+
+
+def _display(path: str) -> list[str]:
+    """A cluster's path as shown: ["layers.0"], or ["layers.0", "call 2"] for a later call."""
+    last = re.search(r"~(\d+)$", path)
+    return [_unqualified(path)] + ([f"call {last.group(1)}"] if last else [])
 
 
 def _parent_path(path: str, depth: int) -> str:
@@ -359,10 +452,10 @@ class Graph(graphviz.Digraph):
 
 def _emit(g: _Elements, drawn: list[int], edges: list[tuple[int, int]], hidden: set[int],
           cut: list[int], max_nodes: int | None, rankdir: str, grad_flow: bool, legend: bool,
-          grad_range: tuple[float, float]) -> graphviz.Digraph:
+          grad_range: tuple[float, float], fontsize: float) -> graphviz.Digraph:
     dot = Graph(name="computation_graph")
-    dot.attr(rankdir=rankdir, fontname="Helvetica")
-    dot.attr("node", fontname="Helvetica", fontsize="10")
+    dot.attr(rankdir=rankdir, fontname="Helvetica", fontsize=f"{fontsize:g}")
+    dot.attr("node", fontname="Helvetica", fontsize=f"{fontsize:g}")
     dot.attr("edge", arrowsize="0.7")
     by_home: dict[str | None, list[int]] = {}
     kinds_drawn: set[str] = set()
@@ -397,7 +490,8 @@ def _emit(g: _Elements, drawn: list[int], edges: list[tuple[int, int]], hidden: 
     dot.edges((g.ids[s], g.ids[d]) for s, d in edges if s not in hidden and d not in hidden)
     if legend:
         kinds = [k for k in STYLES if k in kinds_drawn]
-        dot.subgraph(make_legend(kinds, grad_range if grad_flow else None))
+        dot.attr(label=make_legend(kinds, grad_range if grad_flow else None), labelloc="b",
+                 labeljust="l")
     return dot
 
 
@@ -429,7 +523,10 @@ def _clusters(modules: list[tuple[str, Any]], by_home: dict[str, list[int]], add
             continue
         sub = graphviz.Digraph(name=f"cluster_module:{path}")
         cls = type(mod).__name__
-        sub.attr(label=graphviz.escape(f"{path}: {cls}" if path else cls), **CLUSTER_ATTRS)
+        shown = _display(path)
+        label = f"{shown[0]}: {cls}" if path else cls
+        sub.attr(label=graphviz.escape(label + (f", {shown[1]}" if len(shown) > 1 else "")),
+                 **CLUSTER_ATTRS)
         add_nodes(sub, by_home.get(path, []))
         for child in children.get(path, []):
             sub.subgraph(built[child])

@@ -5,7 +5,7 @@ import graphviz
 
 from .gradients import colour_bar
 
-# kind -> (legend text, graphviz node attributes). Tensors are boxes, ops ellipses, constants
+# kind -> (description, graphviz node attributes). Tensors are boxes, ops ellipses, constants
 # dashed boxes, collapsed modules 3-D boxes; the fill colour tells tensor kinds apart.
 STYLES: dict[str, tuple[str, dict[str, str]]] = {
     "input": ("input (data, no grad)",
@@ -24,18 +24,27 @@ STYLES: dict[str, tuple[str, dict[str, str]]] = {
     "note": ("note", {"shape": "note", "style": "filled", "fillcolor": "#f4cccc"}),
 }
 
-CLUSTER_ATTRS = {"style": "rounded,dashed", "color": "#999999", "fontsize": "10",
-                 "labeljust": "l"}
+CLUSTER_ATTRS = {"style": "rounded,dashed", "color": "#999999",
+                 "labeljust": "l", "labelloc": "t"}
+
+# The legend's short name for each kind (the colour and the border tell them apart).
+_LEGEND_NAMES = {"input": "input", "parameter": "parameter", "intermediate": "tensor",
+                 "output": "output", "constant": "constant", "op": "op", "module": "module",
+                 "note": "note"}
 
 
-def legend(kinds: list[str], grad_range: tuple[float, float] | None) -> graphviz.Digraph:
-    """The cluster "cluster_legend": one sample node per kind drawn, and the gradient colour
-    bar when `grad_range` is given."""
-    g = graphviz.Digraph(name="cluster_legend")
-    g.attr(label="legend", style="rounded", color="#999999", fontsize="10")
+def legend(kinds: list[str], grad_range: tuple[float, float] | None) -> str:
+    """The legend as one line of small coloured cells (an HTML-like graphviz label, drawn as the
+    graph's label under the figure, out of the way): one cell per kind drawn, then the gradient
+    colour bar when `grad_range` is given."""
+    cells = []
     for kind in kinds:
-        text, attrs = STYLES[kind]
-        g.node(f"legend_{kind}", label=text, **attrs)
+        attrs = STYLES[kind][1]
+        name = _LEGEND_NAMES[kind]
+        text = f"<B>{name}</B>" if "bold" in attrs["style"] else name
+        dashed = ' STYLE="dashed"' if "dashed" in attrs["style"] else ""
+        cells.append(f'<TD BGCOLOR="{attrs["fillcolor"]}"{dashed}>{text}</TD>')
     if grad_range is not None:
-        g.node("legend_grad", label=colour_bar(grad_range), shape="plaintext")
-    return g
+        cells.append(f'<TD BORDER="0">{colour_bar(grad_range)[1:-1]}</TD>')
+    return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3" CELLPADDING="2">'
+            f'<TR><TD BORDER="0">legend:</TD>{"".join(cells)}</TR></TABLE>>')
