@@ -7,8 +7,8 @@ import pytest
 
 import tinygrad_course as tc
 from tinygrad_course import nn, training
-from tinygrad_course.callbacks import (Callback, EarlyStopping, LearningRateLogger,
-                                       ModelCheckpoint, TerminateOnNaN)
+from tinygrad_course.callbacks import (Callback, EarlyStopping, GradientClipping,
+                                       LearningRateLogger, ModelCheckpoint, TerminateOnNaN)
 from tinygrad_course.optim import SGD, LinearLR
 
 
@@ -97,6 +97,64 @@ def test_early_stopping_restores_the_best_weights():
     history = _fit(model, SGD(model.parameters(), lr=0.1), epochs=5,
                    callbacks=[EarlyStopping(monitor="cost", patience=1, min_delta=1.0)])
     assert history.stopped_early and history.epochs == 2
+
+
+def test_on_before_optimizer_step_sees_the_gradients_the_step_will_use():
+    model = _model()
+    before = [p.data.copy() for p in model.parameters()]
+
+    class ZeroGradients(Callback):
+        def on_before_optimizer_step(self, iteration):
+            for p in self.model.parameters():
+                p.grad.data[...] = 0.0
+    _fit(model, SGD(model.parameters(), lr=0.1), callbacks=[ZeroGradients()])
+    for a, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(a.data, b)
+
+
+def test_gradient_clipping_is_clip_grad_norm_before_each_step():
+    X, y = _data()
+    by_hand = _model()
+    opt = SGD(by_hand.parameters(), lr=0.5)
+    norms = []
+    for _ in range(3):
+        for X_batch, y_batch in tc.data.minibatches(X, y, 16, shuffle=False):
+            opt.zero_grad()
+            nn.cross_entropy(by_hand(tc.Tensor(X_batch)), tc.Tensor(y_batch)).backward()
+            norms.append(float(nn.utils.clip_grad_norm_(by_hand.parameters(), 0.05)))
+            opt.step()
+    model, clipping = _model(), GradientClipping(max_norm=0.05)
+    _fit(model, SGD(model.parameters(), lr=0.5), shuffle=False, callbacks=[clipping])
+    np.testing.assert_allclose(clipping.norms, norms, rtol=1e-6)
+    assert len(clipping.norms) == 6 and min(clipping.norms) > 0.05  # every step was clipped
+    for a, b in zip(model.parameters(), by_hand.parameters()):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-6)
+
+
+def test_gradient_clipping_norms_cover_a_resumed_run(tmp_path):
+    class Killed(Exception):
+        pass
+
+    class Crash(Callback):
+        def on_epoch_begin(self, epoch):
+            if epoch == 2:
+                raise Killed
+    whole = GradientClipping(1.0)
+    model = _model()
+    _fit(model, SGD(model.parameters(), lr=0.1), callbacks=[whole])
+    with pytest.raises(Killed):
+        model = _model()
+        _fit(model, SGD(model.parameters(), lr=0.1), callbacks=[GradientClipping(1.0), Crash()],
+             checkpoint=tmp_path / "run.npz")
+    resumed, model = GradientClipping(1.0), _model()
+    _fit(model, SGD(model.parameters(), lr=0.1), callbacks=[resumed],
+         checkpoint=tmp_path / "run.npz", resume=True)
+    assert resumed.norms == whole.norms and len(whole.norms) == 6
+
+
+def test_gradient_clipping_refuses_a_max_norm_that_is_not_positive():
+    with pytest.raises(ValueError, match="max_norm must be > 0"):
+        GradientClipping(0.0)
 
 
 class _FakeStderr:

@@ -1,5 +1,6 @@
-"""Callbacks for `fit` (`tc.callbacks`): early stopping, checkpoints, stopping on NaN and a
-learning-rate log. A callback is a `Callback` subclass overriding the hooks it needs."""
+"""Callbacks for `fit` (`tc.callbacks`): early stopping, checkpoints, stopping on NaN, gradient
+clipping and a learning-rate log. A callback is a `Callback` subclass overriding the hooks it
+needs."""
 from __future__ import annotations
 
 import math
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .autograd import bump_version
+from .nn.utils import clip_grad_norm_
 
 if TYPE_CHECKING:
     from .training import History
@@ -28,6 +30,11 @@ class Callback:
 
     def on_epoch_begin(self, epoch: int) -> None:
         """Called at the start of each epoch (0-based)."""
+        pass
+
+    def on_before_optimizer_step(self, iteration: int) -> None:
+        """Called after backward, before the optimizer's step, while the gradients can still be
+        changed (gradient clipping; PyTorch Lightning's hook of the same name)."""
         pass
 
     def on_batch_end(self, iteration: int, cost: float) -> None:
@@ -157,6 +164,36 @@ class TerminateOnNaN(Callback):
     is NaN or inf; the step that would spread it is not taken (Keras's TerminateOnNaN)."""
 
     stops_on_nonfinite = True
+
+
+class GradientClipping(Callback):
+    """Clip the model's gradients by their total norm before every step
+    (`nn.utils.clip_grad_norm_(model.parameters(), max_norm, norm_type)`, the course's answer to
+    exploding gradients); `norms[k]` is the k-th step's norm before clipping, so
+    `sum(n > max_norm for n in norms)` counts the steps it clipped."""
+
+    def __init__(self, max_norm: float, norm_type: float = 2.0):
+        if not max_norm > 0:
+            raise ValueError(f"GradientClipping: max_norm must be > 0, got {max_norm!r}")
+        self.max_norm, self.norm_type = float(max_norm), float(norm_type)
+        self.norms: list[float] = []
+
+    def on_train_begin(self, history: History) -> None:
+        """Forget any earlier run's norms."""
+        self.norms = []
+
+    def on_before_optimizer_step(self, iteration: int) -> None:
+        """Scale the gradients down to norm max_norm when they are larger; record their norm."""
+        self.norms.append(float(clip_grad_norm_(self.model.parameters(), self.max_norm,
+                                                self.norm_type)))
+
+    def state_dict(self) -> dict:
+        """The norms recorded so far, so a resumed fit's `norms` covers the whole run."""
+        return {"norms": np.array(self.norms, dtype=np.float64)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict()` returned."""
+        self.norms = np.asarray(state["norms"], dtype=np.float64).tolist()
 
 
 class LearningRateLogger(Callback):

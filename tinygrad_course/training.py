@@ -23,8 +23,9 @@ import numpy as np
 
 from ._display import html_table
 from .autograd import no_grad
-from .callbacks import (Callback, EarlyStopping, LearningRateLogger,  # noqa: F401 (also here)
-                        ModelCheckpoint, TerminateOnNaN, _EpochEndFunction, has_state)
+from .callbacks import (Callback, EarlyStopping, GradientClipping,  # noqa: F401 (also here)
+                        LearningRateLogger, ModelCheckpoint, TerminateOnNaN, _EpochEndFunction,
+                        has_state)
 from .random import Generator, rng_from, use_generator
 from .tensor import Tensor
 
@@ -326,6 +327,8 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
                         f"fit: the cost became {value} at epoch {epoch}, iteration {iteration}; "
                         f"lower the learning rate (now {optimizer.lr:g}) or check the data")
                 cost.backward()
+                for c in callbacks:
+                    c.on_before_optimizer_step(iteration)
                 optimizer.step()
                 history.costs.append(value)
                 total, m = total + value * len(X), m + len(X)
