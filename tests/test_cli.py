@@ -178,6 +178,12 @@ def test_tune_runs_the_rounds_logs_every_trial_and_prints_the_table(tmp_path):
                               "train_accuracy"]
     best = max(records, key=lambda r: (r["metrics"]["dev_accuracy"], -r["trial"]))
     assert f"best: trial {best['trial']}," in stdout
+    assert "dev set: 80 examples, one example = 1.2% of dev accuracy" in stdout
+    assert (tmp_path / "search.png").stat().st_size > 0 and "search.png" in stdout
+
+
+def test_dev_resolution_is_one_example_in_percent():
+    assert cli.dev_resolution(200) == "dev set: 200 examples, one example = 0.5% of dev accuracy"
 
 
 TUNE = ["tune", "--trials", "2", "--rounds", "1", "--epochs", "1"]

@@ -360,6 +360,7 @@ def tune(args) -> int:
     print(f"random search on {problem.name} ({problem.sizes}), {args.rounds} round(s) of "
           f"{args.trials} trials, {args.epochs} epochs each: lr on a log scale, beta1 on a log "
           "scale of 1 - beta1, hidden units uniform")
+    print(dev_resolution(len(problem.dev[1])))
     settings = {f"--{name}": getattr(args, name.replace("-", "_"))
                 for name in ("dataset", "seed", "epochs", "batch-size", "trials")}
     results = tuning.coarse_to_fine(trial, space, n_trials=args.trials, rounds=args.rounds,
@@ -372,7 +373,19 @@ def tune(args) -> int:
     for i, space_i in enumerate(results.spaces):
         print(f"round {i + 1} sampled " + ", ".join(f"{k} {v}" for k, v in space_i.items()))
     print(f"wrote {log} (every trial, one JSON line each; --resume continues an interrupted search)")
+    try:
+        tc.viz.plot_search(results, space, path=out / "search.png")
+        print(f"wrote {out / 'search.png'} (dev accuracy against each hyperparameter, on the "
+              "scale it is sampled on)")
+    except ImportError:
+        print("no plot of the search: it needs matplotlib (pip install 'tinygrad-course[plot]')")
     return 0
+
+
+def dev_resolution(m: int) -> str:
+    """How finely a dev set of `m` examples measures accuracy: one example is 100/m percent, so
+    trials closer than that are not told apart."""
+    return f"dev set: {m} examples, one example = {100 / m:.2g}% of dev accuracy"
 
 
 # ---- the parser -------------------------------------------------------------------------------
