@@ -16,12 +16,10 @@ layers are coloured by log10 of their gradient's norm.
 # %%
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import tinygrad_course as tc
-from _common import output_dir, parser, pyplot, save
+from _common import output_dir, parser, pyplot, save, save_graph
 from tinygrad_course import nn
 
 # key -> (label, activation, Linear's init, scale of init="random")
@@ -46,15 +44,6 @@ def deep_net(depth: int, width: int, activation: type[nn.Module], init: str,
 
 
 # %%
-def render_graph(graph, stem: Path) -> list[str]:
-    """SVG and PNG drawn by graphviz's `dot`; without `dot`, render leaves the DOT source."""
-    try:
-        return [tc.viz.render(graph, stem.with_suffix(f".{fmt}")).name for fmt in ("svg", "png")]
-    except tc.viz.GraphvizNotFoundError:
-        return [stem.with_suffix(".dot").name]
-
-
-# %%
 def run(out=None, seed: int = 0, quick: bool = False, depth: int = 12, width: int = 32) -> dict:
     out = output_dir("05_vanishing_exploding", out)
     X, y = tc.data.make_moons(128 if quick else 512, noise=0.2, seed=seed)
@@ -71,8 +60,9 @@ def run(out=None, seed: int = 0, quick: bool = False, depth: int = 12, width: in
         first, last = norms[label]["layer1"], norms[label][f"layer{depth}"]
         findings["setups"][key] = {"label": label, "loss": loss.item(), "norms": dict(norms[label]),
                                    "first": first, "last": last, "first_over_last": first / last}
-        graph = tc.viz.draw_graph(loss, model=model, grad_flow=True, depth=0)
-        findings["graphs"] += render_graph(graph, out / f"grad_flow_{key}")
+        # Top to bottom, so a notebook shows the 12 layers at a readable size.
+        graph = tc.viz.draw_graph(loss, model=model, grad_flow=True, depth=0, rankdir="TB")
+        findings["graphs"] += save_graph(graph, out / f"grad_flow_{key}")
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.8), layout="constrained")

@@ -23,7 +23,7 @@ import numpy as np
 import tinygrad_course as tc
 from tinygrad_course import nn, optim
 from tinygrad_course.data import Normalizer, make_spirals, train_dev_test_split
-from _common import output_dir, parser, pyplot, save
+from _common import output_dir, parser, pyplot, save, save_graph
 
 
 # %%
@@ -77,6 +77,21 @@ def train_vs_eval(model: nn.Module, X: np.ndarray) -> dict:
 
 
 # %%
+def layer_graphs(model: nn.Module, X: np.ndarray, out) -> list[str]:
+    """The first hidden layer (Linear -> BatchNorm1d -> ReLU) on 8 examples, drawn in train mode
+    and in eval mode: one fused batch_norm op with momentum and eps in its label, gamma and beta
+    its parameters, the running averages it reads (and, in train mode, updates) as constants."""
+    # A copy: a forward pass in train mode moves the running averages.
+    layer = copy.deepcopy(nn.Sequential(model[0], model[1], model[2]))
+    files = []
+    for mode in ("train", "eval"):
+        layer.train(mode == "train")
+        graph = tc.viz.draw_graph(layer(tc.Tensor(X[:8])), model=layer, size=(9, 5))
+        files += save_graph(graph, out / f"batchnorm_layer_{mode}")
+    return files
+
+
+# %%
 def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
         lr: float = 1.0) -> dict:
     out = output_dir("12_batchnorm", out)
@@ -96,6 +111,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
                                  metrics={"accuracy": nn.F.accuracy}, batch_size=64, seed=seed,
                                  progress=False)
     modes = train_vs_eval(models["batch norm"], dev[0])
+    graphs = layer_graphs(models["batch norm"], dev[0], out)
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -123,7 +139,8 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
             # Single epochs are noisy at this rate: where the cost sits over the second half.
             "late_cost": {k: float(np.mean(h.train["cost"][epochs // 2:])) for k, h in histories.items()},
             **modes, "lr": lr, "epochs": epochs,
-            "plots": ["batchnorm_costs.png", "batchnorm_boundaries.png"], "out": str(out)}
+            "plots": ["batchnorm_costs.png", "batchnorm_boundaries.png"], "graphs": graphs,
+            "out": str(out)}
 
 
 # %%
@@ -145,7 +162,8 @@ def main(argv=None) -> None:
           f"{f['eval_one_by_one_vs_batch']:.1e} (running averages)")
     print(f"the first running mean is within {f['running_mean_gap_in_stds']:.2f} standard "
           "deviations of the mean over the dev set")
-    print(f"plots in {f['out']}")
+    print(f"plots and one layer's graph in train and eval mode in {f['out']}: "
+          f"{', '.join(f['plots'] + f['graphs'])}")
 
 
 # %%

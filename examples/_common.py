@@ -72,6 +72,18 @@ def show_graph(graph) -> None:
         display(graph)
 
 
+def save_graph(graph, stem: str | os.PathLike) -> list[str]:
+    """Write `graph` as stem.svg and stem.png drawn by graphviz's `dot` (without `dot`: the DOT
+    source, stem.dot), show it inline when in a notebook, and return the file names written."""
+    import tinygrad_course as tc
+    stem = Path(stem)
+    show_graph(graph)
+    try:
+        return [tc.viz.render(graph, stem.with_suffix(f".{fmt}")).name for fmt in ("svg", "png")]
+    except tc.viz.GraphvizNotFoundError:
+        return [stem.with_suffix(".dot").name]
+
+
 def probabilities(model):
     """grid -> P(y = 1) from a binary classifier's logit, computed without a graph: the
     `predict` that tc.viz.plot_decision_boundary takes (put the model in eval() first)."""

@@ -1,4 +1,6 @@
 import importlib
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +36,12 @@ def test_running_mean_tracks_the_data_mean(findings):
 
 def test_plots_are_written(findings, assert_pngs):
     assert_pngs(findings["out"], findings["plots"])
+
+
+def test_one_layer_is_drawn_in_train_and_eval_mode(findings):
+    out = Path(findings["out"])
+    for mode in ("train", "eval"):
+        stem = out / f"batchnorm_layer_{mode}"
+        source = (stem.with_suffix(".svg") if shutil.which("dot") else stem.with_suffix(".dot")).read_text()
+        assert f"training={mode == 'train'}" in source and "momentum=0.9" in source
+        assert "1.running_mean" in source
