@@ -1,6 +1,9 @@
 """tc.callbacks: one public place for fit's callbacks (EarlyStopping, ModelCheckpoint,
 TerminateOnNaN, LearningRateLogger) and fit's progress bar choice."""
+import importlib.machinery
 import sys
+import types
+import warnings
 
 import numpy as np
 import pytest
@@ -195,6 +198,38 @@ def test_progress_is_on_in_a_jupyter_kernel(monkeypatch):
     monkeypatch.setattr(sys, "stderr", _FakeStderr(False))
     monkeypatch.setitem(sys.modules, "IPython", FakeIPython)
     assert training._interactive()
+
+
+def _fake_kernel(monkeypatch):
+    class Shell:
+        kernel = object()
+
+    class FakeIPython:
+        @staticmethod
+        def get_ipython():
+            return Shell()
+    monkeypatch.setattr(sys, "stderr", _FakeStderr(False))
+    monkeypatch.setitem(sys.modules, "IPython", FakeIPython)
+
+
+def test_progress_is_on_by_default_in_a_jupyter_kernel_as_a_text_bar_without_ipywidgets(monkeypatch):
+    tqdm_std = pytest.importorskip("tqdm.std")
+    _fake_kernel(monkeypatch)
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # not installed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tqdm.auto would warn "IProgress not found" in the cell
+        bar = training._progress_bar(None, 3)
+    assert type(bar) is tqdm_std.tqdm
+    bar.close()
+
+
+def test_progress_in_a_jupyter_kernel_with_ipywidgets_is_tqdm_auto(monkeypatch):
+    tqdm_auto = pytest.importorskip("tqdm.auto")
+    _fake_kernel(monkeypatch)
+    widgets = types.ModuleType("ipywidgets")
+    widgets.__spec__ = importlib.machinery.ModuleSpec("ipywidgets", None)
+    monkeypatch.setitem(sys.modules, "ipywidgets", widgets)
+    assert training._tqdm_class() is tqdm_auto.tqdm
 
 
 def test_progress_false_forces_it_off_and_missing_tqdm_turns_it_off(monkeypatch):

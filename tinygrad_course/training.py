@@ -158,6 +158,11 @@ def _interactive() -> bool:
     isatty = getattr(sys.stderr, "isatty", None)
     if isatty is not None and isatty():
         return True
+    return _jupyter_kernel()
+
+
+def _jupyter_kernel() -> bool:
+    """Whether we run in a Jupyter kernel (IPython with a kernel, not a terminal IPython)."""
     ipython = sys.modules.get("IPython")
     shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
     return getattr(shell, "kernel", None) is not None
@@ -167,13 +172,26 @@ def _progress_bar(progress: bool | None, epochs: int, initial: int = 0):
     if progress is False or (progress is None and not _interactive()):
         return None
     try:
-        from tqdm.auto import tqdm
+        tqdm = _tqdm_class()
     except ImportError:
         if progress:
             raise ImportError("fit: progress=True needs tqdm; install the extra: "
                               "pip install 'tinygrad-course[progress]'") from None
         return None
     return tqdm(total=epochs, initial=initial, unit="epoch", file=sys.stderr)
+
+
+def _tqdm_class():
+    """tqdm.auto's bar (a widget in Jupyter), except in a Jupyter kernel without ipywidgets,
+    where tqdm.auto would put a TqdmWarning in the cell before falling back to the text bar:
+    the text bar directly (Jupyter draws its carriage returns as one updating line)."""
+    if _jupyter_kernel():
+        import importlib.util
+        if importlib.util.find_spec("ipywidgets") is None:
+            from tqdm.std import tqdm
+            return tqdm
+    from tqdm.auto import tqdm
+    return tqdm
 
 
 def _run_state(model, optimizer, schedule, rng: Generator, data, callbacks, history: History,
