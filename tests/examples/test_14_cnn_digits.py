@@ -7,7 +7,8 @@ import pytest
 @pytest.fixture(scope="module")
 def findings(tmp_path_factory):
     pytest.importorskip("sklearn")
-    return importlib.import_module("14_cnn_digits").run(out=tmp_path_factory.mktemp("cnn"), quick=True)
+    return importlib.import_module("14_cnn_digits").run(out=tmp_path_factory.mktemp("cnn"),
+                                                        quick=True)
 
 
 def test_the_cnn_reads_the_test_digits(findings):
@@ -33,7 +34,8 @@ def test_clipping_caps_the_large_early_gradients(findings):
 
 def test_a_killed_run_resumes_to_bit_identical_weights(findings):
     assert findings["killed"].startswith("killed after step")
-    assert findings["checkpoint_epochs"] == findings["kill_epoch"]  # the epoch killed mid-way is redone
+    # The checkpoint holds the epochs finished before the kill; the one killed mid-way is redone.
+    assert findings["checkpoint_epochs"] == findings["kill_epoch"]
     assert findings["resumed_epochs"] == findings["epochs_run"]
     assert findings["resumed_equals_uninterrupted"] is True
 
