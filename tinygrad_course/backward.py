@@ -115,9 +115,8 @@ def _run_rule(node, g, create_graph: bool, given: set) -> tuple:
         gin = node.backward(node, g)
     gin = gin if type(gin) is tuple else (gin,)
     if len(gin) != len(node.inputs):
-        raise BackwardError(f"{type(node).__name__}.backward returned {len(gin)} gradients for "
-                            f"{len(node.inputs)} inputs; return one per positional input of "
-                            "forward (None for those that need none)")
+        raise BackwardError(f"{type(node).__name__}.backward returned {len(gin)} gradients for {len(node.inputs)} "
+                            "inputs; return one per positional input of forward (None where none is needed)")
     if not node.owns_grads:  # a user's rule may still hold what it returned
         given.update(id(x.data if isinstance(x, Tensor) else x) for x in gin if x is not None)
     return gin
@@ -139,10 +138,8 @@ def _as_graph_tensor(node, s):
 def _own(g, t: Tensor, given: set) -> np.ndarray:
     """g as an array a leaf may keep as `.grad`: its own (not a view, not handed out before in
     this pass, writable), of the leaf's dtype."""
-    if type(g) is not np.ndarray:  # NumPy math on 0-d arrays returns scalars
+    if type(g) is not np.ndarray or g.dtype != t.data.dtype:  # 0-d NumPy math gives scalars
         g = np.array(g, dtype=t.data.dtype)
-    elif g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
     elif g.base is not None or id(g) in given or not g.flags.writeable:
         g = g.copy()
     given.add(id(g))
@@ -154,11 +151,14 @@ def _accumulate(t: Tensor, g, create_graph: bool, given: set) -> None:
     may still hold it) or the graph of the sum is wanted (create_graph)."""
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        if t.grad is None and (id(g.data) in given or g.data.base is not None):
+            g = g + 0.0  # a .grad of its own, never an array the caller or another leaf holds
         t.grad = g if t.grad is None else t.grad + g
+        given.add(id(t.grad.data))
     elif t.grad is None:
         t.grad = Tensor._wrap(_own(g.data if isinstance(g, Tensor) else g, t, given))
     else:
-        if id(t.grad.data) in given or t.grad._ctx is not None:
+        if id(t.grad.data) in given or t.grad._ctx is not None or not t.grad.data.flags.writeable:
             t.grad = Tensor._wrap(t.grad.data.copy())  # a copy, not np.add's result: 0-d stays an array
         np.add(t.grad.data, g.data if isinstance(g, Tensor) else g, out=t.grad.data,
                casting="unsafe")
@@ -180,9 +180,10 @@ def _release(node, memo: dict) -> None:
     keep a step's activations alive). The graph's shape stays, for drawing and the "backward
     twice" error."""
     node.saved = None
+    node.__dict__.update({k: None for k, v in node.__dict__.items() if isinstance(v, np.ndarray)})
     freed = []
     for inp, parent in zip(node.inputs, node.parents):
-        if isinstance(inp, np.ndarray):
+        if isinstance(inp, np.ndarray) and inp.nbytes > 4096:  # small ones (running averages) stay
             inp = _placeholder(inp.shape, inp.dtype)
         elif isinstance(inp, Tensor) and not (inp.requires_grad and (inp._ctx is None or (  # params
                 parent.retained and any(t is inp for t in parent.retained)))):  # and .grad wanters stay

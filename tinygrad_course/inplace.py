@@ -38,13 +38,10 @@ def check_saved(node) -> None:
     """Raise if an array `node` saved for backward (an input's or its output's) changed since."""
     saved = node.saved
     for t in node.inputs:
-        if (isinstance(t, Tensor) and t._vc is not None and t._vc[0] > node.epoch
-                and any(s is t.data for s in saved)):
-            _raise_modified(node, t.shape)
-    if node.out_vc is not None and node.out_vc[0] > node.epoch:
-        for s in saved:
-            if id(s) == node.out_id:
-                _raise_modified(node, np.shape(s))
+        if isinstance(t, Tensor) and t.version > node.epoch and any(s is t.data for s in saved):
+            _raise_modified(node, f"a tensor of shape {t.shape}")
+    if node.out_vc is not None and node.out_vc[0] > node.epoch and any(id(s) == node.out_id for s in saved):
+        _raise_modified(node, "its output")
 
 
 def check_input(node, t: Tensor, parent) -> None:
@@ -59,11 +56,11 @@ def check_input(node, t: Tensor, parent) -> None:
             "the change instead (e.g. take the view v = h[1:] again after h *= 3)")
 
 
-def _raise_modified(node, shape) -> None:
+def _raise_modified(node, what: str) -> None:
     raise BackwardError(
-        f"{type(node).__name__}: a tensor of shape {shape} that it saved for backward was changed "
-        "in place after it was saved; use an out-of-place op (x = x + y) instead of x += y, "
-        "or clone the tensor before changing it")
+        f"{type(node).__name__}: {what}, which it saved for backward, was changed in place after it "
+        "was saved; use an out-of-place op (x = x + y) instead of x += y, or clone the tensor "
+        "before changing it")
 
 
 def change(t: Tensor, symbol: str, recording: bool, needs_graph: bool,
@@ -77,13 +74,11 @@ def change(t: Tensor, symbol: str, recording: bool, needs_graph: bool,
             "while grad is recorded; do it under `with tc.no_grad():` (as optimizers do) or use an "
             "out-of-place op")
     if recording and needs_graph:
-        c = t._ctx
-        if c is not None and type(c).is_view and isinstance(c.inputs[0], Tensor) \
-                and np.may_share_memory(t.data, c.inputs[0].data):
+        if t.data.base is not None and (t._ctx is None or type(t._ctx).is_view):
             raise RuntimeError(
-                f"{symbol}: this tensor of shape {t.shape} is a view ({type(c).__name__}) of a tensor "
-                "in the graph, and changing it in place would not reach that tensor's gradient; assign "
-                "through the base instead (h[1:] = h[1:] * 3) or use out-of-place ops")
+                f"{symbol}: this tensor of shape {t.shape} is a view of another tensor's memory, and "
+                "changing it in place with a tensor that requires grad would not reach that tensor's "
+                "gradient; assign through the base instead (h[1:] = h[1:] * 3) or use out-of-place ops")
         rebase(t, compute())
     else:
         write()
@@ -93,17 +88,23 @@ def change(t: Tensor, symbol: str, recording: bool, needs_graph: bool,
 
 def rebase(t: Tensor, result: Tensor) -> None:
     """Write `result` into `t`'s own memory (so its views see it) and make `t` the output of
-    `result`'s node. That node keeps `t` as it was before, so its backward reads the old values."""
-    node = result._ctx
-    if node is not None:
-        old = Tensor._wrap(t.data, t.requires_grad)
-        old._ctx = t._ctx
-        if any(s is t.data for s in node.saved):
-            old.data = t.data.copy()
-            node.saved = tuple(old.data if s is t.data else s for s in node.saved)
-        node.inputs = tuple(old if i is t else i for i in node.inputs)
+    `result`'s node. The node keeps what it read as it was: every input sharing t's memory becomes
+    a snapshot (its node, its version then) and every saved array sharing it a copy."""
+    node, old = result._ctx, t._ctx
+    copies = {id(s): s.copy() for s in node.saved
+              if isinstance(s, np.ndarray) and np.may_share_memory(s, t.data)}
+    node.saved = tuple(copies.get(id(s), s) for s in node.saved)
+    node.inputs = tuple(_snapshot(i, copies) if isinstance(i, Tensor) and np.may_share_memory(
+        i.data, t.data) else i for i in node.inputs)
     np.copyto(t.data, result.data, casting="same_kind")
     bump_version(t)
-    t._ctx, t.requires_grad = node, result.requires_grad
-    if node is not None:
-        node.epoch = t._vc[0]  # the node's own write is not a change after the fact
+    if old is not None and any(r is t for r in old.retained):  # retain_grad follows the tensor
+        old.retained, node.retained = tuple(r for r in old.retained if r is not t), (t,)
+    t._ctx, t.requires_grad = node, True
+    node.epoch = t._vc[0]  # the node's own write is not a change after the fact
+
+
+def _snapshot(i: Tensor, copies: dict) -> Tensor:
+    s = Tensor._wrap(copies.get(id(i.data), i.data), i.requires_grad)
+    s._ctx, s._vc = i._ctx, (None if i._vc is None else [i._vc[0]])
+    return s

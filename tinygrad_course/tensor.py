@@ -81,6 +81,7 @@ class Tensor:
         t = type(self)._wrap(self.data, self.requires_grad)
         t.grad, t._ctx = self.grad, self._ctx
         t.__dict__.update(self.__dict__)
+        t._vc = self._vc = self._vc or [0]  # one memory, one version counter
         return t
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":

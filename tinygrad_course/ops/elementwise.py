@@ -334,9 +334,10 @@ def _write_ufunc(ufunc, t: Tensor, other, symbol: str) -> None:
     od = other.data if isinstance(other, Tensor) else other
     try:
         ufunc(t.data, od, out=t.data, casting="same_kind")
-    except (ValueError, np.exceptions.UFuncTypeError) as e:
-        raise type(e)(f"{symbol}: cannot update a tensor of shape {t.shape} and dtype {t.dtype} in "
-                      f"place with shape {np.shape(od)}: {e}") from None
+    except (ValueError, TypeError) as e:  # NumPy's casting errors are TypeError subclasses
+        error = ValueError if isinstance(e, ValueError) else TypeError
+        raise error(f"{symbol}: cannot update a tensor of shape {t.shape} and dtype {t.dtype} in "
+                    f"place with shape {np.shape(od)}: {e}") from None
 
 
 def _inplace(fn, ufunc, symbol: str):
