@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import sys
 import threading
 from typing import Callable
@@ -29,6 +30,7 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
+_made = itertools.count()
 
 
 def is_grad_enabled() -> bool:
@@ -132,14 +134,14 @@ class Function:
         tc.gradgradcheck(Cube.apply, [x])       # and the second derivative
     """
 
-    __slots__ = ("inputs", "parents", "needs_input_grad", "saved", "epoch", "__dict__",
-                 "__weakref__")
+    # A recorded node's engine fields (slots: no per-node dict): its inputs, the node that made
+    # each, what forward saved, the in-place clock and the creation count when it was made, the
+    # module whose forward ran it, and the output's array id and version counter (see inplace.py).
+    __slots__ = ("inputs", "parents", "needs_input_grad", "saved", "epoch", "seq", "scope",
+                 "out_id", "out_vc", "__dict__", "__weakref__")
     name = "function"
     is_view = False  # True when the output may share the first input's memory
-    scope = None  # the module whose forward ran this op
     retained = ()  # non-leaf outputs that asked for their .grad (retain_grad)
-    out_vc = None  # the output's version counter, when forward saved arrays
-    out_id = None  # id() of the output array, to find it among the saved ones
     # Whether backward returns arrays of its own (this package's ops do); a user's rule may
     # return an array it still holds, so the engine copies those before a leaf keeps one.
     owns_grads = False
@@ -187,7 +189,7 @@ class Function:
                 parents.append(None)
         ctx.needs_input_grad = needs = tuple(needs)
         try:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         except ValueError as e:
             raise _named(cls, args, e) from None
         if type(out) is not np.ndarray:
@@ -195,15 +197,16 @@ class Function:
             array = np.asarray(out)
             ctx.saved = tuple(array if s is out else s for s in ctx.saved)
             out = array
-        result = Tensor._wrap(out)
+        result = object.__new__(Tensor)  # Tensor._wrap(out), inlined: every op pays for it
+        result.data, result.grad, result._ctx, result._vc, result.requires_grad = out, None, None, None, False
         if True in needs:
             if out.dtype.kind != "f":
                 raise TypeError(f"{cls.name}: produced dtype {out.dtype}, which cannot carry a gradient")
             result.requires_grad, result._ctx = True, ctx
-            ctx.inputs, ctx.parents, ctx.epoch, ctx.scope = args, parents, _clock[0], _state.scopes[-1]
+            ctx.inputs, ctx.parents, ctx.scope = args, parents, _state.scopes[-1]
+            ctx.epoch, ctx.seq, ctx.out_id, ctx.out_vc = _clock[0], next(_made), id(out), None
             if ctx.saved:  # the output's memory gets a version counter, to check at backward
-                ctx.out_id, ctx.out_vc = id(out), [0]
-                result._vc = ctx.out_vc
+                result._vc = ctx.out_vc = [0]
         if cls.is_view:
             share_version(result, args[0])
         return result

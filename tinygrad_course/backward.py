@@ -8,7 +8,7 @@ that made it, a leaf adds to its `.grad` (or, for `tc.grad`, to what is returned
 """
 from __future__ import annotations
 
-import functools
+import operator
 from contextlib import nullcontext
 from typing import Sequence
 
@@ -20,18 +20,19 @@ from .tensor import Tensor
 
 
 def graph_nodes(roots: Sequence[Tensor]) -> list:
-    """The nodes `roots` depend on, each after every node that used its output (deterministic)."""
-    order, seen = [], set()
-    stack = [(r._ctx, False) for r in reversed(roots) if r._ctx is not None]
+    """The nodes `roots` depend on, each before the nodes that made its inputs: the reverse of the
+    order they were made in (a node is always made after its inputs' nodes), so deterministic."""
+    seen = {r._ctx for r in roots if r._ctx is not None}
+    stack = list(seen)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            stack += [(p, False) for p in reversed(node.parents) if p is not None and p not in seen]
-    return order[::-1]
+        for p in stack.pop().parents:
+            if p is not None and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return sorted(seen, key=_made_at, reverse=True)
+
+
+_made_at = operator.attrgetter("seq")
 
 
 def unbroadcast(g, shape: tuple, node: Function | None = None):
@@ -79,9 +80,12 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                 if need and gi is not None:
                     if gi.shape != inp.data.shape:
                         gi = unbroadcast(gi, inp.data.shape, node)
-                    if parent is not None:
-                        check_input(node, inp, parent)
-                    send(parent, inp, gi)
+                    if parent is None:
+                        send(None, inp, gi)
+                    else:  # the usual edge, inlined: one more gradient for the node that made inp
+                        if inp._vc is not None and parent.epoch < inp._vc[0] <= node.epoch:
+                            check_input(node, inp, parent)
+                        grads[parent] = gi if parent not in grads else grads[parent] + gi
             if not retain_graph:
                 _release(node, memo)
     if wanted is None:
@@ -164,38 +168,43 @@ def _accumulate(t: Tensor, g, create_graph: bool, given: set) -> None:
                casting="unsafe")
 
 
+class FreedInput:
+    """What a node keeps of an input whose data backward let go of: its shape, dtype, name and
+    the node that made it (enough to draw the graph after backward)."""
+
+    __slots__ = ("shape", "dtype", "name", "grad_fn", "requires_grad")
+    grad = data = None
+
+    def __init__(self, inp, parent) -> None:
+        self.shape, self.dtype, self.grad_fn = inp.shape, inp.dtype, parent
+        self.name, self.requires_grad = (inp.name, inp.requires_grad) if isinstance(inp, Tensor) else (None, False)
+
+
 _PLAIN = nullcontext()  # plain backward runs rules on arrays: grad mode does not matter
 
 
-@functools.lru_cache(maxsize=256)
-def _placeholder(shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """A read-only array of `shape` backed by one element: what a freed input keeps."""
-    return np.lib.stride_tricks.as_strided(np.zeros((), dtype), shape, (0,) * len(shape),
-                                           writeable=False)
-
-
 def _release(node, memo: dict) -> None:
-    """Let go of what backward no longer needs: the saved arrays, and the data of every input
-    but parameters and tensors that asked for their .grad (a loss kept for plotting must not
-    keep a step's activations alive). The graph's shape stays, for drawing and the "backward
-    twice" error."""
+    """Let go of what backward no longer needs: the saved arrays, arrays kept on ctx, and the data
+    of every input but parameters, tensors that asked for their .grad and small constants (a
+    loss kept for plotting must not keep a step's activations alive). The graph's shape stays,
+    for drawing and the "backward twice" error."""
     node.saved = None
-    node.__dict__.update({k: None for k, v in node.__dict__.items() if isinstance(v, np.ndarray)})
+    attrs = node.__dict__
+    for k, v in attrs.items():
+        if type(v) is np.ndarray:
+            attrs[k] = None
     freed = []
     for inp, parent in zip(node.inputs, node.parents):
-        if isinstance(inp, np.ndarray) and inp.nbytes > 4096:  # small ones (running averages) stay
-            inp = _placeholder(inp.shape, inp.dtype)
-        elif isinstance(inp, Tensor) and not (inp.requires_grad and (inp._ctx is None or (  # params
-                parent.retained and any(t is inp for t in parent.retained)))):  # and .grad wanters stay
-            stub = memo.get(id(inp))
-            if stub is None:
-                stub = memo[id(inp)] = Tensor._wrap(_placeholder(inp.data.shape, inp.data.dtype),
-                                                    inp.requires_grad)
-                stub._ctx = parent
-                if inp.name is not None:
-                    stub.name = inp.name
-            inp = stub
-        freed.append(inp)
+        if isinstance(inp, Tensor):
+            if inp._ctx is None and inp.requires_grad or parent is not None and parent.retained and any(
+                    t is inp for t in parent.retained):
+                freed.append(inp)  # a parameter, or a tensor that asked for its .grad: kept
+                continue
+        elif not (isinstance(inp, np.ndarray) and inp.nbytes > 4096):
+            freed.append(inp)  # settings and small constants (running averages) stay
+            continue
+        stub = memo.get(id(inp))
+        freed.append(stub if stub is not None else memo.setdefault(id(inp), FreedInput(inp, parent)))
     node.inputs = tuple(freed)
 
 

@@ -41,15 +41,13 @@ class Tensor:
     by `backward.py`, the ops' methods by `ops/`.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__dict__", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "__dict__", "__weakref__")
     __array_priority__ = 1000
     name = None  # set on parameters, for drawing and error messages
-    _vc = None  # version counter, shared with views: see inplace.py
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
         self.data = _to_array(data, dtype)
-        self.grad = None
-        self._ctx = None
+        self.grad = self._ctx = self._vc = None  # _vc: version counter, shared with views (inplace.py)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -58,7 +56,7 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
         """A Tensor over `data` without a copy or checks (what ops return)."""
         t = object.__new__(cls)
-        t.data, t.grad, t._ctx, t.requires_grad = data, None, None, requires_grad
+        t.data, t.grad, t._ctx, t._vc, t.requires_grad = data, None, None, None, requires_grad
         return t
 
     shape = property(lambda self: self.data.shape, doc="The array's shape.")

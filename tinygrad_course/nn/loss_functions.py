@@ -282,8 +282,10 @@ def cross_entropy(logits, target, reduction: str = "mean", *, weight=None,
     PyTorch's options (class `weight`, `ignore_index`, `label_smoothing`, logits (N, C, d1, ...))
     are keyword-only and computed by `nn.losses.cross_entropy_with_options`."""
     op = "cross_entropy"
+    t = _array(target)
     if (weight is not None or label_smoothing or np.ndim(_array(logits)) > 2
-            or (_array(target).dtype.kind in "iu" and np.any(_array(target) == ignore_index))):
+            or (t.dtype.kind in "iu" and t.size and (ignore_index != -100 or t.min() < 0)
+                and np.any(t == ignore_index))):  # the default -100 needs only a look at the min
         return cross_entropy_with_options(logits, target, weight, ignore_index, label_smoothing,
                                           reduction)
     _reduction(reduction, op)
@@ -291,7 +293,6 @@ def cross_entropy(logits, target, reduction: str = "mean", *, weight=None,
     if z.ndim != 2:
         raise ValueError(f"{op}: logits must have shape (m, C) (examples in rows, classes in "
                          f"columns), got shape {z.shape}")
-    t = _array(target)
     if t.dtype.kind in "iub":
         if t.dtype.kind == "b":
             raise TypeError(f"{op}: bool targets are ambiguous; give integer labels or one-hot floats")

@@ -14,6 +14,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from ..backward import FreedInput
 from ..tensor import Tensor
 from .gradients import GRAD_RANGE, font_colour, grad_colour, grad_norm
 from .params import is_model, module_path, named_buffers, named_modules, named_parameters
@@ -110,7 +111,7 @@ def _postorder(roots: list[Tensor]) -> list[Tensor]:
         node = t.grad_fn
         if node is not None:
             for inp in reversed(node.inputs):
-                if isinstance(inp, Tensor) and id(inp) not in seen:
+                if isinstance(inp, (Tensor, FreedInput)) and id(inp) not in seen:
                     stack.append((inp, False))
     return order
 
@@ -218,7 +219,7 @@ class _Elements:
                 attrs = []
                 plain, var = _arg_names(type(ctx))
                 for j, v in enumerate(ctx.inputs):
-                    if isinstance(v, Tensor):
+                    if isinstance(v, (Tensor, FreedInput)):
                         sources.append(self.tensor_index[id(v)])
                         continue
                     arg = plain[j] if j < len(plain) else (var or f"arg{j}")
@@ -247,7 +248,7 @@ class _Elements:
         name = self.names.get(id(t)) or t.name
         lines = [str(name)] if name else []
         lines.append(f"{tuple(t.shape)} {t.dtype}")
-        if self.show_values and t.data.size <= self.max_values:
+        if self.show_values and t.data is not None and t.data.size <= self.max_values:
             lines.extend(_array_lines(t.data))
         if norm is not None:
             lines.append(f"|grad| = {norm:.2e}")
