@@ -25,9 +25,9 @@ fi
 
 case "$cmd" in
   demo)     exec .venv/bin/python -m tinygrad_course demo "$@" ;;
-  # One BLAS thread: the tests' matrices are small, and a thread pool fighting other
-  # processes for 2 cores makes them several times slower, not faster.
-  test)     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 exec .venv/bin/python -m pytest "$@" ;;
+  # One BLAS thread per test process, one process per core (pytest-xdist): the tests' matrices
+  # are small, and BLAS thread pools fighting the test processes make them slower, not faster.
+  test)     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 exec .venv/bin/python -m pytest -n auto "$@" ;;
   bench)    exec .venv/bin/python benchmarks/run.py "$@" ;;
   examples) for f in examples/[0-9]*.py; do .venv/bin/python "$f" "$@"; done ;;
   # The site in site/: the course notebooks made from examples/ and executed (quick settings),
