@@ -242,3 +242,21 @@ def test_pool_errors_name_the_op_and_the_fix():
         tc.interpolate(tc.randn(1, 1, 4, 4))
     with pytest.raises(ValueError, match="interpolate: mode must be one of"):
         tc.interpolate(tc.randn(1, 1, 4, 4), size=2, mode="bicubic")
+
+
+@pytest.mark.parametrize("shape,k", [((2, 3, 8, 8), 2), ((2, 3, 7, 9), 2), ((1, 2, 9, 9), 3)])
+def test_tiled_max_pool_matches_the_window_argmax_with_ties_nan_and_a_cropped_edge(shape, k):
+    # kernel == stride takes the strided fast path; it must agree with argmax over the windows:
+    # the first maximum in row-major order, NaN winning, the rows and columns past n*k dropped.
+    x = np.random.default_rng(0).integers(0, 3, shape).astype(np.float64)
+    x[0, 0, 0, 1] = np.nan
+    out, idx = tc.max_pool2d(tc.tensor(x), k, return_indices=True)
+    n, c, h, w = shape
+    oh, ow = h // k, w // k
+    win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::k, ::k]
+    win = win[:, :, :oh, :ow].reshape(n, c, oh, ow, k * k)
+    arg = win.argmax(-1)
+    np.testing.assert_array_equal(out.data, np.take_along_axis(win, arg[..., None], -1)[..., 0])
+    rows = np.arange(oh)[:, None] * k + arg // k
+    cols = np.arange(ow) * k + arg % k
+    np.testing.assert_array_equal(idx.data, rows * w + cols)

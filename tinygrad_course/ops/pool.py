@@ -94,10 +94,13 @@ class MaxPool2d(_ArgmaxPool):
     @staticmethod
     def forward(ctx, x, kernel, geo, out_hw, sink):
         n, c, h, w = x.shape
-        win = windows(pad_image(x, geo.pads, -np.inf), kernel, geo.stride, geo.dil, out_hw)
-        flat = win.reshape(n, c, *out_hw, kernel[0] * kernel[1])  # the one copy
-        arg = flat.argmax(axis=-1)
-        out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        if geo.stride == kernel and geo.dil == (1, 1) and not any(geo.pads):
+            out, arg = _tiled_max(x, kernel, out_hw)
+        else:
+            win = windows(pad_image(x, geo.pads, -np.inf), kernel, geo.stride, geo.dil, out_hw)
+            flat = win.reshape(n, c, *out_hw, kernel[0] * kernel[1])  # the one copy
+            arg = flat.argmax(axis=-1)
+            out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
         (sh, sw), (dh, dw), (pt, _, pl, _) = geo.stride, geo.dil, geo.pads
         rows = np.arange(out_hw[0]).reshape(-1, 1) * sh - pt + (arg // kernel[1]) * dh
         cols = np.arange(out_hw[1]) * sw - pl + (arg % kernel[1]) * dw
@@ -106,6 +109,24 @@ class MaxPool2d(_ArgmaxPool):
         ctx.disjoint = sh >= (kernel[0] - 1) * dh + 1 and sw >= (kernel[1] - 1) * dw + 1
         ctx.shape, ctx.indices = x.shape, indices
         return out
+
+
+def _tiled_max(x: np.ndarray, kernel: tuple, out_hw: tuple) -> tuple:
+    """Max and first argmax (row-major within the window) of non-overlapping windows, kernel ==
+    stride and no padding: one pass per window offset over strided views, no copy of the windows
+    (the usual CNN pool, several times faster than the general path). NaN wins, as in argmax."""
+    (kh, kw), (oh, ow) = kernel, out_hw
+    tiles = x[:, :, :oh * kh, :ow * kw]
+    out = tiles[:, :, ::kh, ::kw].copy()
+    arg = np.zeros(out.shape, np.intp)
+    for t in range(1, kh * kw):
+        v = tiles[:, :, t // kw::kh, t % kw::kw]
+        better = v > out  # strictly: on a tie the earlier element stays
+        if out.dtype.kind == "f":
+            better |= np.isnan(v) & ~np.isnan(out)
+        np.copyto(out, v, where=better)
+        np.copyto(arg, t, where=better)
+    return out, arg
 
 
 def _adaptive_bounds(n: int, o: int) -> tuple:
