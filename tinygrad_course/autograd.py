@@ -136,9 +136,10 @@ class Function:
 
     # A recorded node's engine fields (slots: no per-node dict): its inputs, the node that made
     # each, what forward saved, the in-place clock and the creation count when it was made, the
-    # module whose forward ran it, and the output's array id and version counter (see inplace.py).
+    # module whose forward ran it, and the output's array id and version counter (see inplace.py);
+    # out_shape/out_dtype are noted when backward lets go of the output (see backward._release).
     __slots__ = ("inputs", "parents", "needs_input_grad", "saved", "epoch", "seq", "scope",
-                 "out_id", "out_vc", "__dict__", "__weakref__")
+                 "out_id", "out_vc", "out_shape", "out_dtype", "__dict__", "__weakref__")
     name = "function"
     is_view = False  # True when the output may share the first input's memory
     retained = ()  # non-leaf outputs that asked for their .grad (retain_grad)

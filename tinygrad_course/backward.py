@@ -67,7 +67,6 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     for r, g in zip(roots, root_grads):
         given.add(id(g.data if isinstance(g, Tensor) else g))
         send(r._ctx, r, g)
-    memo: dict = {}
     with enable_grad() if create_graph else _PLAIN:
         for node in graph_nodes(roots):
             g = grads.pop(node, None) if wanted is None else grads.get(node)
@@ -87,7 +86,7 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                             check_input(node, inp, parent)
                         grads[parent] = gi if parent not in grads else grads[parent] + gi
             if not retain_graph:
-                _release(node, memo)
+                _release(node)
     if wanted is None:
         return None
     result = []
@@ -169,25 +168,26 @@ def _accumulate(t: Tensor, g, create_graph: bool, given: set) -> None:
 
 
 class FreedInput:
-    """What a node keeps of an input whose data backward let go of: its shape, dtype, name and
-    the node that made it (enough to draw the graph after backward)."""
+    """What a node keeps of a data input whose array backward let go of: its shape, dtype and
+    name (enough to draw the graph after backward; an op's output is stood in for by its node)."""
 
     __slots__ = ("shape", "dtype", "name", "grad_fn", "requires_grad")
     grad = data = None
 
-    def __init__(self, inp, parent) -> None:
-        self.shape, self.dtype, self.grad_fn = inp.shape, inp.dtype, parent
-        self.name, self.requires_grad = (inp.name, inp.requires_grad) if isinstance(inp, Tensor) else (None, False)
+    def __init__(self, inp, node=None) -> None:
+        self.shape, self.dtype, self.grad_fn = inp.shape, inp.dtype, node
+        self.name, self.requires_grad = getattr(inp, "name", None), node is not None
 
 
 _PLAIN = nullcontext()  # plain backward runs rules on arrays: grad mode does not matter
 
 
-def _release(node, memo: dict) -> None:
-    """Let go of what backward no longer needs: the saved arrays, arrays kept on ctx, and the data
-    of every input but parameters, tensors that asked for their .grad and small constants (a
-    loss kept for plotting must not keep a step's activations alive). The graph's shape stays,
-    for drawing and the "backward twice" error."""
+def _release(node) -> None:
+    """Let go of what backward no longer needs, so a loss kept for plotting does not keep a step's
+    activations alive: the saved arrays, arrays kept on ctx, and the data of every input but
+    parameters, tensors that asked for their .grad and small constants. An op's output is then
+    stood in for by the node that made it (its shape and dtype noted there), data by a
+    FreedInput: the graph's shape stays, for drawing and the "backward twice" error."""
     node.saved = None
     attrs = node.__dict__
     for k, v in attrs.items():
@@ -196,15 +196,14 @@ def _release(node, memo: dict) -> None:
     freed = []
     for inp, parent in zip(node.inputs, node.parents):
         if isinstance(inp, Tensor):
-            if inp._ctx is None and inp.requires_grad or parent is not None and parent.retained and any(
-                    t is inp for t in parent.retained):
-                freed.append(inp)  # a parameter, or a tensor that asked for its .grad: kept
-                continue
-        elif not (isinstance(inp, np.ndarray) and inp.nbytes > 4096):
-            freed.append(inp)  # settings and small constants (running averages) stay
-            continue
-        stub = memo.get(id(inp))
-        freed.append(stub if stub is not None else memo.setdefault(id(inp), FreedInput(inp, parent)))
+            if parent is not None and not (parent.retained and any(t is inp for t in parent.retained)):
+                parent.out_shape, parent.out_dtype = inp.data.shape, inp.data.dtype
+                inp = parent
+            elif not inp.requires_grad:
+                inp = FreedInput(inp)
+        elif isinstance(inp, np.ndarray) and inp.nbytes > 4096:  # small ones (running averages) stay
+            inp = FreedInput(inp)
+        freed.append(inp)
     node.inputs = tuple(freed)
 
 

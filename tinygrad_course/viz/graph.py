@@ -14,6 +14,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from ..autograd import Function
 from ..backward import FreedInput
 from ..tensor import Tensor
 from .gradients import GRAD_RANGE, font_colour, grad_colour, grad_norm
@@ -68,7 +69,8 @@ def draw_graph(output: Tensor | Sequence[Tensor], params: Any = None, model: Any
         array_names.setdefault(id(b.data), name)
     g = _Elements(names, array_names, modules, show_values, show_grads, grad_flow or show_grads,
                   max_values)
-    g.build(_postorder(roots), {id(r) for r in roots})
+    views: dict = {}  # after backward an op's output is its node: one stand-in per node
+    g.build(_postorder(roots, views), {id(r) for r in roots}, views)
     g.split_calls()
     drawn, edges = g.collapse(depth)
     root_elems = [g.tensor_index[id(r)] for r in roots]
@@ -94,7 +96,19 @@ def _roots(output) -> list[Tensor]:
     return list(seen.values())
 
 
-def _postorder(roots: list[Tensor]) -> list[Tensor]:
+def _drawn(v, views: dict):
+    """An input as drawn: a node that stands in for its freed output becomes a FreedInput with
+    the output's shape and dtype (the same object each time, so the edges meet)."""
+    if isinstance(v, Function):
+        if id(v) not in views:
+            views[id(v)] = freed = object.__new__(FreedInput)
+            freed.shape, freed.dtype, freed.name = v.out_shape, v.out_dtype, None
+            freed.grad_fn, freed.requires_grad = v, True
+        return views[id(v)]
+    return v
+
+
+def _postorder(roots: list[Tensor], views: dict) -> list[Tensor]:
     """Every tensor the roots depend on, leaves included, inputs before users, without recursion."""
     order: list[Tensor] = []
     seen: set[int] = set()
@@ -111,6 +125,7 @@ def _postorder(roots: list[Tensor]) -> list[Tensor]:
         node = t.grad_fn
         if node is not None:
             for inp in reversed(node.inputs):
+                inp = _drawn(inp, views)
                 if isinstance(inp, (Tensor, FreedInput)) and id(inp) not in seen:
                     stack.append((inp, False))
     return order
@@ -209,7 +224,7 @@ class _Elements:
         self.norms.append(norm)
         return i
 
-    def build(self, order: list[Tensor], root_ids: set[int]) -> None:
+    def build(self, order: list[Tensor], root_ids: set[int], views: dict) -> None:
         for t in order:
             ctx = t.grad_fn
             op = None
@@ -219,6 +234,7 @@ class _Elements:
                 attrs = []
                 plain, var = _arg_names(type(ctx))
                 for j, v in enumerate(ctx.inputs):
+                    v = _drawn(v, views)
                     if isinstance(v, (Tensor, FreedInput)):
                         sources.append(self.tensor_index[id(v)])
                         continue
