@@ -72,7 +72,7 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
             g = grads.pop(node, None) if wanted is None else grads.get(node)
             if g is None:  # a branch no root's gradient reaches
                 continue
-            for t in node.retained if wanted is None else ():
+            for t in node.retained if node.retained and wanted is None else ():
                 _accumulate(t, g, create_graph, given)
             for inp, parent, need, gi in zip(node.inputs, node.parents, node.needs_input_grad,
                                              _run_rule(node, g, create_graph, given)):
@@ -80,7 +80,7 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                     if gi.shape != inp.data.shape:
                         gi = unbroadcast(gi, inp.data.shape, node)
                     if parent is None:
-                        send(None, inp, gi)
+                        _accumulate(inp, gi, create_graph, given) if wanted is None else send(None, inp, gi)
                     else:  # the usual edge, inlined: one more gradient for the node that made inp
                         if inp._vc is not None and parent.epoch < inp._vc[0] <= node.epoch:
                             check_input(node, inp, parent)
