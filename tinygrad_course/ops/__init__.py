@@ -13,7 +13,8 @@ from .compare import equal, greater, greater_equal, less, less_equal, not_equal 
 from .elementwise import (abs, add, astype, clip, clone, div, exp, log, maximum, minimum,  # noqa: F401
                           mul, neg, pow, sqrt, sub)
 from .indexing import getitem, where  # noqa: F401
-from .linalg import dot, einsum, inner, kron, linear, matmul, outer, tensordot  # noqa: F401
+from .einsum import einsum, inner, kron, outer, tensordot  # noqa: F401
+from .linalg import dot, linear, matmul  # noqa: F401
 from .reductions import argmax, argmin, max, mean, min, std, sum, var  # noqa: F401
 from .shape import (broadcast_to, concatenate, expand_dims, flatten, pad, permute,  # noqa: F401
                     reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze)

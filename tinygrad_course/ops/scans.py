@@ -15,7 +15,7 @@ from ..tensor import Tensor
 from .common import as_tensor, expand_reduced, normalize_axis, torch_axis
 from .elementwise import astype
 from .gather import along_axis_index, take_along_axis
-from .linalg import matrix_norm, vector_norm
+from .matrix import matrix_norm, vector_norm
 from .reductions import ValuesIndices, mean, std, var
 from .shape import concatenate
 
