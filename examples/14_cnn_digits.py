@@ -6,7 +6,7 @@ split 70/15/15 into train, dev and test. The network is two blocks of
 Conv2d (3x3, no bias) -> BatchNorm2d -> ReLU -> MaxPool2d(2), then Flatten -> Dropout -> Linear:
 8x8 -> 4x4 -> 2x2 pixels, 16 then 32 channels, about 6,000 parameters. It trains with `fit`:
 mini-batches of 32, AdamW (Adam plus decoupled weight decay), a cosine schedule from lr0 down to
-nearly 0 (`optim.schedules.CosineAnnealingLR`), the gradients clipped to norm 1 before each step
+nearly 0 (`optim.lr_scheduler.CosineAnnealingLR`), the gradients clipped to norm 1 before each step
 (`tc.callbacks.GradientClipping`, i.e. `nn.utils.clip_grad_norm_`), and early stopping on the dev
 cost that restores the best epoch's weights (`tc.callbacks.EarlyStopping`).
 
@@ -63,7 +63,7 @@ def train(train_set, dev_set, epochs: int, lr: float, seed: int, checkpoint=None
     tc.manual_seed(seed)  # the initial weights
     model = cnn()
     optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
-    schedule = optim.schedules.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=lr / 100)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=lr / 100)
     callbacks = [GradientClipping(max_norm=1.0),
                  EarlyStopping(monitor="dev_cost", patience=5, restore_best=True)]
     if kill_at is not None:

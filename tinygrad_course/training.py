@@ -314,7 +314,7 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
                          history)
         if history.stopped_early:
             start = epochs
-    from .optim.schedules import ReduceLROnPlateau
+    from .optim.lr_scheduler import ReduceLROnPlateau
     plateau = isinstance(schedule, ReduceLROnPlateau)
     stop_on_nonfinite = any(getattr(c, "stops_on_nonfinite", False) for c in callbacks)
     bar = _progress_bar(progress, epochs, min(start, epochs))

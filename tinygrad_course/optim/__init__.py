@@ -1,12 +1,13 @@
-"""Optimizers (the course's SGD, Momentum, RMSprop, Adam) and learning-rate schedules."""
+"""Optimizers (the course's SGD, Momentum, RMSprop, Adam; AdamW) and learning-rate schedules: the
+course's decay formulas (`schedules`) and PyTorch's schedulers (`lr_scheduler`)."""
 from .adam import Adam, AdamW
 from .momentum import Momentum
 from .optimizer import Optimizer, check_hyperparameter
 from .rmsprop import RMSprop
-from .schedules import (ChainedScheduler, CosineAnnealingLR, CosineAnnealingWarmRestarts,
-                        ExponentialDecay, InverseSqrtDecay, InverseTimeDecay, LinearLR,
-                        LRSchedule, LRScheduler, ManualSchedule, OneCycleLR, ReduceLROnPlateau,
-                        ScheduledInverseTimeDecay, SequentialLR, StaircaseDecay, StepLR)
+from .lr_scheduler import (ChainedScheduler, CosineAnnealingLR, CosineAnnealingWarmRestarts,
+                           LinearLR, LRScheduler, OneCycleLR, ReduceLROnPlateau, SequentialLR)
+from .schedules import (ExponentialDecay, InverseSqrtDecay, InverseTimeDecay, LRSchedule,
+                        ManualSchedule, ScheduledInverseTimeDecay, StaircaseDecay, StepLR)
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Momentum", "RMSprop", "Adam", "AdamW", "check_hyperparameter",
