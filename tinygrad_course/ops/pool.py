@@ -96,15 +96,16 @@ class MaxPool2d(_ArgmaxPool):
         n, c, h, w = x.shape
         tiled = geo.stride == kernel and geo.dil == (1, 1) and not any(geo.pads)
         if tiled and (found := _tiled_max(x, kernel, out_hw)) is not None:
-            out, arg = found
+            out, row, col = found  # each max's row and column within its window
         else:
             win = windows(pad_image(x, geo.pads, -np.inf), kernel, geo.stride, geo.dil, out_hw)
             flat = win.reshape(n, c, *out_hw, kernel[0] * kernel[1])  # the one copy
             arg = flat.argmax(axis=-1)
             out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+            row, col = np.divmod(arg, kernel[1])
         (sh, sw), (dh, dw), (pt, _, pl, _) = geo.stride, geo.dil, geo.pads
-        rows = np.arange(out_hw[0]).reshape(-1, 1) * sh - pt + (arg // kernel[1]) * dh
-        cols = np.arange(out_hw[1]) * sw - pl + (arg % kernel[1]) * dw
+        rows = np.arange(out_hw[0]).reshape(-1, 1) * sh - pt + row.astype(np.intp) * dh
+        cols = np.arange(out_hw[1]) * sw - pl + col.astype(np.intp) * dw
         indices = rows * w + cols
         sink.append(indices)
         ctx.disjoint = sh >= (kernel[0] - 1) * dh + 1 and sw >= (kernel[1] - 1) * dw + 1
@@ -124,20 +125,23 @@ def _tiled_max(x: np.ndarray, kernel: tuple, out_hw: tuple) -> tuple:
     flat = x.reshape(-1)
     # Masked writes (np.where, copyto(where=)) branch on every element and run ~10x slower than
     # arithmetic here: the max is np.maximum, the argmax moves by better * (j - arg).
-    colmax, colarg = flat[0::kw].copy(), np.zeros(flat.size // kw, np.intp)
+    offset = np.int8 if max(kh, kw) < 128 else np.intp  # small offsets: cheaper arithmetic
+    colmax, colarg = flat[0::kw].copy(), np.zeros(flat.size // kw, offset)
     for j in range(1, kw):
         better = flat[j::kw] > colmax
         colarg += better * (j - colarg)
         colmax = np.maximum(colmax, flat[j::kw])
     colmax, colarg = colmax.reshape(n * c * oh, kh, ow), colarg.reshape(n * c * oh, kh, ow)
-    out, arg = colmax[:, 0], colarg[:, 0].copy()
+    out, row, col = colmax[:, 0], np.zeros((n * c * oh, ow), offset), colarg[:, 0].copy()
     for r in range(1, kh):
         better = colmax[:, r] > out
-        arg += better * (colarg[:, r] + r * kw - arg)
+        row += better * (r - row)
+        col += better * (colarg[:, r] - col)
         out = np.maximum(out, colmax[:, r])
     if out.dtype.kind == "f" and np.isnan(out).any():
         return None
-    return out.reshape(n, c, oh, ow), arg.reshape(n, c, oh, ow)
+    shape = (n, c, oh, ow)
+    return out.reshape(shape), row.reshape(shape), col.reshape(shape)
 
 
 def _adaptive_bounds(n: int, o: int) -> tuple:
