@@ -119,11 +119,18 @@ def conv_t_kernel(g: np.ndarray, w: np.ndarray, geo: Geometry, in_hw: tuple) -> 
     grp, cg, kh, kw = geo.groups, w.shape[1], w.shape[2], w.shape[3]
     # (G, C/G*KH*KW, N*OH*OW): each patch position's plane is contiguous for col2im's adds.
     cols = w.reshape(grp, o // grp, -1).transpose(0, 2, 1) @ _g_rows(g, grp)
-    cols = cols.reshape(grp, cg, kh, kw, n, oh, ow)
+    cols = cols.reshape(grp * cg, kh, kw, n, oh, ow)
     pt, pb, pl, pr = geo.pads
     h, wd = in_hw
-    img = col2im(cols.transpose(4, 0, 1, 5, 6, 2, 3), h + pt + pb, wd + pl + pr, geo.stride, geo.dil)
-    return img.reshape(n, grp * cg, h + pt + pb, wd + pl + pr)[:, :, pt:pt + h, pl:pl + wd]
+    (sh, sw), (dh, dw) = geo.stride, geo.dil
+    # col2im with channels first: each kernel offset's patch plane cols[:, p, q] is contiguous
+    # per channel (col2im's (..., KH, KW)-last layout made every add read a strided source).
+    img = np.zeros((grp * cg, n, h + pt + pb, wd + pl + pr), cols.dtype)
+    for p in range(kh):
+        rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
+        for q in range(kw):
+            img[:, :, rows, q * dw:q * dw + sw * (ow - 1) + 1:sw] += cols[:, p, q]
+    return img.transpose(1, 0, 2, 3)[:, :, pt:pt + h, pl:pl + wd]
 
 
 def _conv_w_from_cols(cols: np.ndarray, g: np.ndarray, grp: int, w_shape: tuple) -> np.ndarray:
