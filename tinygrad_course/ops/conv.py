@@ -117,20 +117,20 @@ def conv_t_kernel(g: np.ndarray, w: np.ndarray, geo: Geometry, in_hw: tuple) -> 
     """T(g, w), the transpose of B in x: g (N, O, OH, OW) -> (N, C, H, W) with H, W = in_hw."""
     n, o, oh, ow = g.shape
     grp, cg, kh, kw = geo.groups, w.shape[1], w.shape[2], w.shape[3]
-    # (G, C/G*KH*KW, N*OH*OW): each patch position's plane is contiguous for col2im's adds.
-    cols = w.reshape(grp, o // grp, -1).transpose(0, 2, 1) @ _g_rows(g, grp)
-    cols = cols.reshape(grp * cg, kh, kw, n, oh, ow)
+    # The batch goes last: col2im's strided adds below then run over long contiguous rows
+    # (N-last), where with small images and N first each add looped over runs of OW elements.
+    rows_of_g = g.transpose(1, 2, 3, 0).reshape(grp, o // grp, oh * ow * n)
+    cols = (w.reshape(grp, o // grp, -1).transpose(0, 2, 1) @ rows_of_g)
+    cols = cols.reshape(grp * cg, kh, kw, oh, ow, n)
     pt, pb, pl, pr = geo.pads
     h, wd = in_hw
     (sh, sw), (dh, dw) = geo.stride, geo.dil
-    # col2im with channels first: each kernel offset's patch plane cols[:, p, q] is contiguous
-    # per channel (col2im's (..., KH, KW)-last layout made every add read a strided source).
-    img = np.zeros((grp * cg, n, h + pt + pb, wd + pl + pr), cols.dtype)
+    img = np.zeros((grp * cg, h + pt + pb, wd + pl + pr, n), cols.dtype)
     for p in range(kh):
         rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
         for q in range(kw):
-            img[:, :, rows, q * dw:q * dw + sw * (ow - 1) + 1:sw] += cols[:, p, q]
-    return img.transpose(1, 0, 2, 3)[:, :, pt:pt + h, pl:pl + wd]
+            img[:, rows, q * dw:q * dw + sw * (ow - 1) + 1:sw] += cols[:, p, q]
+    return img[:, pt:pt + h, pl:pl + wd].transpose(3, 0, 1, 2)
 
 
 def _conv_w_from_cols(cols: np.ndarray, g: np.ndarray, grp: int, w_shape: tuple) -> np.ndarray:
