@@ -87,25 +87,27 @@ def col2im(cols: np.ndarray, hp: int, wp: int, stride: tuple, dil: tuple) -> np.
 
 
 def _cols(x: np.ndarray, kernel: tuple, geo: Geometry, out_hw: tuple) -> np.ndarray:
-    """im2col: x's patches as (G, N*OH*OW, C/G*KH*KW), the one copy a convolution makes."""
+    """im2col with the batch last: x's patches as (G, C/G*KH*KW, OH*OW*N). x is first copied
+    batch-last, so the patch copy (the one big copy a convolution makes) runs over contiguous
+    rows of the batch instead of runs of KW elements."""
     n, c = x.shape[:2]
-    g = geo.groups
-    win = windows(pad_image(x, geo.pads), kernel, geo.stride, geo.dil, out_hw)
-    win = win.reshape(n, g, c // g, *win.shape[2:])
-    return win.transpose(1, 0, 3, 4, 2, 5, 6).reshape(g, n * out_hw[0] * out_hw[1], -1)
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, geo.stride, geo.dil, out_hw
+    xt = np.ascontiguousarray(pad_image(x, geo.pads).transpose(1, 2, 3, 0))  # (C, Hp, Wp, N)
+    v = sliding_window_view(xt, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
+    v = v[:, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw, :, ::dh, ::dw]  # (C, OH, OW, N, KH, KW)
+    return v.transpose(0, 4, 5, 1, 2, 3).reshape(geo.groups, (c // geo.groups) * kh * kw, -1)
 
 
 def _conv_from_cols(cols: np.ndarray, w: np.ndarray, g: int, n: int, out_hw: tuple) -> np.ndarray:
     o = w.shape[0]
-    # (G, O/G, N*OH*OW): each output plane is contiguous, so the next op's windows read rows.
-    y = w.reshape(g, o // g, -1) @ cols.transpose(0, 2, 1)
-    return y.reshape(g, o // g, n, *out_hw).transpose(2, 0, 1, 3, 4).reshape(n, o, *out_hw)
+    y = w.reshape(g, o // g, -1) @ cols  # (G, O/G, OH*OW*N)
+    return np.ascontiguousarray(y.reshape(o, *out_hw, n).transpose(3, 0, 1, 2))
 
 
 def _g_rows(g: np.ndarray, grp: int) -> np.ndarray:
-    """The upstream gradient (N, O, OH, OW) as (G, O/G, N*OH*OW)."""
+    """The upstream gradient (N, O, OH, OW) as (G, O/G, OH*OW*N), the batch last as in _cols."""
     n, o, oh, ow = g.shape
-    return g.reshape(n, grp, o // grp, oh * ow).transpose(1, 2, 0, 3).reshape(grp, o // grp, -1)
+    return g.transpose(1, 2, 3, 0).reshape(grp, o // grp, oh * ow * n)
 
 
 def conv_kernel(x: np.ndarray, w: np.ndarray, geo: Geometry, out_hw: tuple) -> np.ndarray:
@@ -119,8 +121,7 @@ def conv_t_kernel(g: np.ndarray, w: np.ndarray, geo: Geometry, in_hw: tuple) -> 
     grp, cg, kh, kw = geo.groups, w.shape[1], w.shape[2], w.shape[3]
     # The batch goes last: col2im's strided adds below then run over long contiguous rows
     # (N-last), where with small images and N first each add looped over runs of OW elements.
-    rows_of_g = g.transpose(1, 2, 3, 0).reshape(grp, o // grp, oh * ow * n)
-    cols = (w.reshape(grp, o // grp, -1).transpose(0, 2, 1) @ rows_of_g)
+    cols = w.reshape(grp, o // grp, -1).transpose(0, 2, 1) @ _g_rows(g, grp)
     cols = cols.reshape(grp * cg, kh, kw, oh, ow, n)
     pt, pb, pl, pr = geo.pads
     h, wd = in_hw
@@ -134,7 +135,7 @@ def conv_t_kernel(g: np.ndarray, w: np.ndarray, geo: Geometry, in_hw: tuple) -> 
 
 
 def _conv_w_from_cols(cols: np.ndarray, g: np.ndarray, grp: int, w_shape: tuple) -> np.ndarray:
-    return (_g_rows(g, grp) @ cols).reshape(w_shape)
+    return (_g_rows(g, grp) @ cols.transpose(0, 2, 1)).reshape(w_shape)
 
 
 def conv_w_kernel(x: np.ndarray, g: np.ndarray, geo: Geometry, k_hw: tuple) -> np.ndarray:
