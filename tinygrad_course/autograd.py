@@ -198,8 +198,7 @@ class Function:
             array = np.asarray(out)
             ctx.saved = tuple(array if s is out else s for s in ctx.saved)
             out = array
-        result = object.__new__(Tensor)  # Tensor._wrap(out), inlined: every op pays for it
-        result.data, result.grad, result._ctx, result._vc, result.requires_grad = out, None, None, None, False
+        result = Tensor._wrap(out)
         if True in needs:
             if out.dtype.kind != "f":
                 raise TypeError(f"{cls.name}: produced dtype {out.dtype}, which cannot carry a gradient")

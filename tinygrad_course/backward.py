@@ -79,12 +79,9 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                 if need and gi is not None:
                     if gi.shape != inp.data.shape:
                         gi = unbroadcast(gi, inp.data.shape, node)
-                    if parent is None:
-                        _accumulate(inp, gi, create_graph, given) if wanted is None else send(None, inp, gi)
-                    else:  # the usual edge, inlined: one more gradient for the node that made inp
-                        if inp._vc is not None and parent.epoch < inp._vc[0] <= node.epoch:
-                            check_input(node, inp, parent)
-                        grads[parent] = gi if parent not in grads else grads[parent] + gi
+                    if parent is not None:
+                        check_input(node, inp, parent)
+                    send(parent, inp, gi)
             if not retain_graph:
                 _release(node)
     if wanted is None:
@@ -171,12 +168,12 @@ class FreedInput:
     """What a node keeps of a data input whose array backward let go of: its shape, dtype and
     name (enough to draw the graph after backward; an op's output is stood in for by its node)."""
 
-    __slots__ = ("shape", "dtype", "name", "grad_fn", "requires_grad")
+    __slots__ = ("shape", "dtype", "name", "grad_fn")
     grad = data = None
+    requires_grad = property(lambda self: self.grad_fn is not None)
 
-    def __init__(self, inp, node=None) -> None:
-        self.shape, self.dtype, self.grad_fn = inp.shape, inp.dtype, node
-        self.name, self.requires_grad = getattr(inp, "name", None), node is not None
+    def __init__(self, shape: tuple, dtype, name=None, grad_fn=None) -> None:
+        self.shape, self.dtype, self.name, self.grad_fn = shape, dtype, name, grad_fn
 
 
 _PLAIN = nullcontext()  # plain backward runs rules on arrays: grad mode does not matter
@@ -200,9 +197,9 @@ def _release(node) -> None:
                 parent.out_shape, parent.out_dtype = inp.data.shape, inp.data.dtype
                 inp = parent
             elif not inp.requires_grad:
-                inp = FreedInput(inp)
+                inp = FreedInput(inp.shape, inp.dtype, inp.name)
         elif isinstance(inp, np.ndarray) and inp.nbytes > 4096:  # small ones (running averages) stay
-            inp = FreedInput(inp)
+            inp = FreedInput(inp.shape, inp.dtype)
         freed.append(inp)
     node.inputs = tuple(freed)
 

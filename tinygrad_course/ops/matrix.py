@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_tensor, normalize_axis, torch_axis
+from .common import as_tensor, expand_reduced, keepdims_shape, normalize_axis, torch_axis
 from .einsum import _data
 
 
@@ -218,8 +218,7 @@ class VectorNorm(Function):
     def backward(ctx, g):
         x, out = ctx.saved
         if not ctx.keepdims:
-            kept = tuple(1 if i in ctx.axes else n for i, n in enumerate(ctx.shape))
-            g, out = g.reshape(kept), out.reshape(kept)
+            g, out = expand_reduced(g, ctx.shape, ctx.axes), expand_reduced(out, ctx.shape, ctx.axes)
         sign = np.sign(_data(x))  # piecewise constant: no second-order term
         if ctx.p == 1:
             return g * sign, None, None, None
@@ -297,7 +296,7 @@ def _matrix_norm(x: Tensor, ord, axes: tuple, keepdims: bool) -> Tensor:
         raise ValueError(f"norm: ord={ord!r} is not a matrix norm; use 'fro', 'nuc', 1, -1, 2, "
                          "-2, inf or -inf")
     if keepdims:
-        out = out.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+        out = out.reshape(keepdims_shape(x.shape, axes))
     return out
 
 

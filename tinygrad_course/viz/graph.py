@@ -101,9 +101,7 @@ def _drawn(v, views: dict):
     the output's shape and dtype (the same object each time, so the edges meet)."""
     if isinstance(v, Function):
         if id(v) not in views:
-            views[id(v)] = freed = object.__new__(FreedInput)
-            freed.shape, freed.dtype, freed.name = v.out_shape, v.out_dtype, None
-            freed.grad_fn, freed.requires_grad = v, True
+            views[id(v)] = FreedInput(v.out_shape, v.out_dtype, grad_fn=v)
         return views[id(v)]
     return v
 
