@@ -24,6 +24,7 @@ class _ThreadState(threading.local):
     """Per-thread recording state: grad mode, and the stack of modules whose forward is running."""
 
     enabled = True
+    recorder = None  # tc.jit's recorder while it records a step in this thread (jit.py)
 
     def __init__(self) -> None:
         self.scopes = [None]
@@ -209,6 +210,8 @@ class Function:
                 result._vc = ctx.out_vc = [0]
         if cls.is_view:
             share_version(result, args[0])
+        if _state.recorder is not None:  # the one hook where kernels run: tc.jit records them
+            _state.recorder.kernel(ctx, args, arrays, kwargs, result)
         return result
 
 

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .autograd import Function, enable_grad
+from .autograd import Function, _state, enable_grad
 from .inplace import BackwardError, _clock, check_input, check_saved
 from .tensor import Tensor
 
@@ -29,10 +29,7 @@ def graph_nodes(roots: Sequence[Tensor]) -> list:
             if p is not None and p not in seen:
                 seen.add(p)
                 stack.append(p)
-    return sorted(seen, key=_made_at, reverse=True)
-
-
-_made_at = operator.attrgetter("seq")
+    return sorted(seen, key=operator.attrgetter("seq"), reverse=True)
 
 
 def unbroadcast(g, shape: tuple, node: Function | None = None):
@@ -56,6 +53,8 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     grads: dict = {}  # node (or a wanted leaf's id) -> the sum of what its users sent so far
     given: set[int] = set()  # arrays handed out in this pass: never a second leaf's .grad
     wanted = None if inputs is None else {t._ctx or id(t) for t in inputs}
+    if _state.recorder is not None:  # tc.jit records which backward the step runs
+        _state.recorder.backward(roots, root_grads, retain_graph, create_graph, inputs)
 
     def send(node, inp, g) -> None:
         key = node if node is not None else id(inp)
@@ -67,7 +66,7 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     for r, g in zip(roots, root_grads):
         given.add(id(g.data if isinstance(g, Tensor) else g))
         send(r._ctx, r, g)
-    with enable_grad() if create_graph else _PLAIN:
+    with enable_grad() if create_graph else nullcontext():  # plain rules run on arrays
         for node in graph_nodes(roots):
             g = grads.pop(node, None) if wanted is None else grads.get(node)
             if g is None:  # a branch no root's gradient reaches
@@ -174,9 +173,6 @@ class FreedInput:
 
     def __init__(self, shape: tuple, dtype, name=None, grad_fn=None) -> None:
         self.shape, self.dtype, self.name, self.grad_fn = shape, dtype, name, grad_fn
-
-
-_PLAIN = nullcontext()  # plain backward runs rules on arrays: grad mode does not matter
 
 
 def _release(node) -> None:
