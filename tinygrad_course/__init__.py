@@ -14,6 +14,7 @@ from .creation import (arange, empty, empty_like, eye, full, full_like, linspace
                        normal, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        tensor, tril_indices, triu_indices, uniform, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .jit import JitError, jit
 
 __version__ = "0.1.0"
 
@@ -25,7 +26,7 @@ __all__ = [
     "full_like", "empty", "empty_like", "linspace", "logspace", "randint", "normal", "uniform",
     "rand_like", "randn_like", "tril_indices", "triu_indices",
     "float16", "half", "float32", "float64", "double", "int8", "uint8", "int16", "int32", "int64",
-    "long", *_ops_all,
+    "long", "jit", "JitError", *_ops_all,
 ]
 
 _SUBMODULES = {"nn", "optim", "data", "viz", "tuning", "diagnostics", "training", "testing",

@@ -254,7 +254,7 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
         progress: bool | None = None, batch_size: int = 64, shuffle: bool = True,
         seed: int | np.random.Generator | Generator | None = None, *,
         generator: Generator | None = None, checkpoint: str | os.PathLike | None = None,
-        resume: bool = False) -> History:
+        resume: bool = False, jit: bool = False) -> History:
     """Train `model` for `epochs` epochs of mini-batch steps: zero_grad, cost = loss_fn(model(X), y),
     backward, optimizer.step(); returns the `History` of costs, lrs and metrics.
 
@@ -277,6 +277,9 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     history are saved there atomically after every epoch; with `resume=True` a run whose
     checkpoint exists continues from it, and ends with weights bit-identical to a run never
     interrupted (give the same arguments; the model and optimizer may be fresh).
+    `jit=True` records each batch shape's zero_grad, forward and backward once with `tc.jit` and
+    replays them: the same numbers, faster on small models (the cost is then checked after
+    backward, still before the step).
     """
     if resume and checkpoint is None:
         raise ValueError("fit: resume=True needs checkpoint=path (the file each epoch is saved "
@@ -284,11 +287,25 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     rng = rng_from(seed, "fit", generator=generator)
     with use_generator(rng):
         return _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, callbacks,
-                      progress, batch_size, shuffle, rng, checkpoint, resume)
+                      progress, batch_size, shuffle, rng, checkpoint, resume, jit)
+
+
+def _jitted_forward_backward(model, loss_fn, optimizer) -> Callable:
+    """fit's step up to the update as a `tc.jit`: zero_grad, cost = loss_fn(model(X), y),
+    backward; returns the cost (the update stays eager, after the callbacks)."""
+    from .jit import jit
+
+    @jit
+    def forward_backward(X, y):
+        optimizer.zero_grad()
+        cost = loss_fn(model(X), y)
+        cost.backward()
+        return cost
+    return forward_backward
 
 
 def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, callbacks, progress,
-           batch_size, shuffle, seed, checkpoint=None, resume=False) -> History:
+           batch_size, shuffle, seed, checkpoint=None, resume=False, use_jit=False) -> History:
     """`fit`'s loop, run under its generator."""
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
@@ -324,6 +341,7 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
     was_training = getattr(model, "training", None) if hasattr(model, "train") else None
     if was_training is False:
         model.train()
+    step = _jitted_forward_backward(model, loss_fn, optimizer) if use_jit else None
     try:
         for epoch in range(start, epochs):
             for c in callbacks:
@@ -331,9 +349,12 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
             history.lrs.append(optimizer.lr)
             total, m = 0.0, 0
             for X, y in train_batches():
-                optimizer.zero_grad()
-                cost = loss_fn(model(_as_tensor(X)), _as_tensor(y))
-                value = cost.item()
+                if use_jit:
+                    value = step(_as_tensor(X), _as_tensor(y)).item()
+                else:
+                    optimizer.zero_grad()
+                    cost = loss_fn(model(_as_tensor(X)), _as_tensor(y))
+                    value = cost.item()
                 if not math.isfinite(value) and stop_on_nonfinite:
                     warnings.warn(f"fit: TerminateOnNaN stopped training, the cost became "
                                   f"{value} at epoch {epoch}, iteration {iteration}",
@@ -344,7 +365,8 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
                     raise FloatingPointError(
                         f"fit: the cost became {value} at epoch {epoch}, iteration {iteration}; "
                         f"lower the learning rate (now {optimizer.lr:g}) or check the data")
-                cost.backward()
+                if not use_jit:
+                    cost.backward()
                 for c in callbacks:
                     c.on_before_optimizer_step(iteration)
                 optimizer.step()

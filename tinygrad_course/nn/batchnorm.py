@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd import Function, bump_version
 from ..dtypes import get_default_dtype
 from ..ewa import check_beta, ewa_update_
+from ..jit import replayed
 from ..ops.common import is_tensor
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -166,11 +167,16 @@ class BatchNorm1d(Module):
                                       self.running_var.data, self.momentum, self.eps,
                                       self.training)
         if self.training:
-            # The buffers were updated in place: anything that saved them for backward must know.
-            self.num_batches_tracked.data += 1
-            for t in (self.running_mean, self.running_var, self.num_batches_tracked):
-                bump_version(t)
+            self._count_batch()
         return out
+
+    @replayed
+    def _count_batch(self) -> None:
+        # The buffers were updated in place: anything that saved them for backward must know.
+        # (@replayed: a step replayed by tc.jit counts its batches too.)
+        self.num_batches_tracked.data += 1
+        for t in (self.running_mean, self.running_var, self.num_batches_tracked):
+            bump_version(t)
 
     @property
     def weight(self) -> Parameter:

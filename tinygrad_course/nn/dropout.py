@@ -19,19 +19,25 @@ def check_keep_prob(keep_prob: float, op: str) -> float:
 
 
 class DropoutFunction(Function):
-    """a * D / keep_prob with a fixed mask D; the gradient is g * D / keep_prob (the same mask)."""
+    """a * D / keep_prob, D = rand(mask_shape) < keep_prob drawn from `generator` (the thread's
+    default when None) by forward itself, so a step replayed by tc.jit draws a new mask; the
+    gradient is g * D / keep_prob (the same mask)."""
 
     name = "dropout"
 
     @staticmethod
-    def forward(ctx, x, scaled_mask):
+    def forward(ctx, x, kp, generator, mask_shape):
+        dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+        d = rng_from(generator=generator).random(
+            mask_shape, dtype=dt if dt.itemsize in (4, 8) else np.float64) < kp
+        scaled_mask = d * dt.type(1.0 / kp)
         ctx.save_for_backward(scaled_mask)
         return x * scaled_mask
 
     @staticmethod
     def backward(ctx, g):
         (scaled_mask,) = ctx.saved
-        return g * scaled_mask, None
+        return g * scaled_mask, None, None, None
 
 
 def refuse_p(p, op: str) -> None:
@@ -55,10 +61,7 @@ def dropout(x, keep_prob: float = 0.5, training: bool = True, *,
 def _dropout(x, kp: float, training: bool, generator, mask_shape: tuple):
     if not training or kp == 1.0:
         return x
-    dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    rng = rng_from(generator=generator)
-    d = rng.random(mask_shape, dtype=dt if dt.itemsize in (4, 8) else np.float64) < kp
-    return DropoutFunction.apply(x, d * dt.type(1.0 / kp))
+    return DropoutFunction.apply(x, kp, generator, mask_shape)
 
 
 def dropout2d(x, keep_prob: float = 0.5, training: bool = True, *,

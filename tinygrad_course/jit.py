@@ -1,0 +1,483 @@
+"""tc.jit: record a training step once, then replay its kernels without the engine.
+
+The first call with a given signature runs the step eagerly while a recorder (the engine's one
+hook, `_state.recorder`) writes down every kernel the step runs: each op's `forward` with where
+its arguments come from (a step input, an earlier kernel's output, a parameter read when the
+kernel runs, or a constant), each `backward()` as a plan (which rule runs in which order, where
+each gradient goes), and the calls marked `@replayed` (optimizer steps, `zero_grad`, schedules,
+clipping). Later calls with the same signature skip Python's graph building and backward
+bookkeeping: they run the same forward functions on the new inputs, the same backward rules in
+the same order, and call the same `@replayed` functions, so the results are bit-identical to
+eager. Random draws (dropout masks) happen inside kernels, so each replay draws again.
+
+Limits, as jax.jit and tinygrad's TinyJit state theirs: Python control flow that depends on
+tensor values is traced along the path taken when recording. Reading a value inside the step
+(`.item()`, `.numpy()`, `float(t)`, `if t:`) is refused; so are changes in place, `tc.grad`,
+`create_graph`, and tensors the step makes without an op (their first value would be replayed).
+`tc.jit(fn, check=True)` re-traces every call eagerly and raises at the first step whose trace
+differs from the recorded one (another op, or another constant), naming the op and its module.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import weakref
+from collections import OrderedDict
+from typing import Callable
+
+import numpy as np
+
+from .autograd import _state
+from .backward import _accumulate, graph_nodes, unbroadcast
+from .inplace import _clock
+from .tensor import Tensor
+
+__all__ = ["jit", "replayed", "JitError"]
+
+
+class JitError(RuntimeError):
+    """The step cannot be recorded for replay (or, with check=True, it no longer matches its record)."""
+
+
+def replayed(fn: Callable) -> Callable:
+    """Mark a function with side effects outside ops (an optimizer's step, zero_grad, a schedule's
+    step) so that a step recorded by `tc.jit` calls it again, with the same arguments, on replay."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        recorder = _state.recorder
+        if recorder is None or recorder.depth:
+            return fn(*args, **kwargs)
+        return recorder.call(fn, args, kwargs)
+    return wrapper
+
+
+# ---- what a replay runs ----------------------------------------------------------------------
+
+class _Kernel:
+    """One op's forward: fill its argument list from the slots and parameters, run, store."""
+
+    __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "kwargs", "out", "name",
+                 "scope", "consts")
+
+    def run(self, slots: list, _args: tuple) -> None:
+        a = self.args
+        for pos, s in self.from_slots:
+            a[pos] = slots[s]
+        for pos, t in self.from_tensors:
+            a[pos] = t.data
+        ctx = self.ctx
+        ctx.saved = ()
+        out = self.forward(ctx, *a, **self.kwargs)
+        if type(out) is not np.ndarray:  # as in apply: 0-d math gives NumPy scalars
+            array = np.asarray(out)
+            ctx.saved = tuple(array if s is out else s for s in ctx.saved)
+            out = array
+        slots[self.out] = out
+
+    def describe(self) -> str:
+        where = f" in {type(self.scope).__name__}" if self.scope is not None else ""
+        return f"`{self.name}`{where}"
+
+
+class _Backward:
+    """One `backward()`: the rules in the engine's order, each gradient routed to the node that
+    made the input (summed in arrival order) or accumulated into a leaf's .grad, as eager does."""
+
+    __slots__ = ("roots", "plan", "release")
+
+    def run(self, slots: list, args: tuple) -> None:
+        grads: dict = {}
+        given: set = set()
+        for k, g in self.roots:
+            g = slots[g] if type(g) is int else g
+            given.add(id(g))
+            grads[k] = g if k not in grads else grads[k] + g
+        for k, ctx, owns, routes in self.plan:
+            g = grads.pop(k, None)
+            if g is None:
+                continue
+            gin = ctx.backward(ctx, g)
+            gin = gin if type(gin) is tuple else (gin,)
+            if not owns:
+                given.update(id(x) for x in gin if x is not None)
+            for i, shape, parent, leaf in routes:
+                gi = gin[i]
+                if gi is None:
+                    continue
+                if gi.shape != shape:
+                    gi = unbroadcast(gi, shape, ctx)
+                if parent is not None:
+                    grads[parent] = gi if parent not in grads else grads[parent] + gi
+                else:
+                    _accumulate(leaf if isinstance(leaf, Tensor) else args[leaf], gi, False, given)
+            if self.release:
+                ctx.saved = None
+
+
+class _Call:
+    """A `@replayed` function, called again with the arguments it was recorded with."""
+
+    __slots__ = ("fn", "args", "kwargs")
+
+    def run(self, slots: list, args: tuple) -> None:
+        self.fn(*self.args, **self.kwargs)
+
+
+class _Entry:
+    """One recorded signature: its events, where the inputs go, what the step returns."""
+
+    __slots__ = ("events", "n_slots", "inputs", "result", "modules", "grad_mode")
+
+    def replay(self, args: tuple):
+        slots = [None] * self.n_slots
+        for pos, s in self.inputs:
+            a = args[pos]
+            slots[s] = a.data if isinstance(a, Tensor) else a
+        for event in self.events:
+            event.run(slots, args)
+        return _build(self.result, slots)
+
+    def matches_modules(self) -> bool:
+        return all(m.training == flag for m, flag in self.modules)
+
+
+def _build(spec, slots: list):
+    kind, value = spec
+    if kind == "slot":
+        return Tensor._wrap(slots[value])
+    if kind == "seq":
+        return value[0](_build(v, slots) for v in value[1])
+    if kind == "dict":
+        return {k: _build(v, slots) for k, v in value.items()}
+    return value
+
+
+# ---- recording -------------------------------------------------------------------------------
+
+class _Scopes(list):
+    """The module scope stack while recording: it also notes every module that runs (their
+    train/eval flags become part of the signature, even for a Dropout that runs no op in eval)."""
+
+    def __init__(self, base: list, seen: dict):
+        super().__init__(base)
+        self.seen = seen
+
+    def append(self, module) -> None:
+        self.seen.setdefault(id(module), module)
+        super().append(module)
+
+
+class _Recorder:
+    """Listens to the engine's hook during the eager run of a step and builds an `_Entry`."""
+
+    def __init__(self, args: tuple):
+        self.slots: dict[int, int] = {}  # id(array) -> slot; `keep` keeps the ids unique
+        self.keep: list = []
+        self.events: list = []
+        self.kernel_of: dict[int, int] = {}  # id(ctx) -> index of its kernel in events
+        self.kernels: list[_Kernel] = []
+        self.arg_tensors = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
+        self.captured: list = []  # (kernel, weakref to a tensor read by reference)
+        self.modules: dict = {}
+        self.depth = 0
+        self.clock = _clock[0]
+        self.inputs = []
+        for i, a in enumerate(args):
+            array = a.data if isinstance(a, Tensor) else a
+            if isinstance(array, np.ndarray) and id(array) not in self.slots:
+                self.inputs.append((i, self._slot(array)))
+
+    def _slot(self, array: np.ndarray) -> int:
+        s = self.slots[id(array)] = len(self.keep)
+        self.keep.append(array)
+        return s
+
+    def _check_clock(self, where: str) -> None:
+        if _clock[0] != self.clock:
+            raise JitError(
+                f"tc.jit: the step changed a tensor in place ({where}), outside an op a replay "
+                "can run again; write it out of place inside a jitted step (h = h + 1, not h += 1 "
+                "or h[i] = v), or mark the function that does it with @tc.jit.replayed")
+
+    def kernel(self, ctx, args: tuple, arrays: list, kwargs: dict, result: Tensor) -> None:
+        if self.depth:
+            return
+        name = type(ctx).name
+        self._check_clock(f"before `{name}`")
+        k = _Kernel()
+        k.ctx, k.forward, k.kwargs, k.name = ctx, type(ctx).forward, kwargs, name
+        k.scope = _state.scopes[-1]
+        k.args, k.from_slots, k.from_tensors, k.consts = list(arrays), [], [], []
+        for pos, (a, array) in enumerate(zip(args, arrays)):
+            s = self.slots.get(id(array)) if isinstance(array, np.ndarray) else None
+            if s is not None:
+                k.from_slots.append((pos, s))
+                k.args[pos] = None  # no stale array kept alive between replays
+            elif isinstance(array, np.ndarray):
+                self._refuse_view(k, array)
+                if isinstance(a, Tensor):
+                    k.from_tensors.append((pos, a))
+                    k.args[pos] = None
+                    self.captured.append((k, weakref.ref(a)))
+                k.consts.append((pos, a))
+            else:
+                k.consts.append((pos, array))
+        k.out = self._slot(result.data)
+        self.kernel_of[id(ctx)] = len(self.events)
+        self.kernels.append(k)
+        self.events.append(k)
+
+    def _refuse_view(self, k: _Kernel, array: np.ndarray) -> None:
+        base = array.base
+        while base is not None:
+            if id(base) in self.slots:
+                raise JitError(f"tc.jit: {k.describe()} got a NumPy view of a value computed in the "
+                               "step, made outside an op (e.g. t.data[:, 0]); a replay would reuse "
+                               "its first value: use the tensor op (t[:, 0]) instead")
+            base = base.base
+
+    def backward(self, roots, root_grads, retain_graph: bool, create_graph: bool, inputs) -> None:
+        if self.depth:
+            return
+        if create_graph or inputs is not None:
+            raise JitError("tc.jit: tc.grad and backward(create_graph=True) cannot be replayed; run "
+                           "that step without tc.jit")
+        self._check_clock("before backward()")
+        b = _Backward()
+        b.release, b.roots, b.plan = not retain_graph, [], []
+        for r, g in zip(roots, root_grads):
+            g = g.data if isinstance(g, Tensor) else g
+            b.roots.append((self._kernel_index(r._ctx), self.slots.get(id(g), g)))
+        for node in graph_nodes(roots):
+            routes = []
+            for i, (inp, parent, need) in enumerate(zip(node.inputs, node.parents,
+                                                        node.needs_input_grad)):
+                if not need:
+                    continue
+                if parent is not None:
+                    routes.append((i, inp.data.shape, self._kernel_index(parent), None))
+                else:
+                    leaf = self.arg_tensors.get(id(inp), inp)
+                    routes.append((i, inp.data.shape, None, leaf))
+            if node.retained:
+                raise JitError("tc.jit: retain_grad() inside a jitted step is not replayed; read "
+                               "the gradient of a step input or parameter instead")
+            b.plan.append((self._kernel_index(node), node, node.owns_grads, tuple(routes)))
+        self.events.append(b)
+
+    def _kernel_index(self, node) -> int:
+        k = self.kernel_of.get(id(node))
+        if k is None:
+            raise JitError(f"tc.jit: backward() reaches `{type(node).name}`, an op run outside the "
+                           "step (its input has a graph from before the call); pass inputs that are "
+                           "leaves (x.detach()) to a jitted step")
+        return k
+
+    def call(self, fn: Callable, args: tuple, kwargs: dict):
+        self._check_clock(f"before {fn.__qualname__}")
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, Tensor) and id(a.data) in self.slots:
+                raise JitError(f"tc.jit: {fn.__qualname__} gets a tensor computed in the step; a "
+                               "replay would pass it its first value. Call it outside the step "
+                               "with the returned value")
+        c = _Call()
+        c.fn, c.args, c.kwargs = fn, args, kwargs
+        self.events.append(c)
+        self.depth += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.depth -= 1
+            self.clock = _clock[0]
+
+    def finish(self, result, grad_mode: bool) -> tuple[_Entry, object]:
+        """The entry, and the eager result with its tensors detached (as a replay returns them)."""
+        self._check_clock("at the end of the step")
+        for k, ref in self.captured:
+            if ref() is None:  # only the step held it: a tensor made in the step, not by an op
+                raise JitError(
+                    f"tc.jit: {k.describe()} reads a tensor the step made without an op "
+                    "(tc.tensor(...), Tensor(array), a conversion of NumPy data); a replay would "
+                    "reuse its first value. Make it outside the step and pass it in, or build it "
+                    "from the step's inputs with tensor ops")
+        entry = _Entry()
+        entry.events, entry.n_slots, entry.inputs = self.events, len(self.keep), self.inputs
+        entry.result = self._spec(result)
+        entry.modules = [(m, m.training) for m in self.modules.values() if hasattr(m, "training")]
+        entry.grad_mode = grad_mode
+        for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
+            k.ctx.inputs = k.ctx.parents = ()
+        return entry, _build(entry.result, self.keep)
+
+    def _spec(self, value):
+        if isinstance(value, Tensor):
+            s = self.slots.get(id(value.data))
+            if s is None:
+                return ("const", value)
+            return ("slot", s)
+        if isinstance(value, (tuple, list)):
+            return ("seq", (type(value) if type(value) in (tuple, list) else tuple,
+                            [self._spec(v) for v in value]))
+        if isinstance(value, dict):
+            return ("dict", {k: self._spec(v) for k, v in value.items()})
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return ("const", value)
+        raise JitError(f"tc.jit: the step returns a {type(value).__name__}; a jitted step returns "
+                       "tensors (or tuples, lists and dicts of them)")
+
+
+# ---- reading values inside a recorded step is refused ----------------------------------------
+
+_VALUE_READS = ("item", "numpy", "tolist", "__bool__", "__float__", "__int__", "__index__",
+                "__array__")
+_guard_lock = threading.Lock()
+_guard_users = [0, {}]  # recordings running in any thread, the original methods
+
+
+def _refusing(name: str, original: Callable) -> Callable:
+    @functools.wraps(original)
+    def read(self, *args, **kwargs):
+        recorder = _state.recorder
+        if recorder is not None and not recorder.depth:
+            what = {"__bool__": "if t: / bool(t)", "__float__": "float(t)", "__int__": "int(t)",
+                    "__index__": "an index", "__array__": "np.asarray(t)"}.get(name, f"t.{name}()")
+            raise JitError(
+                f"tc.jit: {what} reads a tensor's value (shape {self.shape}) inside a jitted step; "
+                "a replay does not run that Python again, so a branch or a log that depends on it "
+                "would keep its first value. Return the tensor and read it outside the step "
+                "(loss = step(x, y); loss.item())")
+        return original(self, *args, **kwargs)
+    return read
+
+
+def _guard(on: bool) -> None:
+    with _guard_lock:
+        users, originals = _guard_users
+        if on and users == 0:
+            for name in _VALUE_READS:
+                originals[name] = Tensor.__dict__[name]
+                setattr(Tensor, name, _refusing(name, originals[name]))
+        if not on and users == 1:
+            for name, method in originals.items():
+                setattr(Tensor, name, method)
+        _guard_users[0] = users + (1 if on else -1)
+
+
+# ---- the decorator ---------------------------------------------------------------------------
+
+def _key_of(value):
+    if isinstance(value, Tensor):
+        return ("T", value.data.shape, value.data.dtype.str, value.requires_grad)
+    if isinstance(value, np.ndarray):
+        return ("A", value.shape, value.dtype.str)
+    try:
+        hash(value)
+    except TypeError:
+        return ("I", id(value))
+    return ("V", type(value), value)
+
+
+class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
+    """Record `fn` (a training step: forward, backward, optimizer step) at its first call with a
+    signature (tensor shapes, dtypes, requires_grad; the other arguments' values; grad mode; the
+    train/eval mode of the modules it runs) and replay the recorded kernels at later calls.
+
+    Returns what `fn` returns, with tensors detached. `cache_size` signatures are kept (the last,
+    smaller mini-batch records once more). `check=True` re-traces every call eagerly and raises
+    `JitError` at the first difference from the record. See the module docstring for the limits.
+    """
+
+    replayed = staticmethod(replayed)
+    JitError = JitError
+
+    def __init__(self, fn: Callable | None = None, *, check: bool = False, cache_size: int = 8):
+        self.fn, self.check, self.cache_size = fn, check, cache_size
+        self.cache: OrderedDict = OrderedDict()
+        self.recordings = 0  # how many times a signature was recorded (retraces)
+        self.calls = 0
+        if fn is not None:
+            functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        if self.fn is None:  # @tc.jit(check=True)
+            return type(self)(args[0], check=self.check, cache_size=self.cache_size)
+        self.calls += 1
+        if _state.recorder is not None:
+            raise JitError("tc.jit: a jitted function called while another step is being "
+                           "recorded; jit the outer step only")
+        key = (_state.enabled, tuple(_key_of(a) for a in args),
+               tuple(sorted((k, _key_of(v)) for k, v in kwargs.items())))
+        entries = self.cache.get(key, [])
+        entry = next((e for e in entries if e.matches_modules()), None)
+        if entry is not None and not self.check:
+            self.cache.move_to_end(key)
+            return entry.replay(args)
+        new, result = self._record(args, kwargs)
+        if entry is not None:
+            _compare(entry, new, self.calls)
+            return result
+        entries.append(new)
+        self.cache[key] = entries
+        self.cache.move_to_end(key)
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return result
+
+    def _record(self, args: tuple, kwargs: dict):
+        recorder = _Recorder(args)
+        scopes, grad_mode = _state.scopes, _state.enabled
+        _state.scopes = _Scopes(scopes, recorder.modules)
+        _state.recorder = recorder
+        _guard(True)
+        try:
+            result = self.fn(*args, **kwargs)
+        finally:
+            _guard(False)
+            _state.recorder, _state.scopes = None, scopes
+        self.recordings += 1
+        return recorder.finish(result, grad_mode)
+
+
+def _compare(old: _Entry, new: _Entry, call: int) -> None:
+    """check=True: the step as traced now must be the step as recorded (the same ops, wired the
+    same way, with equal constants), or a replay would have computed something else."""
+    def fail(i: int, event, why: str):
+        what = event.describe() if isinstance(event, _Kernel) else type(event).__name__.strip("_")
+        raise JitError(f"tc.jit(check=True): call {call}, event {i} ({what}): {why}; a replay of "
+                       "the record would differ from eager here (Python control flow, or a value "
+                       "that changes between calls). Keep the step's Python the same at every "
+                       "call, or do not jit it")
+    for i, (a, b) in enumerate(zip(old.events, new.events)):
+        if type(a) is not type(b):
+            fail(i, b, f"a {type(b).__name__.strip('_').lower()} ran where the record has a "
+                       f"{type(a).__name__.strip('_').lower()}")
+        if isinstance(a, _Kernel):
+            if a.name != b.name or a.from_slots != b.from_slots or a.kwargs != b.kwargs:
+                fail(i, b, f"`{b.name}` runs on other inputs than the recorded `{a.name}`")
+            for (pa, ca), (pb, cb) in zip(a.consts, b.consts):
+                if pa != pb or not _same_value(ca, cb):
+                    fail(i, b, f"argument {pb} is {_show(cb)} now, {_show(ca)} when recorded")
+        elif isinstance(a, _Call) and a.fn is not b.fn:
+            fail(i, b, f"calls {b.fn.__qualname__}, not {a.fn.__qualname__}")
+    if len(old.events) != len(new.events):
+        raise JitError(f"tc.jit(check=True): call {call} ran {len(new.events)} ops and calls, the "
+                       f"record {len(old.events)}: Python control flow changed the step")
+
+
+def _same_value(a, b) -> bool:
+    if a is b:
+        return True
+    a = a.data if isinstance(a, Tensor) else a
+    b = b.data if isinstance(b, Tensor) else b
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 (objects without a plain ==: the same object or not)
+        return False
+
+
+def _show(value) -> str:
+    if isinstance(value, (Tensor, np.ndarray)):
+        return f"an array of shape {np.shape(value.data if isinstance(value, Tensor) else value)}"
+    return repr(value)[:60]
