@@ -39,15 +39,15 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
                  decay_filter: Callable[[Tensor], bool] = is_weight, *,
-                 betas: tuple[float, float] | None = None):
+                 betas: tuple[float, float] | None = None, foreach: bool | None = None):
         if betas is not None:
             if (beta1, beta2) != (0.9, 0.999):
                 raise TypeError(f"{type(self).__name__}: got betas={betas!r} and beta1/beta2; "
                                 "betas=(beta1, beta2) is PyTorch's spelling of the same two "
                                 "numbers, give one")
             beta1, beta2 = _split_betas(type(self).__name__, betas).values()
-        super().__init__(params, lr, weight_decay, decay_filter, beta1=beta1, beta2=beta2,
-                         eps=eps)
+        super().__init__(params, lr, weight_decay, decay_filter, foreach=foreach, beta1=beta1,
+                         beta2=beta2, eps=eps)
 
     def add_param_group(self, param_group: dict) -> None:
         if isinstance(param_group, dict) and "betas" in param_group:
@@ -55,12 +55,11 @@ class Adam(Optimizer):
                            **_split_betas(type(self).__name__, param_group["betas"])}
         super().add_param_group(param_group)
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,
-                group: dict) -> None:
+    def _update(self, g: np.ndarray, state: dict, tmp: np.ndarray, group: dict) -> None:
         v = state.get("v")
         if v is None:
-            v = state["v"] = np.zeros_like(w)
-            state["s"] = np.zeros_like(w)
+            v = state["v"] = np.zeros_like(tmp)
+            state["s"] = np.zeros_like(tmp)
             state["t"] = 0
         s = state["s"]
         t = state["t"] = state["t"] + 1
@@ -75,7 +74,6 @@ class Adam(Optimizer):
         tmp += group["eps"] * root_c2
         np.divide(v, tmp, out=tmp)
         tmp *= group["lr"] * root_c2 / correction_factor(beta1, t)
-        w -= tmp
 
 
 class AdamW(Adam):
@@ -92,9 +90,11 @@ class AdamW(Adam):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01,
                  decay_filter: Callable[[Tensor], bool] = is_weight, *,
-                 betas: tuple[float, float] | None = None):
-        super().__init__(params, lr, beta1, beta2, eps, weight_decay, decay_filter, betas=betas)
+                 betas: tuple[float, float] | None = None, foreach: bool | None = None):
+        super().__init__(params, lr, beta1, beta2, eps, weight_decay, decay_filter, betas=betas,
+                         foreach=foreach)
 
-    def _weight_decay(self, i: int, w: np.ndarray, g: np.ndarray, group: dict) -> np.ndarray:
-        w *= 1.0 - group["lr"] * group["weight_decay"]
+    def _weight_decay(self, w: np.ndarray, g: np.ndarray, group: dict,
+                      out: np.ndarray) -> np.ndarray:
+        w *= 1.0 - group["lr"] * group["weight_decay"]  # W -= lr * weight_decay * W; dW as is
         return g

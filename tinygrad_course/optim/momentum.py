@@ -24,14 +24,13 @@ class Momentum(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float, beta: float = 0.9,
                  weight_decay: float = 0.0,
-                 decay_filter: Callable[[Tensor], bool] = is_weight):
-        super().__init__(params, lr, weight_decay, decay_filter, beta=beta)
+                 decay_filter: Callable[[Tensor], bool] = is_weight, *,
+                 foreach: bool | None = None):
+        super().__init__(params, lr, weight_decay, decay_filter, foreach=foreach, beta=beta)
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,
-                group: dict) -> None:
+    def _update(self, g: np.ndarray, state: dict, tmp: np.ndarray, group: dict) -> None:
         v = state.get("v")
         if v is None:
-            v = state["v"] = np.zeros_like(w)
-        ewa_update_(v, g, group["beta"], scratch=tmp)
-        np.multiply(v, group["lr"], out=tmp)
-        w -= tmp
+            v = state["v"] = np.zeros_like(tmp)
+        ewa_update_(v, g, group["beta"], scratch=tmp)  # v = beta * v + (1 - beta) * dW
+        np.multiply(v, group["lr"], out=tmp)  # W -= lr * v

@@ -98,7 +98,10 @@ class Optimizer:
     A parameter whose `.grad` is None is skipped (no update, no state change).
 
     Steps run under `no_grad`, write `p.data` in place (float32 stays float32) with preallocated
-    scratch arrays, and bump each changed parameter's version counter. If a parameter changes
+    scratch arrays, and bump each changed parameter's version counter. With `foreach=True` (the
+    default but for SGD, whose update is one call per parameter anyway) the update runs once per
+    group over flat buffers, as PyTorch's foreach optimizers do: each parameter's `state` entries
+    are views into them, and the weights come out bit for bit as with `foreach=False`. If a parameter changes
     dtype (`Module.to`), its state and scratch follow at the next step. A float16 parameter is
     updated as mixed-precision training does (PyTorch's AMP, apex's master weights): its state,
     the update and a master copy of it are float32, rounded to float16 after each step.
@@ -110,10 +113,12 @@ class Optimizer:
     state_keys: ClassVar[tuple[str, ...]] = ()
     #: the hyperparameter that plays momentum (OneCycleLR cycles it), None without one.
     momentum_key: ClassVar[str | None] = None
+    #: `foreach` when the constructor is not told: fuse unless the update is a single call.
+    foreach_default: ClassVar[bool] = True
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float,
                  weight_decay: float = 0.0, decay_filter: Callable[[Tensor], bool] = is_weight,
-                 **hyperparameters):
+                 *, foreach: bool | None = None, **hyperparameters):
         owner = type(self).__name__
         #: the constructor's hyperparameters: what a group that gives no value of its own uses.
         self.defaults = self._checked({"lr": lr, "weight_decay": weight_decay, **hyperparameters})
@@ -124,6 +129,9 @@ class Optimizer:
         self._tmp: list[np.ndarray | None] = []
         self._decayed_grad: list[np.ndarray | None] = []
         self._master: list[np.ndarray | None] = []
+        #: update each group's parameters together over flat buffers (PyTorch's foreach).
+        self.foreach = type(self).foreach_default if foreach is None else bool(foreach)
+        self._plans: list[_Plan | None] = []  # per group: its buckets, built at a step
         for group in _as_groups(owner, params):
             self.add_param_group(group)
 
@@ -192,30 +200,99 @@ class Optimizer:
                 p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
 
     def step(self) -> None:
-        """One update of every parameter that has a gradient, with its group's hyperparameters."""
-        update, states, tmps = self._update, self.state, self._tmp
-        i = 0
+        """One update of every parameter that has a gradient, with its group's hyperparameters.
+
+        With `foreach` (the default, except SGD) each group's parameters of one dtype are
+        updated together over flat buffers (`_Bucket`); a parameter the fused update cannot
+        take this step (no gradient, float16, a gradient of another dtype) goes through
+        `_step_one`, with the same formula and the same result bit for bit."""
+        states, start = self.state, 0
         with no_grad():
-            for group in self.param_groups:
-                wd = group["weight_decay"]
-                for p in group["params"]:
-                    grad = p.grad
-                    if grad is None:
-                        i += 1
-                        continue
-                    w, g, tmp = p.data, grad.data, tmps[i]
-                    if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype):
-                        if w.dtype.itemsize < 4:
-                            w, g, tmp = self._float32_master(i, w, g)
-                        else:
-                            tmp = self._buffers_for(i, w)
-                    if wd and self._decays[i]:
-                        g = self._weight_decay(i, w, g, group)
-                    update(w, g, states[i], tmp, group)
-                    if w is not p.data:
-                        np.copyto(p.data, w, casting="same_kind")
-                    bump_version(p)
-                    i += 1
+            for gi, group in enumerate(self.param_groups):
+                params = group["params"]
+                rest = range(start, start + len(params))
+                if self.foreach:
+                    plan = self._plans[gi] if gi < len(self._plans) else None
+                    if plan is None or not plan.holds(params, start, states):
+                        plan = self._plan(gi, group, start)
+                    for bucket in plan.buckets:
+                        self._step_bucket(bucket, group)
+                    rest = plan.rest
+                for i in rest:
+                    self._step_one(i, params[i - start], group)
+                start += len(params)
+
+    def _step_one(self, i: int, p: Tensor, group: dict) -> None:
+        """The per-parameter path: update parameter number `i` alone."""
+        grad = p.grad
+        if grad is None:
+            return
+        w, g, tmp = p.data, grad.data, self._tmp[i]
+        if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype):
+            if w.dtype.itemsize < 4:
+                w, g, tmp = self._float32_master(i, w, g)
+            else:
+                tmp = self._buffers_for(i, w)
+        if group["weight_decay"] and self._decays[i]:
+            buf = self._decayed_grad[i]
+            if buf is None:
+                buf = self._decayed_grad[i] = np.empty_like(w)
+            g = self._weight_decay(w, g, group, out=buf)
+        self._update(g, self.state[i], tmp, group)
+        w -= tmp
+        if w is not p.data:
+            np.copyto(p.data, w, casting="same_kind")
+        bump_version(p)
+
+    def _plan(self, gi: int, group: dict, start: int) -> "_Plan":
+        """Sort group `gi`'s parameters into buckets (same dtype and step count, a gradient of
+        that dtype: updated together) and the rest (stepped one by one), and remember it."""
+        keyed: dict[tuple, list[int]] = {}
+        rest = []
+        for i, p in enumerate(group["params"], start):
+            grad = p.grad
+            if grad is None:
+                continue
+            w, g, s, tmp = p.data, grad.data, self.state[i], self._tmp[i]
+            # (the per-parameter path casts the state to w's dtype when the scratch is not yet)
+            keeps_state = tmp is not None and tmp.dtype == w.dtype
+            if (w.dtype.itemsize < 4 or g.dtype != w.dtype or g.shape != w.shape
+                    or keeps_state and any(isinstance(v, np.ndarray) and v.dtype != w.dtype
+                                           for v in s.values())):
+                rest.append(i)  # float16 master weights, or a copy to the flat buffers would cast
+                continue
+            key = (w.dtype.str, tuple(sorted((k, v) for k, v in s.items()
+                                             if not isinstance(v, np.ndarray))),
+                   tuple(sorted(k for k, v in s.items() if isinstance(v, np.ndarray))))
+            keyed.setdefault(key, []).append(i)
+        params = group["params"]
+        buckets = [_Bucket(self, [params[i - start] for i in idx], idx, group)
+                   for idx in keyed.values()]
+        skipped = tuple(i for i, p in enumerate(params, start) if p.grad is None)
+        plan = _Plan(params, start, buckets, rest, skipped)
+        while len(self._plans) <= gi:
+            self._plans.append(None)
+        self._plans[gi] = plan
+        return plan
+
+    def _step_bucket(self, b: "_Bucket", group: dict) -> None:
+        """The fused path: gather the bucket's gradients (decayed where the filter says) into
+        one flat buffer, run `_update` once over the flat arrays, subtract each parameter's
+        slice of the result from its own `p.data` (never rebound) and bump its version."""
+        decay = bool(group["weight_decay"])
+        for p, w, gv, decays in zip(b.params, b.ws, b.grad_views, b.decays):
+            g = p.grad.data
+            if decay and decays:
+                d = self._weight_decay(w, g, group, out=gv)
+                if d is not gv:
+                    np.copyto(gv, d)
+            else:
+                gv[...] = g  # same dtype (else the parameter is not in the bucket)
+        self._update(b.grad, b.state, b.tmp, group)
+        for p, w, tv in zip(b.params, b.ws, b.tmp_views):
+            w -= tv
+            bump_version(p)
+        b.share_state(self.state)
 
     def _buffers_for(self, i: int, w: np.ndarray) -> np.ndarray:
         # First step, or the parameter changed dtype (Module.to): scratch and state follow it.
@@ -237,22 +314,20 @@ class Optimizer:
             tmp = self._buffers_for(i, master)
         return master, g.astype(np.float32), tmp
 
-    def _weight_decay(self, i: int, w: np.ndarray, g: np.ndarray, group: dict) -> np.ndarray:
-        """The course's L2: the gradient the update uses, g + weight_decay * w (AdamW decays
-        `w` itself instead)."""
-        # Into a buffer of its own: p.grad stays what backward computed.
-        buf = self._decayed_grad[i]
-        if buf is None:
-            buf = self._decayed_grad[i] = np.empty_like(w)
-        np.multiply(w, group["weight_decay"], out=buf)
-        buf += g
-        return buf
+    def _weight_decay(self, w: np.ndarray, g: np.ndarray, group: dict,
+                      out: np.ndarray) -> np.ndarray:
+        """The course's L2: the gradient the update uses, g + weight_decay * w, written into
+        `out` (p.grad stays what backward computed); AdamW decays `w` itself instead."""
+        np.multiply(w, group["weight_decay"], out=out)
+        out += g
+        return out
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict, tmp: np.ndarray,
-                group: dict) -> None:
-        """Change `w` in place from gradient `g` with the hyperparameters of `group`; `state` is
-        this parameter's, `tmp` a free array shaped like `w` (`g` must not be written: it may be
-        the parameter's `.grad`)."""
+    def _update(self, g: np.ndarray, state: dict, tmp: np.ndarray, group: dict) -> None:
+        """Write into `tmp` what to subtract from the weights, from gradient `g` with the
+        hyperparameters of `group`, and advance `state` (created here on the first step, like
+        `tmp`). The caller does `w -= tmp`. The arrays are one parameter's, or a bucket's flat
+        buffers (every parameter's, end to end): the formula is elementwise, so both give the
+        same numbers. `g` must not be written: it may be the parameter's `.grad`."""
         raise NotImplementedError
 
     def hyperparameters(self) -> dict[str, float]:
@@ -337,3 +412,93 @@ class Optimizer:
         hyper = ", ".join(f"{k}={v:g}" for k, v in self.hyperparameters().items())
         groups = "" if len(self.param_groups) == 1 else f" in {len(self.param_groups)} groups"
         return f"{type(self).__name__}({len(self.params)} parameters{groups}, {hyper})"
+
+
+class _Bucket:
+    """Parameters of one group with one dtype and the same step count, updated together: their
+    state and scratch live end to end in flat buffers; `state[i][k]` of each parameter is a view
+    of its slice (bound after the first step), so reading or writing `opt.state` sees the bucket.
+    The bucket keeps `p.data` of each parameter (`ws`): it writes into them, and a parameter
+    whose data was replaced (Module.to, a user's `p.data = ...`) ends the bucket."""
+
+    def __init__(self, opt: Optimizer, params: list[Tensor], indices: list[int], group: dict):
+        self.params, self.indices = params, indices
+        self.ws = [p.data for p in params]
+        dtype = self.ws[0].dtype
+        sizes = [w.size for w in self.ws]
+        ends = np.cumsum(sizes).tolist()
+        self.slices = [slice(end - n, end) for n, end in zip(sizes, ends)]
+        self.shapes = [w.shape for w in self.ws]
+        self.grad, self.tmp = np.empty(sum(sizes), dtype), np.empty(sum(sizes), dtype)
+        self.grad_views, self.tmp_views = self._views(self.grad), self._views(self.tmp)
+        self.decays = [opt._decays[i] for i in indices]
+        # The flat state from each parameter's (cast to this dtype, as a dtype change casts it).
+        first = opt.state[indices[0]]
+        self.state = {}
+        for k, v in first.items():
+            if isinstance(v, np.ndarray):
+                flat = self.state[k] = np.empty(sum(sizes), dtype)
+                for view, i in zip(self._views(flat), indices):
+                    np.copyto(view, opt.state[i][k], casting="same_kind")
+            else:
+                self.state[k] = v
+        self.bound: list[dict] = []  # per parameter: the entries its state must still hold
+        if first:
+            self.share_state(opt.state)
+        for i, tv in zip(indices, self.tmp_views):
+            opt._tmp[i], opt._decayed_grad[i] = tv, None
+
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        return [flat[s].reshape(shape) for s, shape in zip(self.slices, self.shapes)]
+
+    def share_state(self, states: list[dict]) -> None:
+        """Point each parameter's state at its slice of the flat state (and copy the scalars,
+        Adam's t) after a step."""
+        flat = self.state
+        if not self.bound:  # the first step created the flat state: bind the views once
+            arrays = [k for k, v in flat.items() if isinstance(v, np.ndarray)]
+            views = {k: self._views(flat[k]) for k in arrays}
+            for j, i in enumerate(self.indices):
+                states[i].update({k: views[k][j] for k in arrays})
+                self.bound.append({k: views[k][j] for k in arrays})
+        scalars = [(k, v) for k, v in flat.items() if not isinstance(v, np.ndarray)]
+        for i, entries in zip(self.indices, self.bound):
+            s = states[i]
+            for k, v in scalars:
+                s[k] = entries[k] = v
+
+    def holds(self, params: list[Tensor], start: int, states: list[dict]) -> bool:
+        """Whether this step can run fused: every parameter still the one in the group, with
+        its data array, a gradient of its dtype, and its state still the bucket's views."""
+        if not self.bound:  # a step that stopped half way: start again
+            return False
+        dtype = self.grad.dtype
+        for p, i, w, entries in zip(self.params, self.indices, self.ws, self.bound):
+            grad = p.grad
+            if grad is None or p.data is not w or params[i - start] is not p:
+                return False
+            if grad.data.dtype is not dtype and grad.data.dtype != dtype:
+                return False
+            s = states[i]
+            for k, v in entries.items():
+                if s.get(k) is not v:
+                    return False
+        return True
+
+
+class _Plan:
+    """How one group steps: its buckets (fused), the parameters stepped one by one (`rest`),
+    and those skipped (no gradient when the plan was made)."""
+
+    def __init__(self, params: list[Tensor], start: int, buckets: list[_Bucket], rest: list[int],
+                 skipped: tuple[int, ...]):
+        self.params, self.n, self.start = params, len(params), start
+        self.buckets, self.rest, self.skipped = buckets, rest, skipped
+
+    def holds(self, params: list[Tensor], start: int, states: list[dict]) -> bool:
+        """Whether the plan still applies to this step (else the optimizer makes a new one)."""
+        if params is not self.params or len(params) != self.n or start != self.start:
+            return False
+        if any(params[i - start].grad is not None for i in self.skipped):
+            return False
+        return all(b.holds(params, start, states) for b in self.buckets)
