@@ -177,7 +177,6 @@ class _Recorder:
         self.kernel_of: dict[int, int] = {}  # id(ctx) -> index of its kernel in events
         self.kernels: list[_Kernel] = []
         self.arg_tensors = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
-        self.captured: list = []  # (kernel, weakref to a tensor read by reference)
         self.modules: dict = {}
         self.depth = 0
         self.clock = _clock[0]
@@ -215,10 +214,10 @@ class _Recorder:
                 k.args[pos] = None  # no stale array kept alive between replays
             elif isinstance(array, np.ndarray):
                 self._refuse_view(k, array)
-                if isinstance(a, Tensor):
+                if isinstance(a, Tensor):  # held weakly until `finish` checks who else holds it
+                    a = weakref.ref(a)
                     k.from_tensors.append((pos, a))
                     k.args[pos] = None
-                    self.captured.append((k, weakref.ref(a)))
                 k.consts.append((pos, a))
             else:
                 k.consts.append((pos, array))
@@ -293,21 +292,29 @@ class _Recorder:
     def finish(self, result, grad_mode: bool) -> tuple[_Entry, object]:
         """The entry, and the eager result with its tensors detached (as a replay returns them)."""
         self._check_clock("at the end of the step")
-        for k, ref in self.captured:
-            if ref() is None:  # only the step held it: a tensor made in the step, not by an op
-                raise JitError(
-                    f"tc.jit: {k.describe()} reads a tensor the step made without an op "
-                    "(tc.tensor(...), Tensor(array), a conversion of NumPy data); a replay would "
-                    "reuse its first value. Make it outside the step and pass it in, or build it "
-                    "from the step's inputs with tensor ops")
+        for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
+            k.ctx.inputs = k.ctx.parents = ()
+        for k in self.kernels:
+            k.from_tensors = [(pos, self._alive(k, ref)) for pos, ref in k.from_tensors]
+            k.consts = [(pos, self._alive(k, c) if isinstance(c, weakref.ref) else c)
+                        for pos, c in k.consts]
         entry = _Entry()
         entry.events, entry.n_slots, entry.inputs = self.events, len(self.keep), self.inputs
         entry.result = self._spec(result)
         entry.modules = [(m, m.training) for m in self.modules.values() if hasattr(m, "training")]
         entry.grad_mode = grad_mode
-        for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
-            k.ctx.inputs = k.ctx.parents = ()
         return entry, _build(entry.result, self.keep)
+
+    @staticmethod
+    def _alive(k: _Kernel, ref: weakref.ref) -> Tensor:
+        t = ref()
+        if t is None:  # only the step held it: a tensor made in the step, not by an op
+            raise JitError(
+                f"tc.jit: {k.describe()} reads a tensor the step made without an op "
+                "(tc.tensor(...), Tensor(array), a conversion of NumPy data); a replay would reuse "
+                "its first value. Make it outside the step and pass it in, or build it from the "
+                "step's inputs with tensor ops")
+        return t
 
     def _spec(self, value):
         if isinstance(value, Tensor):

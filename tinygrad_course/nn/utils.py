@@ -8,6 +8,7 @@ from typing import Iterable
 import numpy as np
 
 from ..autograd import bump_version
+from ..jit import replayed
 from ..ops.shape import concatenate
 from ..tensor import Tensor
 
@@ -34,6 +35,7 @@ def total_grad_norm(parameters, norm_type: float = 2.0) -> float:
     return total ** (1.0 / p)
 
 
+@replayed
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> Tensor:
     """Gradient clipping by norm, in place: with N the norm of all gradients together
@@ -61,6 +63,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     return Tensor._wrap(np.asarray(total, dtype=dtype))
 
 
+@replayed
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
     """Gradient clipping by value, in place: every gradient element is clipped to
     [-clip_value, clip_value] (this can change the step's direction, unlike clip_grad_norm_)."""

@@ -8,6 +8,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
+from ..jit import replayed
 from ..serialization import check_state_keys
 from .optimizer import check_hyperparameter
 from .schedules import _check_schedule_state
@@ -66,6 +67,7 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
+    @replayed
     def step(self) -> float:
         """Move to the next epoch (or iteration); set each group's lr; the first group's."""
         self.last_epoch += 1
@@ -163,6 +165,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                                                                        / self.T_i)) / 2
                 for base in self.base_lrs]
 
+    @replayed
     def step(self, epoch: float | None = None) -> float:
         """The next epoch, or `epoch` itself (a float for within-epoch steps)."""
         if epoch is None and self.last_epoch < 0:
@@ -377,6 +380,7 @@ class ReduceLROnPlateau:
         return value > (best * (1 + self.threshold) if self.threshold_mode == "rel"
                         else best + self.threshold)
 
+    @replayed
     def step(self, metric: float) -> float:
         """Fold in this epoch's metric; cut the lrs after too many bad epochs; the first lr."""
         current = float(metric)
@@ -490,6 +494,7 @@ class ChainedScheduler(_Composite):
                                 "another with SequentialLR")
         self._last_lr = self._group_lrs()
 
+    @replayed
     def step(self) -> float:
         """Step each schedule once, in order; the first group's lr."""
         for s in self._schedulers:
@@ -520,6 +525,7 @@ class SequentialLR(_Composite):
         first._restart()  # undo the later schedules' construction: epoch 0 is the first's
         self._last_lr = first.get_last_lr()
 
+    @replayed
     def step(self) -> float:
         """The next epoch of the schedule whose turn it is; the first group's lr."""
         self.last_epoch += 1

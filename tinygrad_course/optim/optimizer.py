@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd import bump_version
 from ..autograd import no_grad
+from ..jit import replayed
 from ..nn.functional import is_weight
 from ..serialization import StateDictError, check_state_keys
 from ..tensor import Tensor
@@ -190,6 +191,7 @@ class Optimizer:
             return
         object.__setattr__(self, name, value)
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients before the next backward: `.grad = None` (PyTorch's default), or
         with set_to_none=False a gradient of zeros (the parameter is then stepped with it)."""
@@ -199,6 +201,7 @@ class Optimizer:
             else:
                 p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
 
+    @replayed
     def step(self) -> None:
         """One update of every parameter that has a gradient, with its group's hyperparameters.
 

@@ -7,6 +7,7 @@ from typing import Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from ..jit import replayed
 from ..serialization import check_state_keys
 from .optimizer import check_hyperparameter
 
@@ -97,6 +98,7 @@ class LRSchedule:
         """The learning rate of the current epoch."""
         return self.lr_at(self.epoch)
 
+    @replayed
     def step(self) -> float:
         """Move to the next epoch (or iteration); set and return its learning rate."""
         self.epoch += 1
