@@ -218,3 +218,17 @@ def test_a_state_entry_set_to_another_dtype_is_used_as_the_per_parameter_path_us
     for _ in range(2):
         _step_both(opts, params, grads)
         _assert_same_optimizers(*opts)
+
+
+@pytest.mark.parametrize("cls", [Momentum, Adam])
+def test_buckets_stop_at_foreach_bucket_size_and_larger_parameters_step_alone(cls):
+    shapes = [(3, 2), (2,), (4,), (5, 3), (3,)]
+    params = _twins([np.full(s, 0.5) for s in shapes])
+    opts = [cls(ps, lr=0.1, foreach=fe) for ps, fe in zip(params, (True, False))]
+    opts[0].foreach_bucket_size = 8  # (3, 2) + (2,) fill one bucket, (4,) + (3,) another
+    for k in range(3):
+        _step_both(opts, params, [np.full(s, 0.1 * k - 0.1) for s in shapes])
+        _assert_same_optimizers(*opts)
+    v = [s[cls.state_keys[0]] for s in opts[0].state]
+    assert v[0].base is v[1].base and v[2].base is v[4].base is not v[0].base
+    assert v[3].base is None  # 15 elements: stepped by itself

@@ -116,6 +116,10 @@ class Optimizer:
     momentum_key: ClassVar[str | None] = None
     #: `foreach` when the constructor is not told: fuse unless the update is a single call.
     foreach_default: ClassVar[bool] = True
+    #: the most elements a bucket's flat buffers hold (a larger parameter steps alone). Larger
+    #: buffers leave the CPU's cache, and the per-parameter update, whose arrays stay in it, is
+    #: faster: 4 parameters of 2**16 floats take 520 us per-parameter, 630 us fused (Adam).
+    foreach_bucket_size: ClassVar[int] = 1 << 16
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float,
                  weight_decay: float = 0.0, decay_filter: Callable[[Tensor], bool] = is_weight,
@@ -250,7 +254,8 @@ class Optimizer:
     def _plan(self, gi: int, group: dict, start: int) -> "_Plan":
         """Sort group `gi`'s parameters into buckets (same dtype and step count, a gradient of
         that dtype: updated together) and the rest (stepped one by one), and remember it."""
-        keyed: dict[tuple, list[int]] = {}
+        keyed: dict[tuple, list[list[int]]] = {}  # key -> its buckets' parameter numbers
+        filled: dict[tuple, int] = {}  # key -> elements in its last bucket
         rest = []
         for i, p in enumerate(group["params"], start):
             grad = p.grad
@@ -260,17 +265,22 @@ class Optimizer:
             # (the per-parameter path casts the state to w's dtype when the scratch is not yet)
             keeps_state = tmp is not None and tmp.dtype == w.dtype
             if (w.dtype.itemsize < 4 or g.dtype != w.dtype or g.shape != w.shape
+                    or w.size > self.foreach_bucket_size
                     or keeps_state and any(isinstance(v, np.ndarray) and v.dtype != w.dtype
                                            for v in s.values())):
-                rest.append(i)  # float16 master weights, or a copy to the flat buffers would cast
-                continue
+                rest.append(i)  # float16 master weights, a copy to the flat buffers would cast,
+                continue        # or large enough to step alone
             key = (w.dtype.str, tuple(sorted((k, v) for k, v in s.items()
                                              if not isinstance(v, np.ndarray))),
                    tuple(sorted(k for k, v in s.items() if isinstance(v, np.ndarray))))
-            keyed.setdefault(key, []).append(i)
+            if key not in keyed or filled[key] + w.size > self.foreach_bucket_size:
+                keyed.setdefault(key, []).append([])  # the first bucket, or the last is full
+                filled[key] = 0
+            keyed[key][-1].append(i)
+            filled[key] += w.size
         params = group["params"]
         buckets = [_Bucket(self, [params[i - start] for i in idx], idx, group)
-                   for idx in keyed.values()]
+                   for chunks in keyed.values() for idx in chunks]
         skipped = tuple(i for i, p in enumerate(params, start) if p.grad is None)
         plan = _Plan(params, start, buckets, rest, skipped)
         while len(self._plans) <= gi:
