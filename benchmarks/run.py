@@ -95,7 +95,8 @@ def check_same_losses(w, impls: dict) -> None:
 def run(workloads, rounds: int, seconds: float) -> list:
     results = []
     for w in workloads:
-        impls = {"numpy": w.numpy_step, "tinygrad_course": w.ours_step}
+        impls = {"numpy": w.numpy_step, "tinygrad_course": w.ours_step,
+                 "tc.jit": lambda w=w: w.ours_step(jit=True)}
         if torch is not None:
             impls["torch"] = lambda w=w: w.torch_step(torch)
         if isinstance(w, (type(MLP_WORKLOADS[0]), CNNWorkload)):

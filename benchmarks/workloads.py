@@ -38,7 +38,7 @@ class MLPWorkload:
         model = NumpyMLP(weights, self.activation, self.optimizer, self.lr)
         return lambda: model.step(X, y)
 
-    def ours_step(self):
+    def ours_step(self, jit: bool = False):
         from tinygrad_course import nn, optim
         from tinygrad_course.nn import functional as F
 
@@ -58,13 +58,14 @@ class MLPWorkload:
                "adam": lambda p: optim.Adam(p, lr=self.lr)}[self.optimizer](model.parameters())
         Xt, yt = tc.Tensor(X), tc.Tensor(y)
 
-        def step():
+        def step(x, y):
             opt.zero_grad()
-            loss = F.cross_entropy(model(Xt), yt)
+            loss = F.cross_entropy(model(x), y)
             loss.backward()
             opt.step()
-            return loss.item()
-        return step
+            return loss
+        step = tc.jit(step) if jit else step
+        return lambda: step(Xt, yt).item()
 
     def torch_step(self, torch):
         X, y, weights = self.data()
@@ -123,19 +124,23 @@ class XYZWorkload:
         f = xyz_forward_backward if self.backward else xyz_forward
         return lambda: f(x, y, z)
 
-    def _step(self, make_tensor):
+    def _step(self, make_tensor, jit=lambda f: f):
         # The same code runs on our Tensor and PyTorch's: only the constructor differs.
         x, y, z = (make_tensor(a, requires_grad=self.backward) for a in self._data())
         if not self.backward:
-            return lambda: x * y + z
+            forward = jit(lambda x, y, z: x * y + z)
+            return lambda: forward(x, y, z)
+
+        backward = jit(lambda x, y, z: (x * y + z).sum().backward())
 
         def step():
+            # Outside the jitted part: a replay does not rerun the step's Python assignments.
             x.grad = y.grad = z.grad = None
-            (x * y + z).sum().backward()
+            backward(x, y, z)
         return step
 
-    def ours_step(self):
-        return self._step(tc.Tensor)
+    def ours_step(self, jit: bool = False):
+        return self._step(tc.Tensor, tc.jit if jit else (lambda f: f))
 
     def torch_step(self, torch):
         return self._step(torch.tensor)
@@ -188,7 +193,7 @@ class CNNWorkload:
         model = NumpyCNN(weights, self.lr)
         return lambda: model.step(X, y)
 
-    def ours_step(self):
+    def ours_step(self, jit: bool = False):
         from tinygrad_course import nn, optim
 
         X, y, weights = self.data()
@@ -197,15 +202,16 @@ class CNNWorkload:
         opt = optim.Adam([w1, b1, w2, b2, w3, b3], lr=self.lr)
         Xt, yt = tc.Tensor(X), tc.Tensor(y)
 
-        def step():
+        def step(x, y):
             opt.zero_grad()
-            h = tc.max_pool2d(tc.conv2d(Xt, w1, b1, padding=1).relu(), 2)
+            h = tc.max_pool2d(tc.conv2d(x, w1, b1, padding=1).relu(), 2)
             h = tc.max_pool2d(tc.conv2d(h, w2, b2, padding=1).relu(), 2)
-            loss = nn.F.cross_entropy(tc.linear(h.reshape(self.batch, -1), w3, b3), yt)
+            loss = nn.F.cross_entropy(tc.linear(h.reshape(self.batch, -1), w3, b3), y)
             loss.backward()
             opt.step()
-            return loss.item()
-        return step
+            return loss
+        step = tc.jit(step) if jit else step
+        return lambda: step(Xt, yt).item()
 
     def torch_step(self, torch):
         F = torch.nn.functional

@@ -15,6 +15,11 @@ schedule, random generator (shuffling and dropout masks), callbacks and history 
 atomically. A second run is killed in the middle of an epoch, then started again with a fresh
 model and optimizer: it picks up from the last saved epoch and ends with weights bit-identical to
 the run that was never interrupted.
+
+Every run here passes `jit=True`: `fit` records each batch shape's step (zero_grad, forward,
+backward) once with `tc.jit` and then replays the recorded kernels, skipping the engine's Python
+bookkeeping. Dropout draws new masks and batch norm updates its running averages at every replay,
+so a jitted run ends with weights bit-identical to an eager one, in less time.
 """
 # %%
 from __future__ import annotations
@@ -58,7 +63,7 @@ class KillAt(Callback):
 
 # %%
 def train(train_set, dev_set, epochs: int, lr: float, seed: int, checkpoint=None,
-          resume: bool = False, kill_at: int | None = None):
+          resume: bool = False, kill_at: int | None = None, jit: bool = True):
     """A fresh CNN trained by `fit` with the example's recipe; (model, history, callbacks)."""
     tc.manual_seed(seed)  # the initial weights
     model = cnn()
@@ -71,7 +76,7 @@ def train(train_set, dev_set, epochs: int, lr: float, seed: int, checkpoint=None
     history = tc.fit(model, nn.F.cross_entropy, optimizer, train_set, epochs, schedule=schedule,
                      dev=dev_set, metrics={"accuracy": nn.F.accuracy}, callbacks=callbacks,
                      batch_size=32, seed=seed, progress=False, checkpoint=checkpoint,
-                     resume=resume)
+                     resume=resume, jit=jit)
     return model, history, callbacks
 
 
@@ -88,6 +93,19 @@ def same_weights(a: nn.Module, b: nn.Module) -> bool:
     """Whether two models' state_dicts (parameters and running averages) are bit-identical."""
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
+
+
+# %%
+def jit_demo(train_set, dev_set, lr: float, seed: int, epochs: int = 2) -> dict:
+    """The same `epochs` trained eagerly and with `jit=True`: seconds each, and whether the
+    weights end bit-identical."""
+    seconds, models = {}, {}
+    for jit in (False, True):
+        start = time.perf_counter()
+        models[jit], _, _ = train(train_set, dev_set, epochs, lr, seed, jit=jit)
+        seconds[jit] = time.perf_counter() - start
+    return {"eager_seconds": seconds[False], "jit_seconds": seconds[True],
+            "jit_equals_eager": same_weights(models[False], models[True])}
 
 
 # %%
@@ -129,6 +147,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
     norms = np.array(clipping.norms)
 
     resume = resume_demo(train_set, dev_set, epochs, lr, seed, model, out / "cnn_checkpoint.npz")
+    jitted = jit_demo(train_set, dev_set, lr, seed)
 
     plt = pyplot()
     fig, (ax_cost, ax_acc, ax_norm) = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -172,7 +191,7 @@ def run(out=None, seed: int = 0, quick: bool = False, epochs: int | None = None,
             "stopped_early": history.stopped_early, "best_epoch": best_epoch, "seconds": seconds,
             "lrs": history.lrs, "grad_norms": norms, "max_norm": clipping.max_norm,
             "misclassified": len(wrong), "n_test": len(y_test),
-            "parameters": nn.utils.count_parameters(model), **resume,
+            "parameters": nn.utils.count_parameters(model), **resume, **jitted,
             "plots": ["cnn_learning_curve.png", "cnn_misclassified.png"], "out": str(out)}
 
 
@@ -195,6 +214,8 @@ def main(argv=None) -> None:
     print(f"resume: {f['killed']}, mid-way through epoch {f['kill_epoch'] + 1}; the checkpoint held "
           f"{f['checkpoint_epochs']} finished epochs; resumed to {f['resumed_epochs']} epochs; "
           f"weights bit-identical to the uninterrupted run: {f['resumed_equals_uninterrupted']}")
+    print(f"tc.jit: 2 epochs in {f['jit_seconds']:.2f} s instead of {f['eager_seconds']:.2f} s eager; "
+          f"weights bit-identical: {f['jit_equals_eager']}")
     print(f"plots in {f['out']}")
 
 

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from .autograd import _state
-from .backward import _accumulate, graph_nodes, unbroadcast
+from .backward import _accumulate, _own, graph_nodes, unbroadcast
 from .inplace import _clock
 from .tensor import Tensor
 
@@ -54,25 +54,29 @@ def replayed(fn: Callable) -> Callable:
 # ---- what a replay runs ----------------------------------------------------------------------
 
 class _Kernel:
-    """One op's forward: fill its argument list from the slots and parameters, run, store."""
+    """One op's forward as recorded: where each argument comes from, and where the output goes."""
 
     __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "kwargs", "out", "name",
                  "scope", "consts")
 
-    def run(self, slots: list, _args: tuple) -> None:
-        a = self.args
-        for pos, s in self.from_slots:
-            a[pos] = slots[s]
-        for pos, t in self.from_tensors:
-            a[pos] = t.data
-        ctx = self.ctx
-        ctx.saved = ()
-        out = self.forward(ctx, *a, **self.kwargs)
-        if type(out) is not np.ndarray:  # as in apply: 0-d math gives NumPy scalars
-            array = np.asarray(out)
-            ctx.saved = tuple(array if s is out else s for s in ctx.saved)
-            out = array
-        slots[self.out] = out
+    def compile(self) -> Callable:
+        """run(slots, args): fill the argument list from the slots and parameters, run forward."""
+        ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
+        from_slots, from_tensors = tuple(self.from_slots), tuple(self.from_tensors)
+
+        def run(slots: list, _args: tuple) -> None:
+            for pos, s in from_slots:
+                a[pos] = slots[s]
+            for pos, t in from_tensors:
+                a[pos] = t.data
+            ctx.saved = ()
+            y = forward(ctx, *a, **kwargs) if kwargs else forward(ctx, *a)
+            if type(y) is not np.ndarray:  # as in apply: 0-d math gives NumPy scalars
+                array = np.asarray(y)
+                ctx.saved = tuple(array if s is y else s for s in ctx.saved)
+                y = array
+            slots[out] = y
+        return run
 
     def describe(self) -> str:
         where = f" in {type(self.scope).__name__}" if self.scope is not None else ""
@@ -80,65 +84,80 @@ class _Kernel:
 
 
 class _Backward:
-    """One `backward()`: the rules in the engine's order, each gradient routed to the node that
-    made the input (summed in arrival order) or accumulated into a leaf's .grad, as eager does."""
+    """One `backward()` as recorded: the roots' gradients and, in the engine's order, each node
+    with the routes of its inputs' gradients (to the node that made the input, or a leaf)."""
 
     __slots__ = ("roots", "plan", "release")
 
-    def run(self, slots: list, args: tuple) -> None:
-        grads: dict = {}
-        given: set = set()
-        for k, g in self.roots:
-            g = slots[g] if type(g) is int else g
-            given.add(id(g))
-            grads[k] = g if k not in grads else grads[k] + g
-        for k, ctx, owns, routes in self.plan:
-            g = grads.pop(k, None)
-            if g is None:
-                continue
-            gin = ctx.backward(ctx, g)
-            gin = gin if type(gin) is tuple else (gin,)
-            if not owns:
-                given.update(id(x) for x in gin if x is not None)
-            for i, shape, parent, leaf in routes:
-                gi = gin[i]
-                if gi is None:
+    def compile(self) -> Callable:
+        """run(slots, args): the rules in the engine's order, each gradient summed in arrival
+        order at the node that made the input or accumulated into a leaf's .grad, as eager does."""
+        roots, plan, release = self.roots, self.plan, self.release
+
+        def run(slots: list, args: tuple) -> None:
+            grads: dict = {}
+            given: set = set()
+            for k, g in roots:
+                g = slots[g] if type(g) is int else g
+                given.add(id(g))
+                grads[k] = g if k not in grads else grads[k] + g
+            for k, ctx, owns, routes in plan:
+                g = grads.pop(k, None)
+                if g is None:
                     continue
-                if gi.shape != shape:
-                    gi = unbroadcast(gi, shape, ctx)
-                if parent is not None:
-                    grads[parent] = gi if parent not in grads else grads[parent] + gi
-                else:
-                    _accumulate(leaf if isinstance(leaf, Tensor) else args[leaf], gi, False, given)
-            if self.release:
-                ctx.saved = None
+                gin = ctx.backward(ctx, g)
+                gin = gin if type(gin) is tuple else (gin,)
+                if not owns:
+                    given.update(id(x) for x in gin if x is not None)
+                for i, shape, parent, leaf in routes:
+                    gi = gin[i]
+                    if gi is None:
+                        continue
+                    if gi.shape != shape:
+                        gi = unbroadcast(gi, shape, ctx)
+                    if parent is not None:
+                        grads[parent] = gi if parent not in grads else grads[parent] + gi
+                        continue
+                    t = leaf if type(leaf) is not int else args[leaf]
+                    if t.grad is None:
+                        t.grad = Tensor._wrap(_own(gi, t, given))
+                    else:
+                        _accumulate(t, gi, False, given)
+                if release:
+                    ctx.saved = None
+        return run
 
 
 class _Call:
-    """A `@replayed` function, called again with the arguments it was recorded with."""
+    """A `@replayed` function as recorded, with its arguments."""
 
     __slots__ = ("fn", "args", "kwargs")
 
-    def run(self, slots: list, args: tuple) -> None:
-        self.fn(*self.args, **self.kwargs)
+    def compile(self) -> Callable:
+        """run(slots, args): call the function again with the same arguments."""
+        fn, args, kwargs = self.fn, self.args, self.kwargs
+        return lambda _slots, _args: fn(*args, **kwargs)
 
 
 class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
-    __slots__ = ("events", "n_slots", "inputs", "result", "modules", "grad_mode")
+    __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "grad_mode")
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
         for pos, s in self.inputs:
             a = args[pos]
-            slots[s] = a.data if isinstance(a, Tensor) else a
-        for event in self.events:
-            event.run(slots, args)
+            slots[s] = a.data if type(a) is Tensor or isinstance(a, Tensor) else a
+        for run in self.runs:
+            run(slots, args)
         return _build(self.result, slots)
 
     def matches_modules(self) -> bool:
-        return all(m.training == flag for m, flag in self.modules)
+        for m, flag in self.modules:
+            if m.training != flag:
+                return False
+        return True
 
 
 def _build(spec, slots: list):
@@ -300,6 +319,7 @@ class _Recorder:
                         for pos, c in k.consts]
         entry = _Entry()
         entry.events, entry.n_slots, entry.inputs = self.events, len(self.keep), self.inputs
+        entry.runs = [event.compile() for event in self.events]
         entry.result = self._spec(result)
         entry.modules = [(m, m.training) for m in self.modules.values() if hasattr(m, "training")]
         entry.grad_mode = grad_mode
@@ -374,9 +394,9 @@ def _guard(on: bool) -> None:
 
 def _key_of(value):
     if isinstance(value, Tensor):
-        return ("T", value.data.shape, value.data.dtype.str, value.requires_grad)
+        return (value.data.shape, value.data.dtype, value.requires_grad)
     if isinstance(value, np.ndarray):
-        return ("A", value.shape, value.dtype.str)
+        return ("A", value.shape, value.dtype)
     try:
         hash(value)
     except TypeError:
@@ -401,6 +421,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         self.fn, self.check, self.cache_size = fn, check, cache_size
         self.cache: OrderedDict = OrderedDict()
         self.recordings = 0  # how many times a signature was recorded (retraces)
+        self._last = None  # the entries replayed last (already at the cache's recent end)
         self.calls = 0
         if fn is not None:
             functools.update_wrapper(self, fn)
@@ -412,20 +433,24 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         if _state.recorder is not None:
             raise JitError("tc.jit: a jitted function called while another step is being "
                            "recorded; jit the outer step only")
-        key = (_state.enabled, tuple(_key_of(a) for a in args),
-               tuple(sorted((k, _key_of(v)) for k, v in kwargs.items())))
-        entries = self.cache.get(key, [])
+        key = (_state.enabled, *[_key_of(a) for a in args])
+        if kwargs:
+            key += tuple(sorted((k, _key_of(v)) for k, v in kwargs.items()))
+        entries = self.cache.get(key, ())
         entry = next((e for e in entries if e.matches_modules()), None)
         if entry is not None and not self.check:
-            self.cache.move_to_end(key)
+            if entries is not self._last:  # least recently used goes first when the cache is full
+                self.cache.move_to_end(key)
+                self._last = entries
             return entry.replay(args)
         new, result = self._record(args, kwargs)
         if entry is not None:
             _compare(entry, new, self.calls)
             return result
+        entries = self.cache.setdefault(key, [])
         entries.append(new)
-        self.cache[key] = entries
         self.cache.move_to_end(key)
+        self._last = entries
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
         return result

@@ -42,3 +42,8 @@ def test_a_killed_run_resumes_to_bit_identical_weights(findings):
 
 def test_plots_are_written(findings, assert_pngs):
     assert_pngs(findings["out"], findings["plots"])
+
+
+def test_jit_trains_to_the_same_weights_as_eager(findings):
+    # fit(jit=True) replays the recorded kernels: the same arithmetic in the same order.
+    assert findings["jit_equals_eager"] is True
