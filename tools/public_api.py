@@ -19,9 +19,9 @@ from collections.abc import Iterator
 
 PACKAGE = "tinygrad_course"
 # Public modules that no __all__ or _SUBMODULES names (they are reached as attributes).
-EXTRA_MODULES = ("tinygrad_course.random", "tinygrad_course.optim.schedules",
-                 "tinygrad_course.optim.lr_scheduler", "tinygrad_course.nn.init",
-                 "tinygrad_course.nn.functional")
+EXTRA_MODULES = ("tinygrad_course.random", "tinygrad_course.jit",
+                 "tinygrad_course.optim.schedules", "tinygrad_course.optim.lr_scheduler",
+                 "tinygrad_course.nn.init", "tinygrad_course.nn.functional")
 
 
 def public_modules() -> list[str]:
