@@ -279,7 +279,7 @@ class Optimizer:
             keyed[key][-1].append(i)
             filled[key] += w.size
         params = group["params"]
-        buckets = [_Bucket(self, [params[i - start] for i in idx], idx, group)
+        buckets = [_Bucket(self, [params[i - start] for i in idx], idx)
                    for chunks in keyed.values() for idx in chunks]
         skipped = tuple(i for i, p in enumerate(params, start) if p.grad is None)
         plan = _Plan(params, start, buckets, rest, skipped)
@@ -434,7 +434,7 @@ class _Bucket:
     The bucket keeps `p.data` of each parameter (`ws`): it writes into them, and a parameter
     whose data was replaced (Module.to, a user's `p.data = ...`) ends the bucket."""
 
-    def __init__(self, opt: Optimizer, params: list[Tensor], indices: list[int], group: dict):
+    def __init__(self, opt: Optimizer, params: list[Tensor], indices: list[int]):
         self.params, self.indices = params, indices
         self.ws = [p.data for p in params]
         dtype = self.ws[0].dtype
