@@ -63,6 +63,14 @@ class _Kernel:
         """run(slots, args): fill the argument list from the slots and parameters, run forward."""
         ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
         from_slots, from_tensors = tuple(self.from_slots), tuple(self.from_tensors)
+        if not from_tensors and not kwargs and [pos for pos, _ in from_slots] == [0]:
+            (_, s0), rest = from_slots[0], a[1:]  # the common case: one array input, then options
+
+            def run_unary(slots: list, _args: tuple) -> None:
+                ctx.saved = ()
+                y = forward(ctx, slots[s0], *rest)
+                slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+            return run_unary
 
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:
@@ -71,16 +79,19 @@ class _Kernel:
                 a[pos] = t.data
             ctx.saved = ()
             y = forward(ctx, *a, **kwargs) if kwargs else forward(ctx, *a)
-            if type(y) is not np.ndarray:  # as in apply: 0-d math gives NumPy scalars
-                array = np.asarray(y)
-                ctx.saved = tuple(array if s is y else s for s in ctx.saved)
-                y = array
-            slots[out] = y
+            slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
         return run
 
     def describe(self) -> str:
         where = f" in {type(self.scope).__name__}" if self.scope is not None else ""
         return f"`{self.name}`{where}"
+
+
+def _as_output(ctx, y) -> np.ndarray:
+    # As in apply: NumPy returns scalars from 0-d math; the saved output must be the output array.
+    array = np.asarray(y)
+    ctx.saved = tuple(array if s is y else s for s in ctx.saved)
+    return array
 
 
 class _Backward:
@@ -92,37 +103,45 @@ class _Backward:
     def compile(self) -> Callable:
         """run(slots, args): the rules in the engine's order, each gradient summed in arrival
         order at the node that made the input or accumulated into a leaf's .grad, as eager does."""
-        roots, plan, release = self.roots, self.plan, self.release
+        roots, release, n = self.roots, self.release, 1 + max(k for k, *_ in self.plan)
+        plan = [(k, ctx, owns, tuple((i, shape, parent) for i, shape, parent, _ in routes
+                                     if parent is not None),
+                 tuple((i, shape, leaf) for i, shape, parent, leaf in routes if parent is None))
+                for k, ctx, owns, routes in self.plan]
 
         def run(slots: list, args: tuple) -> None:
-            grads: dict = {}
+            grads = [None] * n  # kernel index -> the sum of the gradients sent to its output
             given: set = set()
             for k, g in roots:
                 g = slots[g] if type(g) is int else g
                 given.add(id(g))
-                grads[k] = g if k not in grads else grads[k] + g
-            for k, ctx, owns, routes in plan:
-                g = grads.pop(k, None)
+                grads[k] = g if grads[k] is None else grads[k] + g
+            for k, ctx, owns, to_nodes, to_leaves in plan:
+                g = grads[k]
                 if g is None:
                     continue
+                grads[k] = None
                 gin = ctx.backward(ctx, g)
                 gin = gin if type(gin) is tuple else (gin,)
                 if not owns:
                     given.update(id(x) for x in gin if x is not None)
-                for i, shape, parent, leaf in routes:
+                for i, shape, parent in to_nodes:
                     gi = gin[i]
-                    if gi is None:
-                        continue
-                    if gi.shape != shape:
-                        gi = unbroadcast(gi, shape, ctx)
-                    if parent is not None:
-                        grads[parent] = gi if parent not in grads else grads[parent] + gi
-                        continue
-                    t = leaf if type(leaf) is not int else args[leaf]
-                    if t.grad is None:
-                        t.grad = Tensor._wrap(_own(gi, t, given))
-                    else:
-                        _accumulate(t, gi, False, given)
+                    if gi is not None:
+                        if gi.shape != shape:
+                            gi = unbroadcast(gi, shape, ctx)
+                        sent = grads[parent]
+                        grads[parent] = gi if sent is None else sent + gi
+                for i, shape, leaf in to_leaves:
+                    gi = gin[i]
+                    if gi is not None:
+                        if gi.shape != shape:
+                            gi = unbroadcast(gi, shape, ctx)
+                        t = leaf if type(leaf) is not int else args[leaf]
+                        if t.grad is None:
+                            t.grad = Tensor._wrap(_own(gi, t, given))
+                        else:
+                            _accumulate(t, gi, False, given)
                 if release:
                     ctx.saved = None
         return run
@@ -142,7 +161,7 @@ class _Call:
 class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
-    __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "grad_mode")
+    __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "grad_mode")
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
@@ -154,10 +173,7 @@ class _Entry:
         return _build(self.result, slots)
 
     def matches_modules(self) -> bool:
-        for m, flag in self.modules:
-            if m.training != flag:
-                return False
-        return True
+        return [m.training for m in self.modules] == self.flags
 
 
 def _build(spec, slots: list):
@@ -321,7 +337,8 @@ class _Recorder:
         entry.events, entry.n_slots, entry.inputs = self.events, len(self.keep), self.inputs
         entry.runs = [event.compile() for event in self.events]
         entry.result = self._spec(result)
-        entry.modules = [(m, m.training) for m in self.modules.values() if hasattr(m, "training")]
+        entry.modules = [m for m in self.modules.values() if hasattr(m, "training")]
+        entry.flags = [m.training for m in entry.modules]
         entry.grad_mode = grad_mode
         return entry, _build(entry.result, self.keep)
 

@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from ..autograd import Function, bump_version, is_grad_enabled, scope_stack
+from ..jit import replayed
 from ..ops.torch_compat import check_device, is_device
 from ..tensor import Tensor
 
@@ -418,6 +419,7 @@ class Module:
         """Evaluation mode: dropout is the identity, batch norm uses its running averages."""
         return self.train(False)
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients: every parameter's .grad becomes None (PyTorch's
         default), or is filled with zeros in place with set_to_none=False."""
