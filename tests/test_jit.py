@@ -267,6 +267,35 @@ def test_fit_with_jit_gives_the_same_history_and_weights():
     assert ce == cj and all(np.array_equal(a, b) for a, b in zip(pe, pj))
 
 
+def test_a_jitted_method_and_a_user_replayed_function():
+    calls = []
+
+    @tc.jit.replayed
+    def log_step(n):
+        calls.append(n)
+
+    class Trainer:
+        def __init__(self):
+            self.model = mlp()
+
+        @tc.jit
+        def step(self, x):
+            self.model.zero_grad()
+            self.model(x).sum().backward()
+            log_step(1)
+
+    t = Trainer()
+    for _ in range(3):
+        t.step(tc.Tensor(X))
+    assert calls == [1, 1, 1] and Trainer.step.recordings == 1
+    x = tc.Tensor(X)  # Module.zero_grad is replayed: the gradient is one step's, not three
+    t.model.zero_grad()
+    t.model(x).sum().backward()
+    expected = t.model[0].weight.grad.data.copy()
+    t.step(x)
+    assert np.array_equal(t.model[0].weight.grad.data, expected)
+
+
 # ---- check=True --------------------------------------------------------------------------
 
 def test_check_catches_a_branch_on_a_tensor_value():

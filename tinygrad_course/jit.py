@@ -443,6 +443,10 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         if fn is not None:
             functools.update_wrapper(self, fn)
 
+    def __get__(self, obj, objtype=None):
+        # @tc.jit on a method: the instance is an argument like any other (part of the key).
+        return self if obj is None else functools.partial(self, obj)
+
     def __call__(self, *args, **kwargs):
         if self.fn is None:  # @tc.jit(check=True)
             return type(self)(args[0], check=self.check, cache_size=self.cache_size)
