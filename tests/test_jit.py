@@ -202,8 +202,21 @@ def test_a_parameter_set_between_steps_is_read_by_the_replay():
     x = tc.Tensor(X)
     f(x)
     model[0].weight.data[...] = 0.0
-    with tc.no_grad():
-        assert np.array_equal(f(x).data, model(x).data)
+    replayed = f(x).data
+    assert f.recordings == 1 and np.array_equal(replayed, model(x).data)
+
+
+def test_buffers_replaced_between_steps_are_read_by_the_replay():
+    model = MODELS["batchnorm"]()
+    model.eval()
+    f = tc.jit(lambda x: model(x))
+    x = tc.Tensor(X)
+    f(x)
+    bn = model[1]
+    bn.running_mean.data = np.full(16, 0.5, np.float32)  # a new array, as load_state_dict may give
+    bn.running_var.data = np.full(16, 2.0, np.float32)
+    replayed = f(x).data
+    assert f.recordings == 1 and np.array_equal(replayed, model(x).data)
 
 
 def test_the_step_returns_detached_tensors_in_the_same_structure():

@@ -63,14 +63,24 @@ class _Kernel:
         """run(slots, args): fill the argument list from the slots and parameters, run forward."""
         ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
         from_slots, from_tensors = tuple(self.from_slots), tuple(self.from_tensors)
-        if not from_tensors and not kwargs and [pos for pos, _ in from_slots] == [0]:
-            (_, s0), rest = from_slots[0], a[1:]  # the common case: one array input, then options
+        if not kwargs and [pos for pos, _ in from_slots] == [0] and \
+                [pos for pos, _ in from_tensors] == list(range(1, len(from_tensors) + 1)):
+            # The common case: an array input, parameters (a layer's weight and bias), options.
+            (_, s0), params, rest = from_slots[0], [t for _, t in from_tensors], a[1 + len(from_tensors):]
+            if len(params) == 2:
+                w, b = params
 
-            def run_unary(slots: list, _args: tuple) -> None:
-                ctx.saved = ()
-                y = forward(ctx, slots[s0], *rest)
-                slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
-            return run_unary
+                def run_layer(slots: list, _args: tuple) -> None:
+                    ctx.saved = ()
+                    y = forward(ctx, slots[s0], w.data, b.data, *rest)
+                    slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+                return run_layer
+            if not params:
+                def run_unary(slots: list, _args: tuple) -> None:
+                    ctx.saved = ()
+                    y = forward(ctx, slots[s0], *rest)
+                    slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+                return run_unary
 
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:

@@ -163,9 +163,9 @@ class BatchNorm1d(Module):
                              "call .eval() to use the running averages for single examples")
         if x.dtype is not self.gamma.data.dtype:
             self._check_input_dtype(x, self.gamma)
-        out = BatchNormFunction.apply(x, self.gamma, self.beta, self.running_mean.data,
-                                      self.running_var.data, self.momentum, self.eps,
-                                      self.training)
+        # The buffers go in as tensors, so a step replayed by tc.jit reads their current arrays.
+        out = BatchNormFunction.apply(x, self.gamma, self.beta, self.running_mean,
+                                      self.running_var, self.momentum, self.eps, self.training)
         if self.training:
             self._count_batch()
         return out

@@ -250,8 +250,8 @@ class _Elements:
                 name = self.names.get(id(t))
                 home = module_path(name) if name is not None else None
                 home = home if home in self.paths else None
-                kind = ("output" if id(t) in root_ids else
-                        "parameter" if t.requires_grad else "input")
+                kind = ("output" if id(t) in root_ids else "parameter" if t.requires_grad else
+                        "constant" if id(t.data) in self.array_names else "input")  # a buffer
             norm = grad_norm(t) if self.want_norms else None
             i = self.add(kind, self._tensor_label(t, norm), home, norm)
             self.tensor_index[id(t)] = i
