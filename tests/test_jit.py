@@ -404,6 +404,33 @@ def test_a_tensor_made_inside_the_step_without_an_op_is_refused():
         tc.jit(step)(tc.Tensor(X))
 
 
+def test_a_numpy_array_computed_inside_the_step_is_refused():
+    def step(x):
+        return tc.mul(x, np.full(x.shape, float(np.random.default_rng().random()), np.float32))
+    with pytest.raises(JitError, match="`mul`.*array the step made without an op"):
+        tc.jit(step)(tc.Tensor(X))
+    scale = np.full(X.shape, 3.0, np.float32)  # made outside: read by reference, fine
+    f = tc.jit(lambda x: tc.mul(x, scale))
+    f(tc.Tensor(X))
+    scale[...] = 4.0
+    assert np.array_equal(f(tc.Tensor(X)).data, X * 4.0)
+
+
+def test_a_tensor_made_in_the_step_around_an_array_held_outside_reads_that_array():
+    mask = np.ones(X.shape, np.float32)
+    f = tc.jit(lambda x: x * tc.Tensor._wrap(mask))
+    f(tc.Tensor(X))
+    mask[:, 0] = 0.0
+    assert np.array_equal(f(tc.Tensor(X)).data, X * mask) and f.recordings == 1
+
+
+def test_one_hot_float64_targets_of_a_float32_model_convert_at_every_replay():
+    onehot = [tc.Tensor(np.eye(3)[np.roll(Y, i)]) for i in range(3)]  # float64, three batches
+    batches = [(tc.Tensor(X), t) for t in onehot]
+    assert_same(train(mlp, OPTIMIZERS["adam"], False, steps=9, batches=batches),
+                train(mlp, OPTIMIZERS["adam"], True, steps=9, batches=batches))
+
+
 def test_a_numpy_view_of_a_step_value_is_refused():
     def step(x):
         h = x * 2

@@ -259,11 +259,12 @@ class _Recorder:
                 k.args[pos] = None  # no stale array kept alive between replays
             elif isinstance(array, np.ndarray):
                 self._refuse_view(k, array)
-                if isinstance(a, Tensor):  # held weakly until `finish` checks who else holds it
+                # Held weakly until `finish` checks that something outside the step holds it too.
+                k.args[pos] = weakref.ref(array)
+                if isinstance(a, Tensor):
                     a = weakref.ref(a)
                     k.from_tensors.append((pos, a))
-                    k.args[pos] = None
-                k.consts.append((pos, a))
+                k.consts.append((pos, a if isinstance(a, weakref.ref) else k.args[pos]))
             else:
                 k.consts.append((pos, array))
         k.out = self._slot(result.data)
@@ -340,8 +341,15 @@ class _Recorder:
         for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
             k.ctx.inputs = k.ctx.parents = ()
         for k in self.kernels:
-            k.from_tensors = [(pos, self._alive(k, ref)) for pos, ref in k.from_tensors]
-            k.consts = [(pos, self._alive(k, c) if isinstance(c, weakref.ref) else c)
+            # A tensor still held elsewhere is read by reference (its current .data at each
+            # replay); one made in the step around an array held elsewhere, that array.
+            tensors = [(pos, ref()) for pos, ref in k.from_tensors]
+            k.from_tensors = [(pos, t) for pos, t in tensors if t is not None]
+            for pos, t in k.from_tensors:
+                k.args[pos] = None
+            k.args = [self._alive(k, a) if isinstance(a, weakref.ref) else a for a in k.args]
+            held = dict(k.from_tensors)
+            k.consts = [(pos, held.get(pos, k.args[pos])) if isinstance(c, weakref.ref) else (pos, c)
                         for pos, c in k.consts]
         entry = _Entry()
         entry.events, entry.n_slots, entry.inputs = self.events, len(self.keep), self.inputs
@@ -353,14 +361,14 @@ class _Recorder:
         return entry, _build(entry.result, self.keep)
 
     @staticmethod
-    def _alive(k: _Kernel, ref: weakref.ref) -> Tensor:
+    def _alive(k: _Kernel, ref: weakref.ref):
         t = ref()
-        if t is None:  # only the step held it: a tensor made in the step, not by an op
+        if t is None:  # only the step held it: made in the step, not by an op
             raise JitError(
-                f"tc.jit: {k.describe()} reads a tensor the step made without an op "
-                "(tc.tensor(...), Tensor(array), a conversion of NumPy data); a replay would reuse "
-                "its first value. Make it outside the step and pass it in, or build it from the "
-                "step's inputs with tensor ops")
+                f"tc.jit: {k.describe()} reads a tensor or array the step made without an op "
+                "(tc.tensor(...), Tensor(array), a NumPy computation or conversion); a replay "
+                "would reuse its first value. Make it outside the step and pass it in, or build "
+                "it from the step's inputs with tensor ops")
         return t
 
     def _spec(self, value):

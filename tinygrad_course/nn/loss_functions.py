@@ -56,7 +56,7 @@ def _as_float_target(y, like: np.ndarray):
     if isinstance(y, Tensor):
         if y.dtype == like.dtype or (y.requires_grad and y.dtype.kind == "f"):
             return y
-        return Tensor._wrap(y.data.astype(like.dtype))
+        return ops.astype(y, like.dtype)  # an op, so a step replayed by tc.jit converts again
     y = np.asarray(y)
     return y if y.dtype == like.dtype else y.astype(like.dtype)
 
