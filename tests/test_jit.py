@@ -280,6 +280,19 @@ def test_fit_with_jit_gives_the_same_history_and_weights():
     assert ce == cj and all(np.array_equal(a, b) for a, b in zip(pe, pj))
 
 
+def test_keyword_tensors_are_inputs_and_containers_of_tensors_are_refused():
+    model = mlp()
+    f = tc.jit(lambda x, *, scale: model(x) * scale)
+    for k in range(3):
+        s = tc.Tensor(np.full((32, 3), k, np.float32))
+        with tc.no_grad():
+            expected = model(tc.Tensor(X)).data * k
+        assert np.array_equal(f(tc.Tensor(X), scale=s).data, expected)
+    assert f.recordings == 1
+    with pytest.raises(JitError, match="a list of tensors.*argument of its own"):
+        tc.jit(lambda xs: xs[0] * 2)([tc.Tensor(X)])
+
+
 def test_a_jitted_method_and_a_user_replayed_function():
     calls = []
 

@@ -11,9 +11,11 @@ the same order, and call the same `@replayed` functions, so the results are bit-
 eager. Random draws (dropout masks) happen inside kernels, so each replay draws again.
 
 Limits, as jax.jit and tinygrad's TinyJit state theirs: Python control flow that depends on
-tensor values is traced along the path taken when recording. Reading a value inside the step
-(`.item()`, `.numpy()`, `float(t)`, `if t:`) is refused; so are changes in place, `tc.grad`,
-`create_graph`, and tensors the step makes without an op (their first value would be replayed).
+tensor values is traced along the path taken when recording, and the step's other Python (an
+attribute set, a print) runs only then. Reading a value inside the step (`.item()`, `.numpy()`,
+`float(t)`, `if t:`) is refused; so are changes in place, `tc.grad`, `create_graph`, containers
+of tensors as arguments, and tensors or arrays the step makes without an op (their first value
+would be replayed).
 `tc.jit(fn, check=True)` re-traces every call eagerly and raises at the first step whose trace
 differs from the recorded one (another op, or another constant), naming the op and its module.
 """
@@ -432,6 +434,12 @@ def _key_of(value):
         return (value.data.shape, value.data.dtype, value.requires_grad)
     if isinstance(value, np.ndarray):
         return ("A", value.shape, value.dtype)
+    if isinstance(value, (list, tuple, dict)) and any(
+            isinstance(v, (Tensor, np.ndarray)) for v in (value.values() if isinstance(value, dict)
+                                                          else value)):
+        raise JitError(f"tc.jit: an argument is a {type(value).__name__} of tensors; a replay "
+                       "would read the tensors it held when recorded. Pass each tensor as an "
+                       "argument of its own (step(x, y), step(*xs))")
     try:
         hash(value)
     except TypeError:
@@ -444,7 +452,9 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
     signature (tensor shapes, dtypes, requires_grad; the other arguments' values; grad mode; the
     train/eval mode of the modules it runs) and replay the recorded kernels at later calls.
 
-    Returns what `fn` returns, with tensors detached. `cache_size` signatures are kept (the last,
+    Tensor (and ndarray) arguments, positional or keyword, are the step's inputs; a replay reads
+    parameters and buffers afresh. Returns what `fn` returns, with tensors detached (tensors,
+    and tuples, lists and dicts of them). `cache_size` signatures are kept (the last,
     smaller mini-batch records once more). `check=True` re-traces every call eagerly and raises
     `JitError` at the first difference from the record. See the module docstring for the limits.
     """
@@ -473,16 +483,19 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             raise JitError("tc.jit: a jitted function called while another step is being "
                            "recorded; jit the outer step only")
         key = (_state.enabled, *[_key_of(a) for a in args])
-        if kwargs:
-            key += tuple(sorted((k, _key_of(v)) for k, v in kwargs.items()))
+        inputs = args
+        if kwargs:  # keyword tensors are inputs too: after the positional ones, by name
+            names = sorted(kwargs)
+            key += tuple((k, _key_of(kwargs[k])) for k in names)
+            inputs = args + tuple(kwargs[k] for k in names)
         entries = self.cache.get(key, ())
         entry = next((e for e in entries if e.matches_modules()), None)
         if entry is not None and not self.check:
             if entries is not self._last:  # least recently used goes first when the cache is full
                 self.cache.move_to_end(key)
                 self._last = entries
-            return entry.replay(args)
-        new, result = self._record(args, kwargs)
+            return entry.replay(inputs)
+        new, result = self._record(args, kwargs, inputs)
         if entry is not None:
             _compare(entry, new, self.calls)
             return result
@@ -494,8 +507,8 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             self.cache.popitem(last=False)
         return result
 
-    def _record(self, args: tuple, kwargs: dict):
-        recorder = _Recorder(args)
+    def _record(self, args: tuple, kwargs: dict, inputs: tuple):
+        recorder = _Recorder(inputs)
         scopes, grad_mode = _state.scopes, _state.enabled
         _state.scopes = _Scopes(scopes, recorder.modules)
         _state.recorder = recorder
