@@ -83,6 +83,14 @@ class _Kernel:
                     y = forward(ctx, slots[s0], *rest)
                     slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
                 return run_unary
+        if not kwargs and not from_tensors and len(a) == 2 and [p for p, _ in from_slots] == [0, 1]:
+            (_, s0), (_, s1) = from_slots  # two arrays (x + y, x * y)
+
+            def run_binary(slots: list, _args: tuple) -> None:
+                ctx.saved = ()
+                y = forward(ctx, slots[s0], slots[s1])
+                slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+            return run_binary
 
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:
