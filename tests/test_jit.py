@@ -219,6 +219,23 @@ def test_buffers_replaced_between_steps_are_read_by_the_replay():
     assert f.recordings == 1 and np.array_equal(replayed, model(x).data)
 
 
+def test_a_module_attribute_set_between_steps_records_again():
+    drop = nn.Dropout(0.5)
+    f = tc.jit(lambda x: drop(x))
+    x = tc.ones(10000)
+    f(x)
+    drop.keep_prob = 0.9  # a Python value the dropout kernel was recorded with
+    kept = float((f(x).data > 0).mean())
+    assert f.recordings == 2 and kept == pytest.approx(0.9, abs=0.02)
+    model = mlp()
+    g = tc.jit(lambda x: model(x))
+    g(tc.Tensor(X))
+    model[0].weight = nn.Parameter(np.ones((16, 6), np.float32))  # a new parameter
+    with tc.no_grad():
+        expected = model(tc.Tensor(X)).data
+    assert np.array_equal(g(tc.Tensor(X)).data, expected) and g.recordings == 2
+
+
 def test_the_step_returns_detached_tensors_in_the_same_structure():
     model = mlp()
     f = tc.jit(lambda x: {"out": model(x), "pair": (model(x).sum(), None)})

@@ -41,6 +41,15 @@ class JitError(RuntimeError):
     """The step cannot be recorded for replay (or, with check=True, it no longer matches its record)."""
 
 
+_module_changes = [0]  # how many times a module attribute was set (Module.__setattr__ counts)
+
+
+def module_changed() -> None:
+    """Note that a module's attribute was set (a layer's keep_prob, a replaced parameter or
+    buffer): recorded steps may hold the old value, so each jit records again at its next call."""
+    _module_changes[0] += 1
+
+
 def replayed(fn: Callable) -> Callable:
     """Mark a function with side effects outside ops (an optimizer's step, zero_grad, a schedule's
     step) so that a step recorded by `tc.jit` calls it again, with the same arguments, on replay."""
@@ -475,6 +484,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         self.cache: OrderedDict = OrderedDict()
         self.recordings = 0  # how many times a signature was recorded (retraces)
         self._last = None  # the entries replayed last (already at the cache's recent end)
+        self._modules_seen = _module_changes[0]
         self.calls = 0
         if fn is not None:
             functools.update_wrapper(self, fn)
@@ -490,6 +500,9 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         if _state.recorder is not None:
             raise JitError("tc.jit: a jitted function called while another step is being "
                            "recorded; jit the outer step only")
+        if _module_changes[0] != self._modules_seen:  # a module changed since: record anew
+            self.cache.clear()
+            self._last = None
         key = (_state.enabled, *[_key_of(a) for a in args])
         inputs = args
         if kwargs:  # keyword tensors are inputs too: after the positional ones, by name
@@ -527,6 +540,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             _guard(False)
             _state.recorder, _state.scopes = None, scopes
         self.recordings += 1
+        self._modules_seen = _module_changes[0]  # what the step itself set is in the record
         return recorder.finish(result, grad_mode)
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from ..autograd import Function, bump_version, is_grad_enabled, scope_stack
-from ..jit import replayed
+from ..jit import module_changed, replayed
 from ..ops.torch_compat import check_device, is_device
 from ..tensor import Tensor
 
@@ -186,6 +186,7 @@ class Module:
             value = self._as_buffer(name, value)
             d["_buffers"][name] = value
         object.__setattr__(self, name, value)  # honours properties defined by subclasses
+        module_changed()  # a step recorded by tc.jit may hold the old value
 
     def __getattr__(self, name: str):
         # Only reached when normal lookup failed: the attribute really does not exist.
@@ -196,6 +197,7 @@ class Module:
         object.__delattr__(self, name)
 
     def _forget(self, name: str) -> None:
+        module_changed()
         d = self.__dict__
         for registry in ("_parameters", "_modules", "_buffers"):
             d[registry].pop(name, None)
