@@ -236,6 +236,26 @@ def test_a_module_attribute_set_between_steps_records_again():
     assert np.array_equal(g(tc.Tensor(X)).data, expected) and g.recordings == 2
 
 
+@pytest.mark.parametrize("frozen_first", [False, True])
+def test_freezing_or_unfreezing_a_parameter_between_steps_records_again(frozen_first):
+    def run(use_jit):
+        tc.manual_seed(0)
+        model = mlp()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        w = model[0].weight
+
+        def step(x, y):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        f = tc.jit(step) if use_jit else step
+        for frozen in [frozen_first] * 2 + [not frozen_first] * 2:
+            w.requires_grad = not frozen
+            f(tc.Tensor(X), tc.Tensor(Y))
+        return [p.data.copy() for p in model.parameters()]
+    assert all(np.array_equal(a, b) for a, b in zip(run(False), run(True)))
+
+
 def test_the_step_returns_detached_tensors_in_the_same_structure():
     model = mlp()
     f = tc.jit(lambda x: {"out": model(x), "pair": (model(x).sum(), None)})

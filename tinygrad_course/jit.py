@@ -190,7 +190,8 @@ class _Call:
 class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
-    __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "grad_mode")
+    __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
+                 "needs", "grad_mode")
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
@@ -201,8 +202,11 @@ class _Entry:
             run(slots, args)
         return _build(self.result, slots)
 
-    def matches_modules(self) -> bool:
-        return [m.training for m in self.modules] == self.flags
+    def matches(self) -> bool:
+        """Whether the modules' train/eval modes and the parameters' requires_grad are still
+        those the step was recorded with (a frozen layer gets no gradient)."""
+        return ([m.training for m in self.modules] == self.flags
+                and [t.requires_grad for t in self.tensors] == self.needs)
 
 
 def _build(spec, slots: list):
@@ -376,6 +380,8 @@ class _Recorder:
         entry.result = self._spec(result)
         entry.modules = [m for m in self.modules.values() if hasattr(m, "training")]
         entry.flags = [m.training for m in entry.modules]
+        entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
+        entry.needs = [t.requires_grad for t in entry.tensors]
         entry.grad_mode = grad_mode
         return entry, _build(entry.result, self.keep)
 
@@ -510,7 +516,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             key += tuple((k, _key_of(kwargs[k])) for k in names)
             inputs = args + tuple(kwargs[k] for k in names)
         entries = self.cache.get(key, ())
-        entry = next((e for e in entries if e.matches_modules()), None)
+        entry = next((e for e in entries if e.matches()), None)
         if entry is not None and not self.check:
             if entries is not self._last:  # least recently used goes first when the cache is full
                 self.cache.move_to_end(key)
