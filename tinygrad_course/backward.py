@@ -1,13 +1,15 @@
 """The one backward pass: reverse-mode differentiation over the recorded nodes, without recursion.
 
 `backward_pass` serves `t.backward()`, `backward(create_graph=True)`, `retain_graph` and
-`tc.grad`. It sorts the nodes the roots depend on (users before the nodes that made their
-inputs), then runs each node's rule once with the sum of the gradients its users sent, undoes
-broadcasting, and hands each input its part: a node's input adds to the gradient of the node
-that made it, a leaf adds to its `.grad` (or, for `tc.grad`, to what is returned).
+`tc.grad`. It runs each node that holds a gradient once, the newest first (a node is made after
+the nodes that made its inputs, so by then every user has sent its part), with the sum of what its
+users sent; it undoes broadcasting and hands each input its part: a node's input adds to the
+gradient of the node that made it, a leaf adds to its `.grad` (or, for `tc.grad`, to what is
+returned).
 """
 from __future__ import annotations
 
+import heapq
 import operator
 from contextlib import nullcontext
 from typing import Sequence
@@ -20,15 +22,14 @@ from .tensor import Tensor
 
 
 def graph_nodes(roots: Sequence[Tensor]) -> list:
-    """The nodes `roots` depend on, each before the nodes that made its inputs: the reverse of the
-    order they were made in (a node is always made after its inputs' nodes), so deterministic."""
-    seen = {r._ctx for r in roots if r._ctx is not None}
-    stack = list(seen)
+    """The nodes `roots` depend on, in the order backward runs them: the newest first, so each
+    comes before the nodes that made its inputs (tc.jit plans a step's backward with it)."""
+    seen, stack = set(), [r._ctx for r in roots if r._ctx is not None]
     while stack:
-        for p in stack.pop().parents:
-            if p is not None and p not in seen:
-                seen.add(p)
-                stack.append(p)
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(p for p in node.parents if p is not None)
     return sorted(seen, key=operator.attrgetter("seq"), reverse=True)
 
 
@@ -51,34 +52,39 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     """Backpropagate `root_grads` from `roots`. Without `inputs`, add into leaves' `.grad`; with
     them, return their gradients instead. Under `create_graph` the rules run on Tensors."""
     grads: dict = {}  # node (or a wanted leaf's id) -> the sum of what its users sent so far
+    ready: list = []  # a heap of (-seq, node): the newest node holding a gradient comes first
     given: set[int] = set()  # arrays handed out in this pass: never a second leaf's .grad
     wanted = None if inputs is None else {t._ctx or id(t) for t in inputs}
     if _state.recorder is not None:  # tc.jit records which backward the step runs
         _state.recorder.backward(roots, root_grads, retain_graph, create_graph, inputs)
 
-    def send(node, inp, g) -> None:
-        key = node if node is not None else id(inp)
-        if node is None and wanted is None:
+    def send(node, inp, g) -> None:  # g adds to the gradient of inp's node, or to a leaf's
+        if node is not None:
+            if node not in grads:  # its first gradient: the node joins the heap
+                heapq.heappush(ready, (-node.seq, node))
+            grads[node] = g if node not in grads else grads[node] + g
+        elif wanted is None:
             _accumulate(inp, g, create_graph, given)
-        elif node is not None or key in wanted:
-            grads[key] = g if key not in grads else grads[key] + g
+        elif id(inp) in wanted:
+            grads[id(inp)] = g if id(inp) not in grads else grads[id(inp)] + g
 
     for r, g in zip(roots, root_grads):
         given.add(id(g.data if isinstance(g, Tensor) else g))
         send(r._ctx, r, g)
     with enable_grad() if create_graph else nullcontext():  # plain rules run on arrays
-        for node in graph_nodes(roots):
-            g = grads.pop(node, None) if wanted is None else grads.get(node)
-            if g is None:  # a branch no root's gradient reaches
-                continue
-            for t in node.retained if node.retained and wanted is None else ():
+        while ready:
+            # Every user of a node was made after it, so once the node is the newest one
+            # holding a gradient, all its users have run: its gradient is complete.
+            node = heapq.heappop(ready)[1]
+            g = grads.pop(node) if wanted is None else grads[node]
+            for t in node.retained if wanted is None else ():
                 _accumulate(t, g, create_graph, given)
             for inp, parent, need, gi in zip(node.inputs, node.parents, node.needs_input_grad,
                                              _run_rule(node, g, create_graph, given)):
                 if need and gi is not None:
                     if gi.shape != inp.data.shape:
                         gi = unbroadcast(gi, inp.data.shape, node)
-                    if parent is not None:
+                    if parent is not None and parent.epoch != node.epoch:  # a change in between?
                         check_input(node, inp, parent)
                     send(parent, inp, gi)
             if not retain_graph:
@@ -188,12 +194,12 @@ def _release(node) -> None:
             attrs[k] = None
     freed = []
     for inp, parent in zip(node.inputs, node.parents):
-        if isinstance(inp, Tensor):
-            if parent is not None and not (parent.retained and any(t is inp for t in parent.retained)):
+        if parent is not None:  # an op's output
+            if not parent.retained or all(t is not inp for t in parent.retained):
                 parent.out_shape, parent.out_dtype = inp.data.shape, inp.data.dtype
                 inp = parent
-            elif not inp.requires_grad:
-                inp = FreedInput(inp.shape, inp.dtype, inp.name)
+        elif isinstance(inp, Tensor) and not inp.requires_grad:  # data, not a parameter
+            inp = FreedInput(inp.shape, inp.dtype, inp.name)
         elif isinstance(inp, np.ndarray) and inp.nbytes > 4096:  # small ones (running averages) stay
             inp = FreedInput(inp.shape, inp.dtype)
         freed.append(inp)
@@ -208,7 +214,7 @@ def _initial_grad(out, g, op: str, create_graph: bool):
     if g is None and out.data.size != 1:
         raise BackwardError(f"{op}: the output has shape {out.shape}, so a gradient must be given "
                             "(backward() without arguments only works for a scalar, e.g. loss.sum())")
-    gd = np.ones(out.data.shape, out.data.dtype) if g is None else (
+    gd = np.array(1, out.data.dtype).reshape(out.data.shape) if g is None else (  # np.ones is slower
         g.data if isinstance(g, Tensor) else np.asarray(g, dtype=out.data.dtype))
     if gd.shape != out.data.shape:
         raise ValueError(f"{op}: gradient has shape {gd.shape} but the output has shape {out.shape}")
