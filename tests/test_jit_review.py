@@ -1,0 +1,312 @@
+"""Review of tc.jit: steps whose replay differs from eager (stale values, wrong gradients, crashes)
+or that are refused though eager runs them. Each test compares a jitted step with the same step
+run eagerly; the ones that fail today are xfail(strict=True), their reason says what goes wrong."""
+import threading
+
+import numpy as np
+import pytest
+
+import tinygrad_course as tc
+from tinygrad_course import nn, optim
+from tinygrad_course.nn import functional as F
+
+RNG = np.random.default_rng(1)
+X = RNG.standard_normal((8, 5)).astype(np.float32)
+LABELS = [np.array([0, 1, 0, 1, 0, 1, 0, 1]), np.array([2, 2, 0, 1, 2, 1, 0, 2]),
+          np.array([1, 0, 2, 2, 1, 0, 2, 1])]
+BATCHES = [(tc.Tensor(X + i), tc.Tensor(y)) for i, y in enumerate(LABELS)]
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 3))
+
+
+def run_both(make_step, batches=BATCHES, steps=4, make_model=mlp):
+    """make_step(model) -> step(x, y); run it eagerly and jitted from the same seed over
+    `batches`: for each, the step's outputs as float arrays per call and the final parameters."""
+    results = []
+    for use_jit in (False, True):
+        tc.manual_seed(0)
+        model = make_model()
+        step = make_step(model)
+        f = tc.jit(step) if use_jit else step
+        outs = []
+        for i in range(steps):
+            r = f(*batches[i % len(batches)])
+            rs = r if isinstance(r, (tuple, list)) else (r,)
+            outs.append([np.array(getattr(v, "data", v), dtype=np.float64) for v in rs])
+        results.append((outs, [p.data.copy() for p in model.parameters()]))
+    return results
+
+
+def assert_same(results):
+    (eo, ep), (jo, jp) = results
+    for call, (a, b) in enumerate(zip(eo, jo)):
+        for k, (x, y) in enumerate(zip(a, b)):
+            assert np.array_equal(x, y), f"call {call}, output {k}: eager {x.ravel()[:4]}, jit {y.ravel()[:4]}"
+    for k, (x, y) in enumerate(zip(ep, jp)):
+        assert np.array_equal(x, y), f"parameter {k} differs"
+
+
+def training(loss_fn, ret=None):
+    """A training step make_step: zero_grad, loss, backward, Adam step; returns the loss (or ret)."""
+    def make_step(model):
+        opt = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss if ret is None else ret(model, loss)
+        return step
+    return make_step
+
+
+# ---- values computed in the step outside a kernel are replayed stale -------------------------
+
+@pytest.mark.xfail(strict=True, reason="comparisons (>, ==) and logic ops make tensors without an "
+                   "op; Where saves the mask in ctx.saved, which fools the 'held outside the "
+                   "step' liveness check, so the first call's mask is replayed as a constant")
+def test_where_on_a_mask_compared_in_the_step():
+    assert_same(run_both(lambda m: lambda x, y: tc.where(y > 0, m(x)[:, 0], 0.0)))
+
+
+@pytest.mark.xfail(strict=True, reason="argmax and == are not kernels; a returned tensor that no "
+                   "kernel made is returned as the recorded constant: every replay returns the "
+                   "first call's predictions")
+def test_returned_predictions_and_correct_flags():
+    assert_same(run_both(lambda m: lambda x, y: (m(x).argmax(axis=1), m(x).argmax(axis=1) == y)))
+
+
+@pytest.mark.xfail(strict=True, reason="an accuracy computed in the step ((argmax == y).astype) "
+                   "is refused as 'made without an op', though every piece is a tc op")
+def test_accuracy_computed_in_the_step():
+    assert_same(run_both(lambda m: lambda x, y: (m(x).argmax(axis=1) == y).astype(np.float32).mean()))
+
+
+@pytest.mark.xfail(strict=True, reason="getitem unwraps tensors inside a tuple index "
+                   "(normalize_index), so the index tuple is a constant of the kernel: the first "
+                   "call's labels are replayed (wrong loss and gradients)")
+def test_hand_written_nll_with_a_label_index():
+    assert_same(run_both(training(lambda z, y: -tc.log_softmax(z, axis=1)[tc.arange(8), y].mean())))
+
+
+@pytest.mark.xfail(strict=True, reason="h[:, idx] with idx a step input: the tuple index is a "
+                   "recorded constant, the first idx is replayed")
+def test_slice_and_tensor_index():
+    assert_same(run_both(lambda m: lambda x, y: m(x)[:, y[:3]]))
+
+
+@pytest.mark.parametrize("pick", [
+    pytest.param(lambda lp, y: lp.gather(1, y.reshape(-1, 1)), id="gather"),
+    pytest.param(lambda lp, y: tc.take_along_axis(lp, y.reshape(-1, 1), axis=1), id="take_along_axis"),
+    pytest.param(lambda lp, y: tc.index_select(lp, 0, y), id="index_select"),
+])
+@pytest.mark.xfail(strict=True, reason="gather/take_along_axis/index_select build a NumPy index "
+                   "tuple from index.data and pass it to getitem as a constant: stale indices")
+def test_gather_family_with_step_indices(pick):
+    assert_same(run_both(training(lambda z, y: -pick(tc.log_softmax(z, axis=1), y).mean())))
+
+
+@pytest.mark.xfail(strict=True, reason="cross_entropy picks its kernel from the target VALUES "
+                   "(np.any(t == ignore_index)); recorded on a batch without the ignored class, "
+                   "the replay runs the fused kernel and counts ignored targets: wrong loss")
+def test_cross_entropy_ignore_index_present_only_in_a_later_batch():
+    assert_same(run_both(lambda m: lambda x, y: F.cross_entropy(m(x), y, ignore_index=2)))
+
+
+@pytest.mark.xfail(strict=True, reason="same value-dependent dispatch: labels of -100 first seen "
+                   "at replay go to the fused kernel, which crashes with IndexError")
+def test_cross_entropy_default_ignore_index_first_seen_at_replay():
+    labels = [LABELS[0], np.where(LABELS[1] == 2, -100, LABELS[1])]
+    batches = [(tc.Tensor(X + i), tc.Tensor(y)) for i, y in enumerate(labels)]
+    assert_same(run_both(training(F.cross_entropy), batches=batches))
+
+
+# ---- returned values that are not kernel outputs -----------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="the step returns a parameter's .grad: not a kernel output, "
+                   "so _spec keeps the recorded tensor and every replay returns the first call's "
+                   "gradient")
+def test_returning_a_gradient():
+    assert_same(run_both(training(F.cross_entropy, ret=lambda m, loss: (loss, m[0].weight.grad))))
+
+
+@pytest.mark.xfail(strict=True, reason="clip_grad_norm_ is @replayed but the replay drops its "
+                   "return value: the step returns the recorded norm at every call")
+def test_returning_the_norm_from_clip_grad_norm():
+    def make_step(model):
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+            return loss, norm
+        return step
+    assert_same(run_both(make_step))
+
+
+# ---- the signature ---------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="recorded with the same tensor for both arguments, the "
+                   "second argument gets no slot of its own; replayed with two tensors, the second "
+                   "one is ignored (the key should include which arguments alias)")
+def test_the_same_tensor_passed_twice_then_two_tensors():
+    a, b, c = (tc.Tensor(X + i) for i in range(3))
+    results = run_both(lambda m: lambda u, v: (m(u) * m(v)).sum(), batches=[(a, a), (b, c), (c, b)])
+    assert_same(results)
+
+
+@pytest.mark.xfail(strict=True, reason="the same tensor passed twice requiring grad: the leaf "
+                   "route is keyed by id, so replayed with two tensors all the gradient goes to "
+                   "the second one")
+def test_input_gradients_when_an_argument_aliased_at_recording():
+    w = tc.Tensor(np.ones(5, np.float32))
+
+    def step(u, v):
+        ((u * w) * (v + 1.0)).sum().backward()
+    grads = []
+    for use_jit in (False, True):
+        f = tc.jit(step) if use_jit else step
+        a = tc.Tensor(X, requires_grad=True)
+        f(a, a)
+        b, c = tc.Tensor(X + 1, requires_grad=True), tc.Tensor(X + 2, requires_grad=True)
+        f(b, c)
+        grads.append((None if b.grad is None else b.grad.data, None if c.grad is None else c.grad.data))
+    (eb, ec), (jb, jc) = grads
+    assert jb is not None and np.array_equal(eb, jb) and np.array_equal(ec, jc)
+
+
+# ---- threads -----------------------------------------------------------------------------------
+
+class _Meet(tc.Function):
+    """identity whose forward waits for the other thread (to interleave two replays)."""
+    barrier = None
+
+    @staticmethod
+    def forward(ctx, x):
+        if _Meet.barrier is not None:
+            _Meet.barrier.wait()
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+@pytest.mark.xfail(strict=True, reason="two threads replaying one entry share its kernels' ctx "
+                   "objects (ctx.saved, attributes): one thread's backward reads the other's "
+                   "saved arrays, then frees them, so the other crashes (or gets wrong gradients)")
+def test_a_step_replayed_from_two_threads_at_once():
+    w = tc.Tensor(np.ones(5, np.float32))
+
+    def step(x):
+        _Meet.apply((x * w).tanh()).sum().backward()  # tanh saves its output for backward
+    f = tc.jit(step)
+    f(tc.Tensor(X, requires_grad=True))
+    xs = [tc.Tensor(X * 0.1, requires_grad=True), tc.Tensor(X * 3, requires_grad=True)]
+    errors = []
+
+    def run(x):
+        try:
+            f(x)
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+    _Meet.barrier = threading.Barrier(2, timeout=10)
+    try:
+        threads = [threading.Thread(target=run, args=(x,)) for x in xs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        _Meet.barrier = None
+    assert not errors, errors
+    for x in xs:
+        expected = tc.Tensor(x.data, requires_grad=True)
+        step(expected)
+        assert np.array_equal(x.grad.data, expected.grad.data)
+
+
+# ---- the library's own losses are refused --------------------------------------------------------
+
+W3 = tc.Tensor(np.array([1.0, 2.0, 3.0], np.float32))
+FLOAT_BATCHES = [(tc.Tensor(X + i), tc.Tensor(RNG.standard_normal((8, 3)).astype(np.float32)))
+                 for i in range(3)]
+BINARY_BATCHES = [(tc.Tensor(X + i), tc.Tensor(RNG.integers(0, 2, (8, 3)).astype(np.float32)))
+                  for i in range(3)]
+PROB_BATCHES = [(x, tc.Tensor(np.abs(t.data) / np.abs(t.data).sum(axis=1, keepdims=True)))
+                for x, t in FLOAT_BATCHES]
+
+
+@pytest.mark.parametrize("loss, batches", [
+    pytest.param(lambda z, y: F.cross_entropy(z, y, label_smoothing=0.1), BATCHES, id="ce_label_smoothing"),
+    pytest.param(lambda z, y: F.cross_entropy(z, y, weight=W3), BATCHES, id="ce_weight"),
+    pytest.param(lambda z, y: F.nll_loss(tc.log_softmax(z, axis=1), y), BATCHES, id="nll_loss"),
+    pytest.param(lambda z, y: F.cross_entropy(z, y.reshape(-1, 1)), BATCHES, id="ce_column_labels"),
+    pytest.param(F.huber_loss, FLOAT_BATCHES, id="huber"),
+    pytest.param(F.smooth_l1_loss, FLOAT_BATCHES, id="smooth_l1"),
+    pytest.param(lambda z, y: F.binary_cross_entropy_with_logits(z, y, pos_weight=W3),
+                 BINARY_BATCHES, id="bce_pos_weight"),
+    pytest.param(lambda z, y: F.kl_div(tc.log_softmax(z, axis=1), y, reduction="batchmean"),
+                 PROB_BATCHES, id="kl_div"),
+    pytest.param(lambda z, y: -(tc.log_softmax(z, axis=1) * F.one_hot(y, 3)).sum(), BATCHES,
+                 id="one_hot_targets"),
+    pytest.param(lambda z, y: tc.masked_fill(z, y.reshape(-1, 1) > 0, 0.0).sum(), BATCHES,
+                 id="masked_fill"),
+])
+@pytest.mark.xfail(strict=True, reason="refused with JitError ('made without an op' or 'NumPy view "
+                   "of a value computed in the step'): the loss builds masks, weights or label "
+                   "views with NumPy on the targets' values, or uses one_hot/comparisons, which "
+                   "are not ops; eager runs it and a replay should too")
+def test_library_losses_with_options_replay(loss, batches):
+    assert_same(run_both(training(loss), batches=batches))
+
+
+# ---- what works (kept as regression tests) ------------------------------------------------------
+
+@pytest.mark.parametrize("loss, batches", [
+    pytest.param(F.cross_entropy, BATCHES, id="ce_changing_labels"),
+    pytest.param(F.mse_loss, FLOAT_BATCHES, id="mse"),
+    pytest.param(F.l1_loss, FLOAT_BATCHES, id="l1"),
+    pytest.param(F.binary_cross_entropy_with_logits, BINARY_BATCHES, id="bce_logits"),
+    pytest.param(lambda z, y: F.binary_cross_entropy_with_logits(z, y, weight=W3), BINARY_BATCHES,
+                 id="bce_logits_weight"),
+])
+def test_losses_that_replay(loss, batches):
+    assert_same(run_both(training(loss), batches=batches))
+
+
+def test_views_concat_stack_broadcast_and_no_grad_regions_replay():
+    def make_step(model):
+        def step(x, y):
+            h = model(x)
+            with tc.no_grad():
+                t = h.softmax(axis=1)
+            s = tc.stack([h, h * 2]).sum() + tc.concatenate([h, x], axis=1).sum()
+            v = (h.reshape(4, 6).T @ h[:4, :2]).sum() + (h + x.sum(axis=1, keepdims=True)).sum()
+            loss = F.cross_entropy(h, y) + (t * h).sum() + 0.01 * (s + v)
+            model.zero_grad()
+            loss.backward(retain_graph=True)
+            loss.backward()
+            return loss, h
+        return step
+    assert_same(run_both(make_step))
+
+
+def test_frozen_then_unfrozen_parameter_records_again():
+    def run(use_jit):
+        tc.manual_seed(0)
+        model = mlp()
+        step = training(F.cross_entropy)(model)
+        f = tc.jit(step) if use_jit else step
+        out = []
+        for i in range(4):
+            model[0].weight.requires_grad = i % 2 == 0
+            out.append([f(*BATCHES[i % 3]).data.copy()])
+        return out, [p.data.copy() for p in model.parameters()]
+    assert_same([run(False), run(True)])
