@@ -358,6 +358,34 @@ def test_graph_nodes_puts_users_before_inputs_and_is_deterministic():
     assert graph_nodes([c]) == order
 
 
+class Traced(tc.Function):
+    """identity that notes when its backward runs (in `ran`)."""
+
+    ran: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        Traced.ran.append(ctx)
+        return g
+
+
+def test_backward_runs_the_nodes_in_graph_nodes_order():
+    # tc.jit replays a step's backward in graph_nodes' order, so eager must run the same one.
+    x = f64(1.0, 2.0)
+    a = Traced.apply(x)
+    b, c = Traced.apply(a), Traced.apply(x)
+    d = Traced.apply(b + c + a)
+    unused = Traced.apply(a)  # noqa: F841 - a branch no gradient reaches: never run
+    order = [n for n in graph_nodes([d]) if isinstance(n, Traced)]
+    Traced.ran.clear()
+    d.sum().backward()
+    assert Traced.ran == order
+
+
 def test_backward_is_bitwise_deterministic():
     def run():
         tc.manual_seed(1)
