@@ -65,35 +65,22 @@ def training(loss_fn, ret=None):
 
 # ---- values computed in the step outside a kernel are replayed stale -------------------------
 
-@pytest.mark.xfail(strict=True, reason="comparisons (>, ==) and logic ops make tensors without an "
-                   "op; Where saves the mask in ctx.saved, which fools the 'held outside the "
-                   "step' liveness check, so the first call's mask is replayed as a constant")
 def test_where_on_a_mask_compared_in_the_step():
     assert_same(run_both(lambda m: lambda x, y: tc.where(y > 0, m(x)[:, 0], 0.0)))
 
 
-@pytest.mark.xfail(strict=True, reason="argmax and == are not kernels; a returned tensor that no "
-                   "kernel made is returned as the recorded constant: every replay returns the "
-                   "first call's predictions")
 def test_returned_predictions_and_correct_flags():
     assert_same(run_both(lambda m: lambda x, y: (m(x).argmax(axis=1), m(x).argmax(axis=1) == y)))
 
 
-@pytest.mark.xfail(strict=True, reason="an accuracy computed in the step ((argmax == y).astype) "
-                   "is refused as 'made without an op', though every piece is a tc op")
 def test_accuracy_computed_in_the_step():
     assert_same(run_both(lambda m: lambda x, y: (m(x).argmax(axis=1) == y).astype(np.float32).mean()))
 
 
-@pytest.mark.xfail(strict=True, reason="getitem unwraps tensors inside a tuple index "
-                   "(normalize_index), so the index tuple is a constant of the kernel: the first "
-                   "call's labels are replayed (wrong loss and gradients)")
 def test_hand_written_nll_with_a_label_index():
     assert_same(run_both(training(lambda z, y: -tc.log_softmax(z, axis=1)[tc.arange(8), y].mean())))
 
 
-@pytest.mark.xfail(strict=True, reason="h[:, idx] with idx a step input: the tuple index is a "
-                   "recorded constant, the first idx is replayed")
 def test_slice_and_tensor_index():
     assert_same(run_both(lambda m: lambda x, y: m(x)[:, y[:3]]))
 
@@ -362,9 +349,6 @@ def test_library_modules_replay(make, batches):
     assert_same(run_both(training(F.cross_entropy), batches=batches, make_model=make))
 
 
-@pytest.mark.xfail(strict=True, reason="check=True compares max_pool2d's index sink (a list that "
-                   "forward appends the argmax indices to) by value: every call differs, so a "
-                   "faithful CNN step raises a false alarm at call 2")
 def test_check_true_has_no_false_alarm_on_a_cnn_with_max_pooling():
     tc.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12, 3))
@@ -373,8 +357,6 @@ def test_check_true_has_no_false_alarm_on_a_cnn_with_max_pooling():
         step(x, y)
 
 
-@pytest.mark.xfail(strict=True, reason="max_pool2d's index sink is a constant list of the kernel; "
-                   "each replay appends one more index array to it, so memory grows with every step")
 def test_replaying_max_pooling_does_not_grow_memory():
     import tracemalloc
     tc.manual_seed(0)
@@ -394,15 +376,11 @@ def test_replaying_max_pooling_does_not_grow_memory():
     assert grown < 200_000, f"{grown} bytes kept after 40 replays"  # one index array is 16 kB
 
 
-@pytest.mark.xfail(strict=True, reason="max_pool2d(return_indices=True): the indices tensor is "
-                   "wrapped outside any kernel, so the step returns the first call's indices")
 def test_max_pool_indices_returned_by_the_step():
     assert_same(run_both(lambda m: lambda x, y: F.max_pool2d(x, 2, return_indices=True),
                          batches=IMAGES))
 
 
-@pytest.mark.xfail(strict=True, reason="a schedule's step() is @replayed but its return value (the "
-                   "new lr) is dropped at replay: the step returns the recorded lr every call")
 def test_returning_the_lr_from_a_schedule_step():
     def make_step(model):
         opt = optim.SGD(model.parameters(), lr=0.1)

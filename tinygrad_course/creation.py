@@ -7,8 +7,20 @@ from __future__ import annotations
 import numpy as np
 
 from .dtypes import get_default_dtype
+from .ops.common import no_grad_op
 from .random import Generator, rng_from
-from .tensor import Tensor
+from .tensor import Tensor, _to_array
+
+
+def _made(fn, *args, requires_grad: bool = False, **options) -> Tensor:
+    # Through an op (no gradient), so a step recorded by tc.jit makes it again at each replay:
+    # the same values for a fixed recipe, a new draw for a random one.
+    return no_grad_op(fn, *args, **options).requires_grad_(requires_grad)
+
+
+def _draw(method: str, generator, dtype, *args) -> np.ndarray:
+    """generator.method(*args) (the thread's default generator when None, at each call)."""
+    return np.asarray(getattr(rng_from(generator=generator), method)(*args), dtype=dtype)
 
 
 def _shape(shape) -> tuple:
@@ -26,18 +38,20 @@ def _float(dtype):
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """A new tensor (a copy of `data`)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype (apply would make it float)
+        data = np.asarray(data)
+    return _made(_to_array, data, dtype, requires_grad=requires_grad)
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of the given shape (`zeros(2, 3)` or `zeros((2, 3))`), default float
     dtype."""
-    return Tensor._wrap(np.zeros(_shape(shape), _float(dtype))).requires_grad_(requires_grad)
+    return _made(np.zeros, _shape(shape), _float(dtype), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones of the given shape (`ones(2, 3)` or `ones((2, 3))`), default float dtype."""
-    return Tensor._wrap(np.ones(_shape(shape), _float(dtype))).requires_grad_(requires_grad)
+    return _made(np.ones, _shape(shape), _float(dtype), requires_grad=requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -45,17 +59,19 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     shape = _shape((shape,) if isinstance(shape, (int, np.integer)) else (shape,))
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
-    return Tensor._wrap(np.full(shape, fill_value, dtype)).requires_grad_(requires_grad)
+    return _made(np.full, shape, fill_value, dtype, requires_grad=requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in [start, stop), as numpy.arange (floats give the default dtype)."""
+    return _made(_arange, start, stop, step, dtype, requires_grad=requires_grad)
+
+
+def _arange(start, stop, step, dtype) -> np.ndarray:
     a = np.arange(start, stop, step) if stop is not None else np.arange(start)
     if dtype is not None:
-        a = a.astype(dtype)
-    elif a.dtype.kind == "f":
-        a = a.astype(get_default_dtype())
-    return Tensor._wrap(a).requires_grad_(requires_grad)
+        return a.astype(dtype)
+    return a.astype(get_default_dtype()) if a.dtype.kind == "f" else a
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, *,
@@ -67,33 +83,31 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, *
                               or (name != "k" and v < 0)):
             raise ValueError(f"eye: {name} must be an int{'' if name == 'k' else ' >= 0'}, "
                              f"got {v!r}")
-    return Tensor._wrap(np.eye(n, m, k, dtype=_float(dtype))).requires_grad_(requires_grad)
+    return _made(np.eye, n, m, k, dtype=_float(dtype), requires_grad=requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False,
           generator: Generator | None = None) -> Tensor:
     """Standard normal samples from `generator`, else the thread's default (see `manual_seed`)."""
-    a = rng_from(generator=generator).standard_normal(_shape(shape)).astype(_float(dtype))
-    return Tensor._wrap(a).requires_grad_(requires_grad)
+    return _made(_draw, "standard_normal", generator, _float(dtype), _shape(shape),
+                 requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False,
          generator: Generator | None = None) -> Tensor:
     """Uniform samples in [0, 1) from `generator`, else the thread's default (see `manual_seed`)."""
-    a = rng_from(generator=generator).random(_shape(shape)).astype(_float(dtype))
-    return Tensor._wrap(a).requires_grad_(requires_grad)
+    return _made(_draw, "random", generator, _float(dtype), _shape(shape),
+                 requires_grad=requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and, unless `dtype` is given, the dtype) of `t`."""
-    d = t.data if isinstance(t, Tensor) else np.asarray(t)
-    return Tensor._wrap(np.zeros_like(d, dtype=dtype)).requires_grad_(requires_grad)
+    return _made(np.zeros_like, _like(t), dtype=dtype, requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape (and, unless `dtype` is given, the dtype) of `t`."""
-    d = t.data if isinstance(t, Tensor) else np.asarray(t)
-    return Tensor._wrap(np.ones_like(d, dtype=dtype)).requires_grad_(requires_grad)
+    return _made(np.ones_like, _like(t), dtype=dtype, requires_grad=requires_grad)
 
 
 def _like(t) -> np.ndarray:
@@ -102,17 +116,17 @@ def _like(t) -> np.ndarray:
 
 def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of t's shape and dtype (or `dtype`) filled with `fill_value`."""
-    return Tensor._wrap(np.full_like(_like(t), fill_value, dtype=dtype)).requires_grad_(requires_grad)
+    return _made(np.full_like, _like(t), fill_value, dtype=dtype, requires_grad=requires_grad)
 
 
 def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of `shape` holding whatever was in memory (default float dtype): fill it first."""
-    return Tensor._wrap(np.empty(_shape(shape), _float(dtype))).requires_grad_(requires_grad)
+    return _made(np.empty, _shape(shape), _float(dtype), requires_grad=requires_grad)
 
 
 def empty_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of t's shape and dtype (or `dtype`) holding whatever was in memory."""
-    return Tensor._wrap(np.empty_like(_like(t), dtype=dtype)).requires_grad_(requires_grad)
+    return _made(np.empty_like, _like(t), dtype=dtype, requires_grad=requires_grad)
 
 
 def _count(num, steps, op: str) -> int:
@@ -186,8 +200,8 @@ def randint(low: int, high=None, size=None, *, dtype=None,
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    a = rng_from(generator=generator).integers(low, high, _size(size, "randint"))
-    return Tensor._wrap(np.asarray(a, dtype=np.int64 if dtype is None else dtype))
+    return _made(_draw, "integers", generator, np.int64 if dtype is None else dtype, low, high,
+                 _size(size, "randint"))
 
 
 def normal(mean=0.0, std=1.0, size=None, *, dtype=None, requires_grad: bool = False,
@@ -198,16 +212,16 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, requires_grad: bool = Fa
     mean, std = _value(mean), _value(std)
     if np.any(np.asarray(std) < 0):
         raise ValueError(f"normal: std must be >= 0, got {std!r}")
-    a = rng_from(generator=generator).normal(mean, std, _size(size, "normal"))
-    return Tensor._wrap(np.asarray(a, dtype=_float(dtype))).requires_grad_(requires_grad)
+    return _made(_draw, "normal", generator, _float(dtype), mean, std, _size(size, "normal"),
+                 requires_grad=requires_grad)
 
 
 def uniform(low=0.0, high=1.0, size=None, *, dtype=None, requires_grad: bool = False,
             generator: Generator | None = None) -> Tensor:
     """Samples uniform in [low, high) of shape `size` (by default low's and high's shapes
     broadcast together), as numpy's uniform (PyTorch's in-place uniform_ made a factory)."""
-    a = rng_from(generator=generator).uniform(_value(low), _value(high), _size(size, "uniform"))
-    return Tensor._wrap(np.asarray(a, dtype=_float(dtype))).requires_grad_(requires_grad)
+    return _made(_draw, "uniform", generator, _float(dtype), _value(low), _value(high),
+                 _size(size, "uniform"), requires_grad=requires_grad)
 
 
 def _float_like(d: np.ndarray, dtype):

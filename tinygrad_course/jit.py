@@ -67,13 +67,15 @@ def replayed(fn: Callable) -> Callable:
 class _Kernel:
     """One op's forward as recorded: where each argument comes from, and where the output goes."""
 
-    __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "kwargs", "out", "name",
-                 "scope", "consts")
+    __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "from_items", "kwargs",
+                 "out", "name", "scope", "consts")
 
     def compile(self) -> Callable:
         """run(slots, args): fill the argument list from the slots and parameters, run forward."""
         ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
         from_slots, from_tensors = tuple(self.from_slots), tuple(self.from_tensors)
+        if self.from_items:
+            return self._compile_with_items()
         if not kwargs and [pos for pos, _ in from_slots] == [0] and \
                 [pos for pos, _ in from_tensors] == list(range(1, len(from_tensors) + 1)):
             # The common case: an array input, parameters (a layer's weight and bias), options.
@@ -111,9 +113,39 @@ class _Kernel:
             slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
         return run
 
+    def _compile_with_items(self) -> Callable:
+        # Tuple or list arguments (indices) rebuilt from their recorded items and the slots.
+        ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
+        from_slots, from_tensors, from_items = self.from_slots, self.from_tensors, self.from_items
+        seqs = {pos: a[pos] for pos, _, _ in from_items}
+
+        def run(slots: list, _args: tuple) -> None:
+            for pos, s in from_slots:
+                a[pos] = slots[s]
+            for pos, t in from_tensors:
+                a[pos] = t.data
+            items = {pos: list(seq.items) for pos, seq in seqs.items()}
+            for pos, j, s in from_items:
+                items[pos][j] = slots[s]
+            for pos, seq in seqs.items():
+                a[pos] = seq.kind(items[pos])
+            ctx.saved = ()
+            y = forward(ctx, *a, **kwargs)
+            slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+        return run
+
     def describe(self) -> str:
         where = f" in {type(self.scope).__name__}" if self.scope is not None else ""
         return f"`{self.name}`{where}"
+
+
+class _Items:
+    """A recorded tuple or list argument: its kind and items (None where a slot goes)."""
+
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind: type, items: list):
+        self.kind, self.items = kind, items
 
 
 def _as_output(ctx, y) -> np.ndarray:
@@ -179,12 +211,15 @@ class _Backward:
 class _Call:
     """A `@replayed` function as recorded, with its arguments."""
 
-    __slots__ = ("fn", "args", "kwargs")
+    __slots__ = ("fn", "args", "kwargs", "out")
 
     def compile(self) -> Callable:
-        """run(slots, args): call the function again with the same arguments."""
-        fn, args, kwargs = self.fn, self.args, self.kwargs
-        return lambda _slots, _args: fn(*args, **kwargs)
+        """run(slots, args): call the function again with the same arguments; keep its result."""
+        fn, args, kwargs, out = self.fn, self.args, self.kwargs, self.out
+
+        def run(slots: list, _args: tuple) -> None:
+            slots[out] = fn(*args, **kwargs)
+        return run
 
 
 class _Entry:
@@ -213,6 +248,8 @@ def _build(spec, slots: list):
     kind, value = spec
     if kind == "slot":
         return Tensor._wrap(slots[value])
+    if kind == "call":
+        return slots[value]
     if kind == "seq":
         return value[0](_build(v, slots) for v in value[1])
     if kind == "dict":
@@ -246,6 +283,7 @@ class _Recorder:
         self.kernels: list[_Kernel] = []
         self.arg_tensors = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
         self.modules: dict = {}
+        self.call_results: dict[int, int] = {}  # id(what a @replayed call returned) -> slot
         self.depth = 0
         self.clock = _clock[0]
         self.inputs = []
@@ -275,6 +313,7 @@ class _Recorder:
         k.ctx, k.forward, k.kwargs, k.name = ctx, type(ctx).forward, kwargs, name
         k.scope = _state.scopes[-1]
         k.args, k.from_slots, k.from_tensors, k.consts = list(arrays), [], [], []
+        k.from_items = []
         for pos, (a, array) in enumerate(zip(args, arrays)):
             s = self.slots.get(id(array)) if isinstance(array, np.ndarray) else None
             if s is not None:
@@ -288,12 +327,30 @@ class _Recorder:
                     a = weakref.ref(a)
                     k.from_tensors.append((pos, a))
                 k.consts.append((pos, a if isinstance(a, weakref.ref) else k.args[pos]))
+            elif type(array) is tuple and any(isinstance(v, np.ndarray) for v in array):
+                k.args[pos] = self._sequence(k, pos, array)
+                k.consts.append((pos, k.args[pos]))
             else:
                 k.consts.append((pos, array))
         k.out = self._slot(result.data)
         self.kernel_of[id(ctx)] = len(self.events)
         self.kernels.append(k)
         self.events.append(k)
+
+    def _sequence(self, k: _Kernel, pos: int, seq):
+        """A tuple argument holding arrays (an index such as x[rows, y]): its arrays
+        from slots are filled in at each replay (`from_items`); the others must be held outside."""
+        items = list(seq)
+        for j, v in enumerate(items):
+            if isinstance(v, np.ndarray):
+                s = self.slots.get(id(v))
+                if s is not None:
+                    k.from_items.append((pos, j, s))
+                    items[j] = None
+                else:
+                    self._refuse_view(k, v)
+                    items[j] = weakref.ref(v)
+        return _Items(type(seq), items)
 
     def _refuse_view(self, k: _Kernel, array: np.ndarray) -> None:
         base = array.base
@@ -353,17 +410,30 @@ class _Recorder:
         self.events.append(c)
         self.depth += 1
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         finally:
             self.depth -= 1
             self.clock = _clock[0]
+        c.out = self.call_results[id(result)] = len(self.keep)  # a replay returns its new value
+        self.keep.append(result)
+        return result
 
     def finish(self, result, grad_mode: bool) -> tuple[_Entry, object]:
         """The entry, and the eager result with its tensors detached (as a replay returns them)."""
         self._check_clock("at the end of the step")
         for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
-            k.ctx.inputs = k.ctx.parents = ()
+            ctx = k.ctx
+            ctx.inputs = ctx.parents = ()
+            # What the contexts keep does not count as held outside the step: forward sets it
+            # again at each replay.
+            ctx.saved = None
+            for name, v in list(ctx.__dict__.items()):
+                if isinstance(v, (np.ndarray, tuple, list)):
+                    ctx.__dict__[name] = None
         for k in self.kernels:
+            for pos, _, _ in k.from_items:
+                seq = k.args[pos]
+                seq.items = [self._alive(k, v) if isinstance(v, weakref.ref) else v for v in seq.items]
             # A tensor still held elsewhere is read by reference (its current .data at each
             # replay); one made in the step around an array held elsewhere, that array.
             tensors = [(pos, ref()) for pos, ref in k.from_tensors]
@@ -374,6 +444,10 @@ class _Recorder:
             held = dict(k.from_tensors)
             k.consts = [(pos, held.get(pos, k.args[pos])) if isinstance(c, weakref.ref) else (pos, c)
                         for pos, c in k.consts]
+            for pos, seq in enumerate(k.args):  # sequences without step arrays are plain again
+                if isinstance(seq, _Items) and not any(p == pos for p, _, _ in k.from_items):
+                    k.args[pos] = seq.kind(self._alive(k, v) if isinstance(v, weakref.ref) else v
+                                           for v in seq.items)
         entry = _Entry()
         entry.events, entry.n_slots, entry.inputs = self.events, len(self.keep), self.inputs
         entry.runs = [event.compile() for event in self.events]
@@ -397,11 +471,18 @@ class _Recorder:
         return t
 
     def _spec(self, value):
+        if id(value) in self.call_results:  # what a @replayed call returned: its value then
+            return ("call", self.call_results[id(value)])
         if isinstance(value, Tensor):
             s = self.slots.get(id(value.data))
-            if s is None:
-                return ("const", value)
-            return ("slot", s)
+            if s is not None:
+                return ("slot", s)
+            if value.requires_grad and value._ctx is None or any(
+                    t is value for k in self.kernels for _, t in k.from_tensors):
+                return ("const", value)  # a parameter or buffer: the object itself
+            raise JitError(f"tc.jit: the step returns a tensor of shape {value.shape} that no op "
+                           "in it made (a .grad, or a tensor made from NumPy data); a replay would "
+                           "return its first value. Read it outside the step")
         if isinstance(value, (tuple, list)):
             return ("seq", (type(value) if type(value) in (tuple, list) else tuple,
                             [self._spec(v) for v in value]))
@@ -577,7 +658,7 @@ def _compare(old: _Entry, new: _Entry, call: int) -> None:
 
 
 def _same_value(a, b) -> bool:
-    if a is b:
+    if a is b or isinstance(a, list):  # a list is an op's output place (max_pool2d's indices)
         return True
     a = a.data if isinstance(a, Tensor) else a
     b = b.data if isinstance(b, Tensor) else b

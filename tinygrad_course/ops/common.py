@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import Function
 from ..tensor import Tensor
 
 
@@ -72,3 +73,20 @@ def reflected(fn, dunder: str):
     op.__name__ = dunder
     op.__doc__ = f"{fn.__name__}(other, self): a Python value or ndarray on the left."
     return op
+
+
+class NoGrad(Function):
+    """y = fn(*arrays, **options): a NumPy function without a gradient (a comparison, a logic op,
+    argmax). It runs through apply like any op, so a step recorded by tc.jit runs it again at
+    every replay instead of keeping its first result."""
+
+    name = "no_grad_op"
+
+    @staticmethod
+    def forward(ctx, fn, *arrays, **options):
+        return np.asarray(fn(*arrays, **options))
+
+
+def no_grad_op(fn, *args, **options) -> Tensor:
+    """fn of the arrays of `args` (tensors unwrapped) as a tensor with no gradient."""
+    return NoGrad.apply(fn, *[a.data if isinstance(a, Tensor) else a for a in args], **options)

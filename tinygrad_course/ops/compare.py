@@ -4,13 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from .common import no_grad_op
 
 
 def _compare(ufunc, doc: str):
     def op(a, b) -> Tensor:
-        ad = a.data if isinstance(a, Tensor) else a
-        bd = b.data if isinstance(b, Tensor) else b
-        return Tensor._wrap(np.asarray(ufunc(ad, bd)))
+        return no_grad_op(ufunc, a, b)
     op.__name__ = ufunc.__name__
     op.__doc__ = f"a {doc} b elementwise, a bool tensor with no gradient (NumPy's {ufunc.__name__})."
     return op

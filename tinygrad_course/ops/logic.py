@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .common import normalize_axis, reflected, torch_axis
+from .common import no_grad_op, normalize_axis, reflected, torch_axis
 
 
 def _data(x):
@@ -15,7 +15,7 @@ def _data(x):
 
 def _no_grad_op(ufunc, doc: str):
     def op(*args) -> Tensor:
-        return Tensor._wrap(np.asarray(ufunc(*[_data(a) for a in args])))
+        return no_grad_op(ufunc, *args)
     op.__name__ = ufunc.__name__
     op.__doc__ = f"{doc}, elementwise; no gradient (NumPy's {ufunc.__name__})."
     return op
@@ -41,7 +41,7 @@ def _bitwise(ufunc, symbol: str, doc: str):
                 f"{', '.join(map(str, kinds))}; compare floats first, e.g. {example}, or use "
                 f"tc.logical_{'not' if len(args) == 1 else ufunc.__name__.split('_')[1]} "
                 "(nonzero counts as true)")
-        return Tensor._wrap(np.asarray(ufunc(*arrays)))
+        return no_grad_op(ufunc, *arrays)
     op.__name__ = ufunc.__name__
     op.__doc__ = (f"{doc} (`{symbol}`): logical on bool tensors, bitwise on integers, as in "
                   f"NumPy; no gradient.")
@@ -57,8 +57,7 @@ bitwise_not = invert
 
 def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
     """|a - b| <= atol + rtol |b| elementwise (NumPy's and PyTorch's defaults), a bool tensor."""
-    return Tensor._wrap(np.asarray(np.isclose(_data(a), _data(b), rtol=rtol, atol=atol,
-                                              equal_nan=equal_nan)))
+    return no_grad_op(np.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
@@ -70,7 +69,7 @@ def _reduce(fn, op: str, x, axis, keepdims, dim, keepdim) -> Tensor:
     axis, keepdims = torch_axis(op, axis, dim, keepdims, keepdim)
     d = np.asarray(_data(x))
     axes = None if axis is None else normalize_axis(axis, d.ndim, op)
-    return Tensor._wrap(np.asarray(fn(d, axis=axes, keepdims=keepdims)))
+    return no_grad_op(fn, d, axis=axes, keepdims=keepdims)
 
 
 def any(x, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A001 - NumPy's name

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_tensor, is_tensor
+from .common import as_tensor, is_tensor, no_grad_op
 from .conv import Geometry, data, fold_patches, out_size, pad_image, pair, windows
 from .indexing import IndexAdd, getitem
 from .linalg import matmul
@@ -107,7 +107,7 @@ class MaxPool2d(_ArgmaxPool):
         rows = np.arange(out_hw[0]).reshape(-1, 1) * sh - pt + row.astype(np.intp) * dh
         cols = np.arange(out_hw[1]) * sw - pl + col.astype(np.intp) * dw
         indices = rows * w + cols
-        sink.append(indices)
+        sink[:] = [indices]  # (overwritten, not appended: a tc.jit replay reuses the list)
         ctx.disjoint = sh >= (kernel[0] - 1) * dh + 1 and sw >= (kernel[1] - 1) * dw + 1
         ctx.shape, ctx.indices = x.shape, indices
         return out
@@ -176,7 +176,7 @@ class AdaptiveMaxPool2d(_ArgmaxPool):
         rows = r[np.arange(out_hw[0])[:, None], arg // kw]
         cols = q[np.arange(out_hw[1]), arg % kw]
         indices = rows * w + cols
-        sink.append(indices)
+        sink[:] = [indices]  # (overwritten, not appended: a tc.jit replay reuses the list)
         ctx.disjoint = False
         ctx.shape, ctx.indices = x.shape, indices
         return out
@@ -197,13 +197,20 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indic
                                                        ceil_mode, op)
     sink: list = []  # forward puts the indices here, so they are computed once
     out = MaxPool2d.apply(x, kernel, geo, out_hw, sink)
-    return _pooled(out, sink[0], unbatched, return_indices)
+    return _pooled(out, sink, unbatched, return_indices)
 
 
-def _pooled(out: Tensor, indices: np.ndarray, unbatched: bool, return_indices: bool):
-    if unbatched:
-        out, indices = out[0], indices[0]
-    return (out, Tensor._wrap(indices.astype(np.int64, copy=False))) if return_indices else out
+def _pooled(out: Tensor, sink: list, unbatched: bool, return_indices: bool):
+    if not return_indices:
+        return out[0] if unbatched else out
+    # An op reading the list forward filled, so a step replayed by tc.jit reads this call's.
+    indices = no_grad_op(_indices_in, sink, unbatched)
+    return (out[0], indices) if unbatched else (out, indices)
+
+
+def _indices_in(sink: list, unbatched: bool) -> np.ndarray:
+    indices = sink[0].astype(np.int64, copy=False)
+    return indices[0] if unbatched else indices
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -323,7 +330,7 @@ def adaptive_max_pool2d(x, output_size, return_indices: bool = False):
     x, unbatched, out_hw = _adaptive_size(x, output_size, "adaptive_max_pool2d")
     sink: list = []
     out = AdaptiveMaxPool2d.apply(x, out_hw, sink)
-    return _pooled(out, sink[0], unbatched, return_indices)
+    return _pooled(out, sink, unbatched, return_indices)
 
 
 # ---- interpolation -----------------------------------------------------------------------

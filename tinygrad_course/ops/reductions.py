@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_tensor, expand_reduced, normalize_axis, torch_axis
+from .common import as_tensor, expand_reduced, no_grad_op, normalize_axis, torch_axis
 from .elementwise import astype, sqrt
 from .shape import expand_to
 
@@ -226,7 +226,7 @@ def _arg(fn, x, axis, keepdims: bool, op: str) -> Tensor:
         if len(axis) != 1 and d.ndim:
             raise TypeError(f"{op}: axis must be a single int or None")
         axis = axis[0] if d.ndim else None
-    return Tensor._wrap(np.asarray(fn(d, axis=axis, keepdims=keepdims)))
+    return no_grad_op(fn, d, axis=axis, keepdims=keepdims)
 
 
 def argmax(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
