@@ -25,7 +25,7 @@ import functools
 import threading
 import weakref
 from collections import OrderedDict
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -400,6 +400,9 @@ class _Recorder:
 
     def call(self, fn: Callable, args: tuple, kwargs: dict):
         self._check_clock(f"before {fn.__qualname__}")
+        # An iterator (model.parameters()) would be empty at the next call: keep its items.
+        args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
+        kwargs = {k: list(v) if isinstance(v, Iterator) else v for k, v in kwargs.items()}
         for a in (*args, *kwargs.values()):
             if isinstance(a, Tensor) and id(a.data) in self.slots:
                 raise JitError(f"tc.jit: {fn.__qualname__} gets a tensor computed in the step; a "
@@ -572,6 +575,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         self.recordings = 0  # how many times a signature was recorded (retraces)
         self._last = None  # the entries replayed last (already at the cache's recent end)
         self._modules_seen = _module_changes[0]
+        self._lock = threading.Lock()
         self.calls = 0
         if fn is not None:
             functools.update_wrapper(self, fn)
@@ -587,6 +591,10 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         if _state.recorder is not None:
             raise JitError("tc.jit: a jitted function called while another step is being "
                            "recorded; jit the outer step only")
+        with self._lock:  # one call at a time: a replay reuses the kernels' contexts
+            return self._call(args, kwargs)
+
+    def _call(self, args: tuple, kwargs: dict):
         if _module_changes[0] != self._modules_seen:  # a module changed since: record anew
             self.cache.clear()
             self._last = None
@@ -596,6 +604,10 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             names = sorted(kwargs)
             key += tuple((k, _key_of(kwargs[k])) for k in names)
             inputs = args + tuple(kwargs[k] for k in names)
+        if len(inputs) > 1:  # which inputs are the same array is part of the signature
+            ids = [id(a.data) if isinstance(a, Tensor) else id(a) for a in inputs]
+            if len(set(ids)) < len(ids):
+                key += (("same", tuple(ids.index(i) for i in ids)),)
         entries = self.cache.get(key, ())
         entry = next((e for e in entries if e.matches()), None)
         if entry is not None and not self.check:

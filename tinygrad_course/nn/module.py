@@ -45,8 +45,13 @@ class _BackwardHookState:
     input gradients, and the hooks run once every input that requires grad has its gradient."""
 
     def __init__(self, module, hooks: list, n_inputs: int, pending: int) -> None:
-        self.module, self.hooks, self.pending = module, hooks, pending
-        self.grad_input: list = [None] * n_inputs
+        self.module, self.hooks, self.n_inputs, self.inputs_needing_grad = module, hooks, n_inputs, pending
+        self.reset()
+
+    def reset(self) -> None:
+        """Wait for every input's gradient again (a step replayed by tc.jit reuses this state)."""
+        self.pending = self.inputs_needing_grad
+        self.grad_input: list = [None] * self.n_inputs
         self.grad_output: tuple = (None,)
 
     def run(self):
@@ -77,6 +82,7 @@ class BackwardHookOutput(Function):
     @staticmethod
     def forward(ctx, x, state):
         ctx.state = state
+        state.reset()  # the inputs' forwards ran, no backward yet: the place a replay resets it
         return x
 
     @staticmethod
