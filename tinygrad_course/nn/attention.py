@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..dtypes import get_default_dtype
+from ..ops.common import no_grad_op
 from ..ops.indexing import where
 from ..random import Generator
 from ..tensor import Tensor
@@ -24,9 +25,24 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None):
         if m.dtype == np.bool_:
             scores = where(m, -np.inf, scores)
         else:
-            scores = scores + m.astype(scores.dtype)
+            scores = scores + m.astype(scores.dtype, copy=False)
     weights = scores.softmax(-1)
     return weights @ v, weights
+
+
+def _array(x) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _additive_mask(a, p, heads: int, shape: tuple, dtype) -> np.ndarray:
+    """attn_mask `a` and key_padding_mask `p` (either None) as one float mask of `shape` (N *
+    heads, L, S) added to the scores: -inf where a bool mask forbids, a float mask as it is."""
+    mask = np.zeros(shape, dtype)
+    if a is not None:
+        mask = np.where(a, -np.inf, mask) if a.dtype == np.bool_ else mask + a
+    if p is not None:
+        mask = np.where(np.repeat(p.astype(bool), heads, axis=0)[:, None, :], -np.inf, mask)
+    return mask.astype(dtype, copy=False)
 
 
 class MultiheadAttention(Module):
@@ -100,22 +116,17 @@ class MultiheadAttention(Module):
         """attn_mask and key_padding_mask as one additive float mask (N * heads, L, S), or None."""
         if attn_mask is None and key_padding_mask is None:
             return None
-        mask = np.zeros((n * self.num_heads, length, s), self.in_proj_weight.dtype)
-        if attn_mask is not None:
-            a = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-            if a.shape not in ((length, s), (n * self.num_heads, length, s)):
-                raise ValueError(f"{self._where()}: attn_mask must have shape ({length}, {s}) or "
-                                 f"({n * self.num_heads}, {length}, {s}), got {a.shape}")
-            mask = np.where(a, -np.inf, mask) if a.dtype == np.bool_ else mask + a
-        if key_padding_mask is not None:
-            p = key_padding_mask.data if isinstance(key_padding_mask, Tensor) \
-                else np.asarray(key_padding_mask)
-            if p.shape != (n, s):
-                raise ValueError(f"{self._where()}: key_padding_mask must have shape ({n}, {s}), "
-                                 f"got {p.shape}")
-            mask = np.where(np.repeat(p.astype(bool), self.num_heads, axis=0)[:, None, :],
-                            -np.inf, mask)
-        return mask.astype(self.in_proj_weight.dtype, copy=False)
+        a = None if attn_mask is None else _array(attn_mask)
+        p = None if key_padding_mask is None else _array(key_padding_mask)
+        if a is not None and a.shape not in ((length, s), (n * self.num_heads, length, s)):
+            raise ValueError(f"{self._where()}: attn_mask must have shape ({length}, {s}) or "
+                             f"({n * self.num_heads}, {length}, {s}), got {a.shape}")
+        if p is not None and p.shape != (n, s):
+            raise ValueError(f"{self._where()}: key_padding_mask must have shape ({n}, {s}), "
+                             f"got {p.shape}")
+        # An op, so a step recorded by tc.jit builds the mask from each call's masks.
+        return no_grad_op(_additive_mask, a, p, self.num_heads, (n * self.num_heads, length, s),
+                          self.in_proj_weight.dtype)
 
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "

@@ -11,6 +11,8 @@ nearest interpolation is an index: their derivatives of every order come from th
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..autograd import Function
@@ -229,6 +231,26 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
 
 
 # ---- average pooling ---------------------------------------------------------------------
+@functools.lru_cache(maxsize=256)
+def _constant(fn, *args) -> np.ndarray:
+    """fn(*args), made once per arguments and read-only: a pooling divisor or an averaging
+    matrix depends on shapes alone, and a step recorded by tc.jit then reads the same array."""
+    a = np.ascontiguousarray(fn(*args))
+    a.flags.writeable = False
+    return a
+
+
+def _transposed(fn, *args) -> np.ndarray:
+    return fn(*args).T
+
+
+def _divisor(hw: tuple, kernel: tuple, stride: tuple, pads: tuple, out_hw: tuple,
+             include_pad: bool, dtype) -> np.ndarray:
+    dh = _window_counts(hw[0], kernel[0], stride[0], pads[0], out_hw[0], include_pad)
+    dw = _window_counts(hw[1], kernel[1], stride[1], pads[1], out_hw[1], include_pad)
+    return np.outer(dh, dw).astype(dtype)
+
+
 def _window_counts(n: int, k: int, s: int, p: int, o: int, include_pad: bool) -> np.ndarray:
     """How many elements PyTorch divides by along one axis: the window clipped to the padded
     input (include_pad) or to the input itself; ceil_mode's overhang never counts."""
@@ -269,10 +291,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
     op = "avg_pool2d"
     x, unbatched, kernel, geo, out_hw = _pool_geometry(x, kernel_size, stride, padding, 1,
                                                        ceil_mode, op)
-    hw, (pt, _, pl, _) = data(x).shape[2:], geo.pads
-    dh = _window_counts(hw[0], kernel[0], geo.stride[0], pt, out_hw[0], count_include_pad)
-    dw = _window_counts(hw[1], kernel[1], geo.stride[1], pl, out_hw[1], count_include_pad)
-    divisor = np.outer(dh, dw).astype(data(x).dtype)
+    (pt, _, pl, _), d = geo.pads, data(x)
+    divisor = _constant(_divisor, d.shape[2:], kernel, geo.stride, (pt, pl), out_hw,
+                        count_include_pad, d.dtype)
     out = AvgPool2d.apply(x, kernel, geo, out_hw, divisor)
     return out[0] if unbatched else out
 
@@ -319,8 +340,8 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
     x, unbatched, (oh, ow) = _adaptive_size(x, output_size, "adaptive_avg_pool2d")
     x = as_tensor(x)
     h, w = x.shape[2:]
-    out = matmul(matmul(Tensor._wrap(_averaging_matrix(h, oh, x.dtype)), x),
-                 Tensor._wrap(_averaging_matrix(w, ow, x.dtype).T))
+    out = matmul(matmul(Tensor._wrap(_constant(_averaging_matrix, h, oh, x.dtype)), x),
+                 Tensor._wrap(_constant(_transposed, _averaging_matrix, w, ow, x.dtype)))
     return out[0] if unbatched else out
 
 
@@ -395,8 +416,8 @@ def interpolate(x, size=None, scale_factor=None, mode: str = "nearest",
         index = (slice(None), slice(None), idx[0]) if k == 1 else \
             (slice(None), slice(None), idx[0][:, None], idx[1][None, :])
         return getitem(x, index)
-    mats = [_linear_matrix(n, o, f, bool(align_corners), x.dtype)
-            for n, o, f in zip(spatial, sizes, factors)]
+    mats = [(n, o, f, bool(align_corners), x.dtype) for n, o, f in zip(spatial, sizes, factors)]
+    last = Tensor._wrap(_constant(_transposed, _linear_matrix, *mats[-1]))
     if k == 1:
-        return matmul(x, Tensor._wrap(mats[0].T))
-    return matmul(matmul(Tensor._wrap(mats[0]), x), Tensor._wrap(mats[1].T))
+        return matmul(x, last)
+    return matmul(matmul(Tensor._wrap(_constant(_linear_matrix, *mats[0])), x), last)
