@@ -184,3 +184,17 @@ def test_loss_modules_refuse_an_unknown_reduction():
         nn.L1Loss(reduction="avg")
     with pytest.raises(ValueError, match="batchmean"):
         nn.KLDivLoss(reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_the_fused_cross_entropy_ignores_minus_100_as_the_options_path_does(reduction):
+    from tinygrad_course.nn.loss_functions import cross_entropy_with_options
+    y = np.array([0, -100, 1, 2, -100])
+    z = tc.Tensor(Z.astype(np.float64), requires_grad=True)
+    fused = F.cross_entropy(z, y, reduction=reduction)
+    reference = cross_entropy_with_options(z, y, reduction=reduction)
+    np.testing.assert_allclose(fused.data, reference.data, rtol=1e-12)
+    g = np.linspace(0.5, 1.5, fused.data.size).reshape(fused.shape)
+    assert tc.gradcheck(lambda z: F.cross_entropy(z, y, reduction=reduction), [z])
+    fused.backward(g if fused.ndim else None)
+    assert np.all(z.grad.data[y == -100] == 0)

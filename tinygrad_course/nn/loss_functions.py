@@ -17,7 +17,8 @@ import numpy as np
 from .. import ops
 from ..autograd import Function
 from ..dtypes import get_default_dtype
-from ..ops.common import is_tensor
+from ..creation import arange
+from ..ops.common import is_tensor, no_grad_op
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -91,9 +92,14 @@ def one_hot(labels, num_classes: int | None = None, dtype=None) -> Tensor:
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"one_hot: labels must be in 0..{num_classes - 1}, got values from "
                          f"{y.min()} to {y.max()}")
-    out = np.zeros(y.shape + (num_classes,), dtype=dtype or get_default_dtype())
+    # An op, so a step recorded by tc.jit encodes each call's labels.
+    return no_grad_op(_one_hot, y, num_classes, np.dtype(dtype or get_default_dtype()))
+
+
+def _one_hot(y: np.ndarray, num_classes: int, dtype) -> np.ndarray:
+    out = np.zeros(y.shape + (num_classes,), dtype=dtype)
     np.put_along_axis(out, y[..., None].astype(np.intp), 1, axis=-1)
-    return Tensor._wrap(out)
+    return out
 
 
 def mse_loss(pred, target, reduction: str = "mean") -> Tensor:
@@ -212,7 +218,10 @@ class SoftmaxCrossEntropy(Function):
     """Softmax regression's cost with the softmax fused in: L_i = -sum_j y_ij log softmax(z_i)_j
     = logsumexp(z_i) sum_j y_ij - sum_j y_ij z_ij; dL/dz = (softmax(z) sum_j y_ij - y) / m, which is
     (softmax(z) - y) / m for one-hot rows; dL/dy = -log_softmax(z).
-    `labels` (integer classes) or `y` (one-hot or probabilities, same shape as z) is given."""
+    `labels` (integer classes) or `y` (one-hot or probabilities, same shape as z) is given; a
+    label of -100 (PyTorch's default ignore_index) is ignored: its row adds nothing, and the mean
+    is over the other rows. (Decided here, in the kernel, so a step replayed by tc.jit decides
+    it again for each batch.)"""
 
     name = "softmax_cross_entropy"
 
@@ -224,24 +233,36 @@ class SoftmaxCrossEntropy(Function):
         total = p.sum(axis=1, keepdims=True)
         p /= total
         lse = np.log(total[:, 0])
+        keep = None
         if labels is not None:
+            if labels.size and labels.min() < 0:
+                keep = labels != -100
+                if (labels[keep] < 0).any():  # checked before, but not in a tc.jit replay
+                    raise ValueError(f"cross_entropy: label {labels[keep].min()} is out of range "
+                                     "(labels are 0..C-1, or -100 to ignore a row)")
+                labels = np.where(keep, labels, 0)
             # Flat positions of each row's label: one gather, cheaper than a 2-D fancy index.
             ctx.flat = np.arange(0, m * z.shape[1], z.shape[1]) + labels
             loss = lse - shifted.take(ctx.flat)
+            if keep is not None:
+                loss *= keep
         else:
             loss = lse * y.sum(axis=1) - np.einsum("ij,ij->i", y, shifted)
-        ctx.reduction, ctx.n, ctx.labels = reduction, m, labels
+        n = m if keep is None else int(keep.sum())
+        ctx.reduction, ctx.n, ctx.labels, ctx.keep = reduction, n, labels, keep
         logp = None
         if ctx.needs_input_grad[1]:
             logp = shifted - lse[:, None]
         ctx.save_for_backward(z, y, p, logp)
+        if keep is not None and reduction == "mean":  # the mean over the rows not ignored
+            return np.asarray(np.add.reduce(loss) / np.array(n, loss.dtype))
         return _reduce(loss, reduction)
 
     @staticmethod
     def backward(ctx, g):
         z, y, p, logp = ctx.saved
         nz, ny = ctx.needs_input_grad[:2]
-        scale = _upstream(g, ctx.reduction, ctx.n, (ctx.n, 1))
+        scale = _upstream(g, ctx.reduction, ctx.n, (len(z), 1))
         if is_tensor(g):
             logp = ops.log_softmax(z, axis=1)
             p = ops.exp(logp)
@@ -256,6 +277,8 @@ class SoftmaxCrossEntropy(Function):
                 gz = p.copy()
                 gz.reshape(-1)[ctx.flat] -= 1
                 gz *= scale
+            if ctx.keep is not None:  # an ignored row has no gradient
+                gz = gz * ctx.keep[:, None]
         if ny:
             gy = -logp * scale
         return gz, gy, None, None
@@ -269,8 +292,10 @@ def _labels(target, n_classes: int, m: int, op: str) -> np.ndarray:
         raise ValueError(f"{op}: integer labels must have shape ({m},) for logits with {m} rows, "
                          f"got shape {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)][0]
-        raise ValueError(f"{op}: label {bad} is out of range for {n_classes} classes (0..{n_classes - 1})")
+        wrong = ((labels < 0) & (labels != -100)) | (labels >= n_classes)
+        if wrong.any():
+            raise ValueError(f"{op}: label {labels[wrong][0]} is out of range for {n_classes} "
+                             f"classes (0..{n_classes - 1}); -100 marks a row to ignore")
     return labels
 
 
@@ -283,9 +308,13 @@ def cross_entropy(logits, target, reduction: str = "mean", *, weight=None,
     are keyword-only and computed by `nn.losses.cross_entropy_with_options`."""
     op = "cross_entropy"
     t = _array(target)
+    if isinstance(target, Tensor) and t.ndim == 2 and t.shape[1] == 1 and t.dtype.kind in "iu":
+        target = target.reshape(-1)  # a column of labels, by an op (tc.jit replays it)
+        t = target.data
+    # Which kernel runs depends on the arguments only (the fused one ignores -100 itself), so a
+    # step recorded by tc.jit runs the same kernel whatever the labels of later batches.
     if (weight is not None or label_smoothing or np.ndim(_array(logits)) > 2
-            or (t.dtype.kind in "iu" and t.size and (ignore_index != -100 or t.min() < 0)
-                and np.any(t == ignore_index))):  # the default -100 needs only a look at the min
+            or (t.dtype.kind in "iu" and ignore_index != -100)):
         return cross_entropy_with_options(logits, target, weight, ignore_index, label_smoothing,
                                           reduction)
     _reduction(reduction, op)
@@ -329,7 +358,8 @@ def _classes_last(x):
     return ops.transpose(x, (0, *range(2, x.ndim), 1)).reshape(-1, c)
 
 
-def _targets(target, logp_shape: tuple, ignore_index: int, op: str):
+def _target_shape(target, logp_shape: tuple, ignore_index: int, op: str) -> tuple:
+    """The targets' shape, once they are checked: integers, one per position, in range."""
     t = _array(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: class-index targets must be integers, got dtype {t.dtype}")
@@ -344,16 +374,37 @@ def _targets(target, logp_shape: tuple, ignore_index: int, op: str):
     if bad.any():
         raise ValueError(f"{op}: target {flat[bad][0]} is out of range for {c} classes "
                          f"(0..{c - 1}; ignore_index={ignore_index})")
-    return np.where(keep, flat, 0), keep, t.shape
+    return t.shape
 
 
-def _class_weights(weight, c: int, dtype, op: str) -> np.ndarray:
-    if weight is None:
-        return np.ones(c, dtype)
-    w = _array(weight).astype(dtype, copy=False)
-    if w.shape != (c,):
-        raise ValueError(f"{op}: weight must have one entry per class, shape ({c},), got {w.shape}")
-    return w
+def _kept_labels(t: np.ndarray, ignore_index: int) -> np.ndarray:
+    """The targets, flat, with 0 where they are ignored (any valid row to index with)."""
+    flat = t.reshape(-1)
+    return np.where(flat != ignore_index, flat, 0)
+
+
+def _label_weights(t: np.ndarray, w: np.ndarray, ignore_index: int) -> np.ndarray:
+    """Each target's class weight, 0 where it is ignored."""
+    flat = t.reshape(-1)
+    keep = flat != ignore_index
+    return np.where(keep, w[np.where(keep, flat, 0)], 0).astype(w.dtype)
+
+
+def _kept_share(t: np.ndarray, ignore_index: int, c: int, dtype) -> np.ndarray:
+    """1 / C where the target counts, 0 where it is ignored (label smoothing's share)."""
+    return ((t.reshape(-1) != ignore_index) / c).astype(dtype)
+
+
+def _class_weights(weight, c: int, dtype, op: str) -> Tensor:
+    """The class weights as a tensor of `dtype` (ones without `weight`), made by an op."""
+    if weight is not None and np.shape(_array(weight)) != (c,):
+        raise ValueError(f"{op}: weight must have one entry per class, shape ({c},), got "
+                         f"{np.shape(_array(weight))}")
+    return no_grad_op(_weights_array, weight, c, np.dtype(dtype))
+
+
+def _weights_array(weight, c: int, dtype) -> np.ndarray:
+    return np.ones(c, dtype) if weight is None else np.asarray(weight, dtype=dtype)
 
 
 def _weighted_nll(logp, target, weight, ignore_index: int, reduction: str, op: str,
@@ -362,12 +413,15 @@ def _weighted_nll(logp, target, weight, ignore_index: int, reduction: str, op: s
     'mean' divides by the total weight of the targets that are not ignored."""
     rows = _classes_last(logp)
     c = rows.shape[1]
-    y, keep, shape = _targets(target, logp.shape, ignore_index, op)
-    w = _class_weights(weight, c, _array(logp).dtype, op)
-    wy = np.where(keep, w[y], 0).astype(rows.dtype)
-    loss = -(rows[np.arange(len(y)), y] * wy)
+    shape = _target_shape(target, logp.shape, ignore_index, op)
+    w = _class_weights(weight, c, rows.dtype, op)
+    # The targets' arrays come from ops, so a step recorded by tc.jit reads each call's targets.
+    y = no_grad_op(_kept_labels, target, ignore_index)
+    wy = no_grad_op(_label_weights, target, w, ignore_index)
+    loss = -(rows[arange(y.shape[0]), y] * wy)
     if label_smoothing:
-        smooth = -(rows * w).sum(axis=1) * (keep / c).astype(rows.dtype)
+        smooth = -(rows * w).sum(axis=1) * no_grad_op(_kept_share, target, ignore_index, c,
+                                                      rows.dtype)
         loss = loss * (1 - label_smoothing) + smooth * label_smoothing
     if reduction == "none":
         return loss.reshape(shape)
@@ -433,7 +487,7 @@ def huber_loss(pred, target, reduction: str = "mean", delta: float = 1.0) -> Ten
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     d = _difference(pred, target, "huber_loss")
     a = ops.abs(d)
-    small = _array(a) < delta
+    small = a < delta
     return _reduce_tensor(ops.where(small, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
 
 
@@ -447,7 +501,7 @@ def smooth_l1_loss(pred, target, reduction: str = "mean", beta: float = 1.0) -> 
         return l1_loss(pred, target, reduction)
     d = _difference(pred, target, "smooth_l1_loss")
     a = ops.abs(d)
-    small = _array(a) < beta
+    small = a < beta
     return _reduce_tensor(ops.where(small, (0.5 / beta) * d * d, a - 0.5 * beta), reduction)
 
 
@@ -472,7 +526,7 @@ def weighted_binary_cross_entropy_with_logits(logits, target, weight=None,
     _check_binary_targets(target, op)
     y = _as_tensor_like(target, logits)
     softplus_neg = ops.log(1 + ops.exp(-ops.abs(logits))) + ops.maximum(-logits, 0.0)
-    coef = 1.0 if pos_weight is None else 1 + (_array(pos_weight) - 1) * y
+    coef = 1.0 if pos_weight is None else 1 + (_as_tensor_like(pos_weight, logits) - 1) * y
     loss = (1 - y) * logits + coef * softplus_neg
     if weight is not None:
         loss = loss * _array(weight)
@@ -487,13 +541,10 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> 
     _reduction(reduction, "kl_div", ("batchmean",))
     _same_shape(input, target, "kl_div", "input", "target")
     t = _as_tensor_like(target, input)
-    td = _array(t)
     if log_target:
         point = ops.exp(t) * (t - input)
-    elif t.requires_grad:  # 0 log 0 = 0, as PyTorch's xlogy
-        point = t * (ops.log(ops.where(td > 0, t, 1.0)) - input)
-    else:
-        point = t * (np.log(np.where(td > 0, td, 1)) - input)
+    else:  # 0 log 0 = 0, as PyTorch's xlogy
+        point = t * (ops.log(ops.where(t > 0, t, 1.0)) - input)
     if reduction == "batchmean":
         return point.sum() / (input.shape[0] if len(input.shape) else 1)
     return _reduce_tensor(point, reduction)

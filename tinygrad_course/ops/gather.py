@@ -176,7 +176,7 @@ def masked_fill(x, mask, value) -> Tensor:
         raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
                          f"input's shape {x.shape}")
     if not isinstance(value, Tensor):
-        value = np.array(value, dtype=x.dtype)
+        value = x.dtype.type(value)  # a scalar of x's dtype, not an array made here (tc.jit)
     return where(mask, value, x)
 
 
