@@ -91,8 +91,6 @@ def test_slice_and_tensor_index():
     pytest.param(lambda lp, y: tc.take_along_axis(lp, y.reshape(-1, 1), axis=1), id="take_along_axis"),
     pytest.param(lambda lp, y: tc.index_select(lp, 0, y), id="index_select"),
 ])
-@pytest.mark.xfail(strict=True, reason="gather/take_along_axis/index_select build a NumPy index "
-                   "tuple from index.data and pass it to getitem as a constant: stale indices")
 def test_gather_family_with_step_indices(pick):
     assert_same(run_both(training(lambda z, y: -pick(tc.log_softmax(z, axis=1), y).mean())))
 

@@ -8,10 +8,12 @@ second derivative.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..tensor import Tensor
-from .common import as_tensor, normalize_axis
+from .common import as_tensor, no_grad_op, normalize_axis
 from .indexing import IndexAdd, SetItem, getitem, where
 from .shape import broadcast_to
 
@@ -36,9 +38,21 @@ def along_axis_index(index: np.ndarray, axis: int, sizes: tuple) -> tuple:
     """The advanced index that picks element `index[i]` along `axis` and element `i` along every
     other axis d (an arange of sizes[d], shaped to broadcast against `index`)."""
     nd = len(sizes)
-    return tuple(index if d == axis else
-                 np.arange(sizes[d]).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1))
-                 for d in range(nd))
+    return tuple(index if d == axis else _axis_range(sizes[d], d, nd) for d in range(nd))
+
+
+@functools.lru_cache(maxsize=256)
+def _axis_range(n: int, d: int, nd: int) -> np.ndarray:
+    """arange(n) along axis d of nd, read-only and made once (so a step recorded by tc.jit
+    reads the same array at each replay)."""
+    a = np.arange(n).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1))
+    a.flags.writeable = False
+    return a
+
+
+def _op_index(index: np.ndarray, shape: tuple) -> np.ndarray:
+    """The index array reshaped by an op, so a step recorded by tc.jit reshapes each call's."""
+    return no_grad_op(np.reshape, index, shape).data
 
 
 def _gather_index(x: Tensor, dim, index, op: str) -> tuple:
@@ -49,12 +63,12 @@ def _gather_index(x: Tensor, dim, index, op: str) -> tuple:
                          f"got index shape {index.shape} for input shape {x.shape}")
     shape = x.shape if x.ndim else (1,)
     axis = normalize_axis(dim, len(shape), op)[0]
-    index = index.reshape(index.shape or (1,))
-    for d, (k, n) in enumerate(zip(index.shape, shape)):
+    for d, (k, n) in enumerate(zip(index.shape or (1,), shape)):
         if d != axis and k > n:
             raise ValueError(f"{op}: index shape {index.shape} is larger than the input shape "
                              f"{x.shape} along axis {d} (only axis {axis}, the one indexed, may be)")
     _check_range(index, shape[axis], axis, x.shape, op)
+    index = _op_index(index, index.shape or (1,))
     return along_axis_index(index, axis, index.shape)
 
 
@@ -92,7 +106,7 @@ def take_along_axis(x, indices, axis: int | None = -1, *, dim: int | None = None
                          f"shape {x.shape}")
     ax = normalize_axis(axis, x.ndim, "take_along_axis")[0]
     _check_range(indices, x.shape[ax], ax, x.shape, "take_along_axis")
-    return getitem(x, along_axis_index(indices, ax, x.shape))
+    return getitem(x, along_axis_index(_op_index(indices, indices.shape), ax, x.shape))
 
 
 def index_select(x, dim: int, index) -> Tensor:
@@ -105,7 +119,7 @@ def index_select(x, dim: int, index) -> Tensor:
     x1 = _flat(x)
     axis = normalize_axis(dim, x1.ndim, "index_select")[0]
     _check_range(index, x1.shape[axis], axis, x.shape, "index_select")
-    return getitem(x1, (slice(None),) * axis + (index.reshape(-1),))
+    return getitem(x1, (slice(None),) * axis + (_op_index(index, (-1,)),))
 
 
 def scatter(x, dim: int, index, src=None, *, value=None) -> Tensor:
