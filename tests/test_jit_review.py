@@ -1,14 +1,14 @@
-"""Review of tc.jit: steps whose replay differs from eager (stale values, wrong gradients, crashes)
-or that are refused though eager runs them. Each test compares a jitted step with the same step
-run eagerly; the ones that fail today are xfail(strict=True), their reason says what goes wrong."""
+"""Review of tc.jit: steps whose replay once differed from eager (stale masks, indices, returned
+values, aliased inputs, value-dependent kernels, threads) or that were refused though eager runs
+them. Each test compares a jitted step with the same step run eagerly, or checks the refusal."""
 import threading
 
 import numpy as np
 import pytest
 
 import tinygrad_course as tc
-from tinygrad_course.jit import JitError
 from tinygrad_course import nn, optim
+from tinygrad_course.jit import JitError
 from tinygrad_course.nn import functional as F
 
 RNG = np.random.default_rng(1)
