@@ -144,7 +144,8 @@ def _readme_section(title: str) -> str:
     """The README's section `## title` (its body, up to the next `## `): one source for both."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     body = text.split(f"## {title}\n", 1)[1]
-    return body.split("\n## ", 1)[0].strip()
+    # The README links docs/x.md from the repository's root; the site's pages sit in docs/.
+    return body.split("\n## ", 1)[0].strip().replace("](docs/", "](")
 
 
 def _course_page() -> str:
