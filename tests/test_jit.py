@@ -391,6 +391,17 @@ def test_check_catches_python_state_that_changes_the_ops():
         step(tc.Tensor(X))
 
 
+def test_check_has_no_false_alarm_on_a_tuple_index_of_step_values():
+    model = mlp()
+
+    @tc.jit(check=True)
+    def step(x, y):
+        lp = tc.log_softmax(model(x), axis=1)
+        return -lp[tc.arange(y.shape[0]), y].mean()
+    for k in range(3):
+        step(tc.Tensor(X + k), tc.Tensor(np.roll(Y, k)))
+
+
 def test_check_passes_a_step_that_replays_faithfully():
     eager = train(MODELS["dropout"], OPTIMIZERS["adam"], False, steps=10)
     f = tc.jit(check=True)

@@ -73,64 +73,23 @@ class _Kernel:
     def compile(self) -> Callable:
         """run(slots, args): fill the argument list from the slots and parameters, run forward."""
         ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
-        from_slots, from_tensors = tuple(self.from_slots), tuple(self.from_tensors)
-        if self.from_items:
-            return self._compile_with_items()
-        if not kwargs and [pos for pos, _ in from_slots] == [0] and \
-                [pos for pos, _ in from_tensors] == list(range(1, len(from_tensors) + 1)):
-            # The common case: an array input, parameters (a layer's weight and bias), options.
-            (_, s0), params, rest = from_slots[0], [t for _, t in from_tensors], a[1 + len(from_tensors):]
-            if len(params) == 2:
-                w, b = params
-
-                def run_layer(slots: list, _args: tuple) -> None:
-                    ctx.saved = ()
-                    y = forward(ctx, slots[s0], w.data, b.data, *rest)
-                    slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
-                return run_layer
-            if not params:
-                def run_unary(slots: list, _args: tuple) -> None:
-                    ctx.saved = ()
-                    y = forward(ctx, slots[s0], *rest)
-                    slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
-                return run_unary
-        if not kwargs and not from_tensors and len(a) == 2 and [p for p, _ in from_slots] == [0, 1]:
-            (_, s0), (_, s1) = from_slots  # two arrays (x + y, x * y)
-
-            def run_binary(slots: list, _args: tuple) -> None:
-                ctx.saved = ()
-                y = forward(ctx, slots[s0], slots[s1])
-                slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
-            return run_binary
+        from_slots, from_tensors, from_items = map(tuple, (self.from_slots, self.from_tensors,
+                                                           self.from_items))
+        tuples = {pos: a[pos] for pos, _, _ in from_items}
 
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:
                 a[pos] = slots[s]
             for pos, t in from_tensors:
                 a[pos] = t.data
+            if tuples:  # a tuple argument holding step arrays (an index, x[rows, y]), rebuilt
+                items = {pos: list(seq.items) for pos, seq in tuples.items()}
+                for pos, j, s in from_items:
+                    items[pos][j] = slots[s]
+                for pos, seq in tuples.items():
+                    a[pos] = seq.kind(items[pos])
             ctx.saved = ()
             y = forward(ctx, *a, **kwargs) if kwargs else forward(ctx, *a)
-            slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
-        return run
-
-    def _compile_with_items(self) -> Callable:
-        # Tuple or list arguments (indices) rebuilt from their recorded items and the slots.
-        ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
-        from_slots, from_tensors, from_items = self.from_slots, self.from_tensors, self.from_items
-        seqs = {pos: a[pos] for pos, _, _ in from_items}
-
-        def run(slots: list, _args: tuple) -> None:
-            for pos, s in from_slots:
-                a[pos] = slots[s]
-            for pos, t in from_tensors:
-                a[pos] = t.data
-            items = {pos: list(seq.items) for pos, seq in seqs.items()}
-            for pos, j, s in from_items:
-                items[pos][j] = slots[s]
-            for pos, seq in seqs.items():
-                a[pos] = seq.kind(items[pos])
-            ctx.saved = ()
-            y = forward(ctx, *a, **kwargs)
             slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
         return run
 
@@ -226,13 +185,13 @@ class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
     __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
-                 "needs", "grad_mode")
+                 "needs")
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
         for pos, s in self.inputs:
             a = args[pos]
-            slots[s] = a.data if type(a) is Tensor or isinstance(a, Tensor) else a
+            slots[s] = a.data if isinstance(a, Tensor) else a
         for run in self.runs:
             run(slots, args)
         return _build(self.result, slots)
@@ -421,7 +380,7 @@ class _Recorder:
         self.keep.append(result)
         return result
 
-    def finish(self, result, grad_mode: bool) -> tuple[_Entry, object]:
+    def finish(self, result) -> tuple[_Entry, object]:
         """The entry, and the eager result with its tensors detached (as a replay returns them)."""
         self._check_clock("at the end of the step")
         for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
@@ -459,7 +418,6 @@ class _Recorder:
         entry.flags = [m.training for m in entry.modules]
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
         entry.needs = [t.requires_grad for t in entry.tensors]
-        entry.grad_mode = grad_mode
         return entry, _build(entry.result, self.keep)
 
     @staticmethod
@@ -629,7 +587,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
 
     def _record(self, args: tuple, kwargs: dict, inputs: tuple):
         recorder = _Recorder(inputs)
-        scopes, grad_mode = _state.scopes, _state.enabled
+        scopes = _state.scopes
         _state.scopes = _Scopes(scopes, recorder.modules)
         _state.recorder = recorder
         _guard(True)
@@ -640,7 +598,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             _state.recorder, _state.scopes = None, scopes
         self.recordings += 1
         self._modules_seen = _module_changes[0]  # what the step itself set is in the record
-        return recorder.finish(result, grad_mode)
+        return recorder.finish(result)
 
 
 def _compare(old: _Entry, new: _Entry, call: int) -> None:
@@ -657,7 +615,8 @@ def _compare(old: _Entry, new: _Entry, call: int) -> None:
             fail(i, b, f"a {type(b).__name__.strip('_').lower()} ran where the record has a "
                        f"{type(a).__name__.strip('_').lower()}")
         if isinstance(a, _Kernel):
-            if a.name != b.name or a.from_slots != b.from_slots or a.kwargs != b.kwargs:
+            if (a.name != b.name or a.from_slots != b.from_slots or a.from_items != b.from_items
+                    or a.kwargs != b.kwargs):
                 fail(i, b, f"`{b.name}` runs on other inputs than the recorded `{a.name}`")
             for (pa, ca), (pb, cb) in zip(a.consts, b.consts):
                 if pa != pb or not _same_value(ca, cb):
@@ -672,6 +631,9 @@ def _compare(old: _Entry, new: _Entry, call: int) -> None:
 def _same_value(a, b) -> bool:
     if a is b or isinstance(a, list):  # a list is an op's output place (max_pool2d's indices)
         return True
+    if isinstance(a, _Items):  # a tuple index: the same kind, the same items
+        return (isinstance(b, _Items) and a.kind is b.kind and len(a.items) == len(b.items)
+                and all(_same_value(x, y) for x, y in zip(a.items, b.items)))
     a = a.data if isinstance(a, Tensor) else a
     b = b.data if isinstance(b, Tensor) else b
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
