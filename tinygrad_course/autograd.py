@@ -115,7 +115,8 @@ class Function:
     `ctx.needs_input_grad` says which). Broadcasting is undone by the engine. Under
     `create_graph=True` saved inputs and the output come back as graph Tensors, so write the
     rule with arithmetic and NumPy ufuncs, which work on both; recompute any other saved
-    intermediate from them if you need second derivatives. A complete custom op::
+    intermediate from them if you need second derivatives. Draw random numbers inside forward
+    (as dropout does): a step replayed by `tc.jit` runs forward again. A complete custom op::
 
         class Cube(tc.Function):
             '''cube(x) = x ** 3; d/dx = 3 x ** 2.'''
