@@ -447,6 +447,34 @@ def test_an_in_place_change_inside_the_step_is_refused():
         tc.jit(step)(tc.Tensor(X))
 
 
+def test_a_raw_update_of_a_parameter_inside_the_step_is_refused_and_replayed_works():
+    model = mlp()
+
+    def step(x, y):
+        model.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        for p in model.parameters():  # the course's update, written on the arrays
+            p.data -= 0.1 * p.grad.data
+    with pytest.raises(JitError, match=r"changed `?.*without an op or a @replayed call.*"
+                                       r"W.data -= lr \* W.grad.data"):
+        tc.jit(step)(tc.Tensor(X), tc.Tensor(Y))
+
+    @tc.jit.replayed
+    def update(params):
+        for p in params:
+            p.data -= 0.1 * p.grad.data
+
+    def good(x, y):
+        model.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        update(list(model.parameters()))
+    f = tc.jit(good)
+    before = model[0].weight.data.copy()
+    for _ in range(3):
+        f(tc.Tensor(X), tc.Tensor(Y))
+    assert f.recordings == 1 and not np.array_equal(model[0].weight.data, before)
+
+
 @pytest.mark.parametrize("call", [
     lambda x, w: tc.grad((x * w).sum(), [w]),
     lambda x, w: (x * w).sum().backward(create_graph=True),

@@ -243,6 +243,8 @@ class _Recorder:
         self.arg_tensors = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
         self.modules: dict = {}
         self.call_results: dict[int, int] = {}  # id(what a @replayed call returned) -> slot
+        self.read: dict[int, tuple] = {}  # id(tensor read by reference) -> its state when first read
+        self.calls = 0  # @replayed calls so far
         self.depth = 0
         self.clock = _clock[0]
         self.inputs = []
@@ -283,6 +285,8 @@ class _Recorder:
                 # Held weakly until `finish` checks that something outside the step holds it too.
                 k.args[pos] = weakref.ref(array)
                 if isinstance(a, Tensor):
+                    if id(a) not in self.read:  # its values now, to see a write the replay skips
+                        self.read[id(a)] = (k, weakref.ref(a), array.copy(), a.version, self.calls)
                     a = weakref.ref(a)
                     k.from_tensors.append((pos, a))
                 k.consts.append((pos, a if isinstance(a, weakref.ref) else k.args[pos]))
@@ -376,6 +380,7 @@ class _Recorder:
         finally:
             self.depth -= 1
             self.clock = _clock[0]
+        self.calls += 1
         c.out = self.call_results[id(result)] = len(self.keep)  # a replay returns its new value
         self.keep.append(result)
         return result
@@ -383,6 +388,7 @@ class _Recorder:
     def finish(self, result) -> tuple[_Entry, object]:
         """The entry, and the eager result with its tensors detached (as a replay returns them)."""
         self._check_clock("at the end of the step")
+        self._check_unrecorded_writes()
         for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
             ctx = k.ctx
             ctx.inputs = ctx.parents = ()
@@ -419,6 +425,26 @@ class _Recorder:
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
         entry.needs = [t.requires_grad for t in entry.tensors]
         return entry, _build(entry.result, self.keep)
+
+    def _check_unrecorded_writes(self) -> None:
+        # A parameter changed after the step read it, with no version bump (an optimizer bumps)
+        # and no @replayed call since: a raw write such as W.data -= lr * W.grad.data, which a
+        # replay would not repeat.
+        for k, ref, before, version, calls in self.read.values():
+            t = ref()
+            if t is None or calls != self.calls or t.version != version:
+                continue
+            now = t.data
+            same = now.shape == before.shape and np.array_equal(
+                now, before, equal_nan=now.dtype.kind in "fc")
+            if not same:
+                name = f"`{t.name}`" if t.name else f"a tensor of shape {t.shape}"
+                raise JitError(
+                    f"tc.jit: the step changed {name} (read by {k.describe()}) without an op "
+                    "or a @replayed call (e.g. W.data -= lr * W.grad.data), so a replay would not "
+                    "change it; update it with an optimizer, or in a function marked "
+                    "@tc.jit.replayed")
+        self.read.clear()
 
     @staticmethod
     def _alive(k: _Kernel, ref: weakref.ref):
