@@ -232,3 +232,16 @@ def test_buckets_stop_at_foreach_bucket_size_and_larger_parameters_step_alone(cl
     v = [s[cls.state_keys[0]] for s in opts[0].state]
     assert v[0].base is v[1].base and v[2].base is v[4].base is not v[0].base
     assert v[3].base is None  # 15 elements: stepped by itself
+
+
+def test_a_replaced_adam_step_count_is_picked_up_by_the_fused_step():
+    params = _twins([np.ones((2, 3)), np.full(3, 0.5)])
+    opts = [Adam(ps, lr=0.1, foreach=fe) for ps, fe in zip(params, (True, False))]
+    grads = [np.full((2, 3), 0.3), np.full(3, -0.2)]
+    _step_both(opts, params, grads)
+    for opt in opts:
+        opt.state[1]["t"] = 7
+    for _ in range(2):
+        _step_both(opts, params, grads)
+        _assert_same_optimizers(*opts)
+    assert [s["t"] for s in opts[0].state] == [3, 9]

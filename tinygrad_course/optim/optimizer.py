@@ -474,11 +474,11 @@ class _Bucket:
             for j, i in enumerate(self.indices):
                 states[i].update({k: views[k][j] for k in arrays})
                 self.bound.append({k: views[k][j] for k in arrays})
-        scalars = [(k, v) for k, v in flat.items() if not isinstance(v, np.ndarray)]
-        for i, entries in zip(self.indices, self.bound):
-            s = states[i]
-            for k, v in scalars:
-                s[k] = entries[k] = v
+        scalars = {k: v for k, v in flat.items() if not isinstance(v, np.ndarray)}
+        if scalars:  # (Momentum and RMSprop have none: no loop over the parameters)
+            for i, entries in zip(self.indices, self.bound):
+                states[i].update(scalars)
+                entries.update(scalars)
 
     def holds(self, params: list[Tensor], start: int, states: list[dict]) -> bool:
         """Whether this step can run fused: every parameter still the one in the group, with
