@@ -245,3 +245,17 @@ def test_a_replaced_adam_step_count_is_picked_up_by_the_fused_step():
         _step_both(opts, params, grads)
         _assert_same_optimizers(*opts)
     assert [s["t"] for s in opts[0].state] == [3, 9]
+
+
+def test_a_gradient_of_the_wrong_shape_is_not_broadcast_by_the_fused_step():
+    params = [tc.Tensor(np.ones((2, 3), np.float32), requires_grad=True),
+              tc.Tensor(np.ones(3, np.float32), requires_grad=True)]
+    opt = Momentum(params, lr=0.1)
+    for p in params:
+        p.grad = tc.Tensor(np.ones(p.shape, np.float32))
+    opt.step()  # builds the buckets
+    params[0].grad = tc.Tensor(np.ones(3, np.float32))  # a broadcastable but wrong shape
+    with pytest.raises(ValueError, match=r"params\[0\] has shape \(2, 3\) but its .grad has shape \(3,\)"):
+        opt.step()
+    with pytest.raises(ValueError, match="params.0. has shape"):
+        SGD(params, lr=0.1).step()  # the per-parameter path checks it too

@@ -235,6 +235,9 @@ class Optimizer:
         if grad is None:
             return
         w, g, tmp = p.data, grad.data, self._tmp[i]
+        if g.shape != w.shape:  # NumPy would broadcast it into the update, silently
+            raise ValueError(f"{type(self).__name__}.step: params[{i}] has shape {w.shape} but "
+                             f"its .grad has shape {g.shape}; a gradient has its parameter's shape")
         if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype):
             if w.dtype.itemsize < 4:
                 w, g, tmp = self._float32_master(i, w, g)
@@ -490,7 +493,8 @@ class _Bucket:
             grad = p.grad
             if grad is None or p.data is not w or params[i - start] is not p:
                 return False
-            if grad.data.dtype is not dtype and grad.data.dtype != dtype:
+            g = grad.data  # of another dtype or shape: the per-parameter path (which checks it)
+            if g.shape != w.shape or (g.dtype is not dtype and g.dtype != dtype):
                 return False
             s = states[i]
             for k, v in entries.items():
