@@ -559,7 +559,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         self.recordings = 0  # how many times a signature was recorded (retraces)
         self._last = None  # the entries replayed last (already at the cache's recent end)
         self._modules_seen = _module_changes[0]
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a replayed call may call the same jit
         self.calls = 0
         if fn is not None:
             functools.update_wrapper(self, fn)
