@@ -76,6 +76,24 @@ class _Kernel:
         from_slots, from_tensors, from_items = map(tuple, (self.from_slots, self.from_tensors,
                                                            self.from_items))
         tuples = {pos: a[pos] for pos, _, _ in from_items}
+        if not (tuples or kwargs) and [pos for pos, _ in from_slots] == [0]:
+            # The usual op: its array input first, then parameters read by reference (a layer's
+            # weight and bias) or options; called without filling the argument list.
+            (_, s0), rest = from_slots[0], a[1:]
+            if not from_tensors:
+                def run_on_input(slots: list, _args: tuple) -> None:
+                    ctx.saved = ()
+                    y = forward(ctx, slots[s0], *rest)
+                    slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+                return run_on_input
+            if [pos for pos, _ in from_tensors] == [1, 2] and len(a) == 3:
+                (_, weight), (_, bias) = from_tensors
+
+                def run_layer(slots: list, _args: tuple) -> None:
+                    ctx.saved = ()
+                    y = forward(ctx, slots[s0], weight.data, bias.data)
+                    slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+                return run_layer
 
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:
@@ -158,10 +176,14 @@ class _Backward:
                         if gi.shape != shape:
                             gi = unbroadcast(gi, shape, ctx)
                         t = leaf if type(leaf) is not int else args[leaf]
-                        if t.grad is None:
-                            t.grad = Tensor._wrap(_own(gi, t, given))
-                        else:
+                        if t.grad is not None:
                             _accumulate(t, gi, False, given)
+                        elif (type(gi) is np.ndarray and gi.base is None and id(gi) not in given
+                              and gi.dtype is t.data.dtype and gi.flags.writeable):
+                            given.add(id(gi))  # _own's checks, inline: it keeps gi as it is
+                            t.grad = Tensor._wrap(gi)
+                        else:
+                            t.grad = Tensor._wrap(_own(gi, t, given))
                 if release:
                     ctx.saved = None
         return run
