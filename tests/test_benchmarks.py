@@ -26,3 +26,12 @@ def test_a_one_round_benchmark_run_prints_the_table_and_writes_json(tmp_path):
         assert impls["tinygrad_course"]["median_s"] > 0
         assert impls["tinygrad_course"]["memory_ratio"] > 0
     assert rows["gradcheck 3-layer"]["full_s"] > rows["gradcheck 3-layer"]["fast_s"] > 0
+
+
+def test_the_replay_ceiling_benchmark_runs_and_checks_its_losses():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "replay_ceiling.py"),
+                           "--rounds", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("course", "deep"):
+        line = next(l for l in proc.stdout.splitlines() if l.startswith(name))
+        assert "tc.jit" in line and "unrolled ops" in line
