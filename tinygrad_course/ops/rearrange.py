@@ -200,10 +200,15 @@ def triu(x, k: int = 0, *, diagonal: int | None = None) -> Tensor:
     return _triangle(x, k, diagonal, "triu", lower=False)
 
 
+@functools.lru_cache(maxsize=64)
 def _diagonal_index(n1: int, n2: int, offset: int) -> tuple:
+    """The rows and columns of diagonal `offset`: made once and read-only (a step recorded by
+    tc.jit reads the same arrays at each replay)."""
     r0, c0 = max(-offset, 0), max(offset, 0)
     length = max(0, min(n1 - r0, n2 - c0))
-    return np.arange(r0, r0 + length), np.arange(c0, c0 + length)
+    rows, cols = np.arange(r0, r0 + length), np.arange(c0, c0 + length)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
 
 
 def diagonal(x, offset: int = 0, axis1: int = 0, axis2: int = 1, *, dim1: int | None = None,

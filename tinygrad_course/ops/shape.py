@@ -298,7 +298,8 @@ def pad(x, pad_width, value: float | str = 0.0, mode: str = "constant", *,
             raise ValueError(f"pad: widths {pw.tolist()} crop more than the shape {x.shape} holds")
         x = x[tuple(slice(int(max(-a, 0)), int(n - max(-b, 0))) for (a, b), n in zip(pw, x.shape))]
         pw = np.maximum(pw, 0)
-    return Pad.apply(x, pw, value, _PAD_MODES[mode])
+    # Widths as Python ints (a constant of the op), not an array made here: tc.jit replays it.
+    return Pad.apply(x, tuple(map(tuple, pw.tolist())), value, _PAD_MODES[mode])
 
 
 for _f in (reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand_dims, broadcast_to,
