@@ -377,6 +377,18 @@ def _linear_matrix(n_in: int, n_out: int, scale_factor, align_corners: bool, dty
     return a.astype(dtype)
 
 
+@functools.lru_cache(maxsize=64)
+def _nearest_index(spatial: tuple, sizes: tuple, factors: tuple) -> tuple:
+    """The source row (and column) of each output pixel for nearest interpolation, as PyTorch:
+    made once per shape and read-only (a step recorded by tc.jit reads the same arrays)."""
+    idx = [np.minimum(np.floor(np.arange(o) * _source_scale(n, o, f, False)).astype(np.intp), n - 1)
+           for n, o, f in zip(spatial, sizes, factors)]
+    index = (idx[0],) if len(idx) == 1 else (idx[0][:, None].copy(), idx[1][None, :].copy())
+    for a in index:
+        a.flags.writeable = False
+    return index
+
+
 _MODES = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,)}
 
 
@@ -411,11 +423,8 @@ def interpolate(x, size=None, scale_factor=None, mode: str = "nearest",
         raise ValueError(f"{op}: size must be {k} positive ints for a {nd}-D input, got {sizes!r}")
     x = as_tensor(x)
     if mode == "nearest":
-        idx = [np.minimum(np.floor(np.arange(o) * _source_scale(n, o, f, False)).astype(np.intp), n - 1)
-               for n, o, f in zip(spatial, sizes, factors)]
-        index = (slice(None), slice(None), idx[0]) if k == 1 else \
-            (slice(None), slice(None), idx[0][:, None], idx[1][None, :])
-        return getitem(x, index)
+        return getitem(x, (slice(None), slice(None),
+                           *_nearest_index(tuple(spatial), tuple(sizes), tuple(factors))))
     mats = [(n, o, f, bool(align_corners), x.dtype) for n, o, f in zip(spatial, sizes, factors)]
     last = Tensor._wrap(_constant(_transposed, _linear_matrix, *mats[-1]))
     if k == 1:
