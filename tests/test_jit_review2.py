@@ -198,6 +198,7 @@ def test_an_embedding_with_a_padding_index_replays():
     pytest.param(lambda x: tc.trace(x), id="trace"),
     pytest.param(lambda x: tc.pad(x, ((1, 1), (0, 0))), id="pad"),
     pytest.param(lambda x: tc.interpolate(x.reshape(1, 1, 4, 4), scale_factor=2), id="interpolate"),
+    pytest.param(lambda x: x[[0, 2]], id="list_index"),
 ])
 def test_library_ops_replay_as_eager(fn):
     def loss_of(x):
@@ -209,7 +210,6 @@ def test_library_ops_replay_as_eager(fn):
 @pytest.mark.parametrize("fn", [
     pytest.param(lambda x: tc.topk(x, 2)[0], id="topk"),
     pytest.param(lambda x: tc.masked_select(x, x > 0.5), id="masked_select"),
-    pytest.param(lambda x: x[[0, 2]], id="list_index"),
 ])
 def test_library_ops_that_make_indices_outside_an_op_are_refused(fn):
     # Still refused, honestly (their index arrays are made with NumPy in the step): not replayed

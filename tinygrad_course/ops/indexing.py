@@ -34,10 +34,14 @@ def normalize_index(index):
     for i in items:
         if isinstance(i, Tensor):
             i = i.data
-        if isinstance(i, list):
-            i = np.asarray(i)
-        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
-            raise IndexError(f"getitem: arrays used as indices must be integer or bool, got {i.dtype}")
+        # A list stays a list (NumPy indexes with it as with its array): an array made here
+        # would be a new one at every call, which a step recorded by tc.jit cannot replay.
+        kind = np.asarray(i).dtype.kind if isinstance(i, list) else None
+        if isinstance(i, np.ndarray):
+            kind = i.dtype.kind
+        if kind is not None and kind not in "biu" and not (isinstance(i, list) and not i):
+            raise IndexError(f"getitem: arrays used as indices must be integer or bool, got "
+                             f"{np.asarray(i).dtype}")
         if isinstance(i, float):
             raise IndexError(f"getitem: index {i!r} is a float; indices must be ints, slices, "
                              "None, ..., or integer/bool arrays")
