@@ -142,19 +142,27 @@ def assert_same_losses_and_input_grads(loss_of, arrays):
         assert le == lj and np.array_equal(ge, gj)
 
 
+VALUE_INDEX_INPUTS = [np.array([[1., 5., 2.], [4., 0., 3.]]), np.array([[9., 1., 0.], [0., 2., 8.]]),
+                      np.array([[0., 1., 7.], [6., 2., 1.]])]
+
+
 @pytest.mark.parametrize("fn", [
     pytest.param(lambda x: tc.median(x, 1)[0].sum(), id="median_axis"),
+    pytest.param(lambda x: (tc.median(x, 1)[1] * 1.0).sum() + tc.median(x, 1)[0].sum(), id="median_index"),
     pytest.param(lambda x: tc.cummax(x, 1)[0].sum(), id="cummax"),
     pytest.param(lambda x: tc.cummin(x, 1)[0].sum(), id="cummin"),
-    pytest.param(lambda x: x[tc.nonzero(x > 0.5)[:, 0]].sum(), id="index_by_nonzero"),
+    pytest.param(lambda x: tc.sort(x, 1)[0][:, :2].sum(), id="sort"),
 ])
-def test_value_dependent_indices_made_outside_an_op_are_refused(fn):
-    # median(axis), cummax/cummin and nonzero compute indices with NumPy outside an op: the
-    # replay would keep the first call's, so recording refuses them (JitError), not replays.
-    with pytest.raises(JitError, match="made without an op"):
-        assert_same_losses_and_input_grads(fn, [
-            np.array([[1., 5., 2.], [4., 0., 3.]]), np.array([[9., 1., 0.], [0., 2., 8.]]),
-            np.array([[0., 1., 7.], [6., 2., 1.]])])
+def test_value_dependent_indices_of_library_ops_are_taken_at_each_replay(fn):
+    # Their indices come from a no-gradient op now, so each replay computes them anew.
+    assert_same_losses_and_input_grads(fn, VALUE_INDEX_INPUTS)
+
+
+def test_nonzero_indices_are_refused():
+    # nonzero's result has a shape that depends on values: refused, not replayed stale.
+    with pytest.raises(JitError):
+        assert_same_losses_and_input_grads(lambda x: x[tc.nonzero(x > 0.5)[:, 0]].sum(),
+                                           VALUE_INDEX_INPUTS)
 
 
 # ---- crashes and refusals where eager works ----------------------------------------------------
@@ -199,6 +207,7 @@ def test_an_embedding_with_a_padding_index_replays():
     pytest.param(lambda x: tc.pad(x, ((1, 1), (0, 0))), id="pad"),
     pytest.param(lambda x: tc.interpolate(x.reshape(1, 1, 4, 4), scale_factor=2), id="interpolate"),
     pytest.param(lambda x: x[[0, 2]], id="list_index"),
+    pytest.param(lambda x: tc.topk(x, 2)[0], id="topk"),
 ])
 def test_library_ops_replay_as_eager(fn):
     def loss_of(x):
@@ -208,7 +217,6 @@ def test_library_ops_replay_as_eager(fn):
 
 
 @pytest.mark.parametrize("fn", [
-    pytest.param(lambda x: tc.topk(x, 2)[0], id="topk"),
     pytest.param(lambda x: tc.masked_select(x, x > 0.5), id="masked_select"),
 ])
 def test_library_ops_that_make_indices_outside_an_op_are_refused(fn):

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_tensor, expand_reduced, normalize_axis, torch_axis
+from .common import as_tensor, expand_reduced, no_grad_op, normalize_axis, torch_axis
 from .elementwise import astype
 from .gather import along_axis_index, take_along_axis
 from .matrix import matrix_norm, vector_norm
@@ -153,17 +153,21 @@ def logcumsumexp(x, axis: int | None = None, *, dim: int | None = None) -> Tenso
 
 def _cumulative_extreme(x, axis, dim, op: str, ufunc) -> ValuesIndices:
     x, a, shape = _scan_input(x, axis, dim, op)
-    d = x.data
+    # The indices come from an op, so a step recorded by tc.jit computes them at each replay.
+    indices = no_grad_op(_running_extreme_index, x, a, ufunc)
+    values = take_along_axis(x, indices, a)
+    return ValuesIndices(_give_back(values, shape), _give_back(indices, shape))
+
+
+def _running_extreme_index(d: np.ndarray, a: int, ufunc) -> np.ndarray:
+    """Where d reaches its running extreme along a (ties: the later index, as PyTorch) or is NaN
+    (it propagates, as in PyTorch), the index moves to it."""
     running = ufunc.accumulate(d, axis=a)
-    # Where x reaches the running extreme (ties: the later index, as PyTorch) or is NaN (it
-    # propagates, as in PyTorch), the index moves to it.
     hit = d == running
     if d.dtype.kind == "f":
         hit |= np.isnan(d)
     positions = np.arange(d.shape[a]).reshape((-1,) + (1,) * (d.ndim - a - 1))
-    indices = np.maximum.accumulate(np.where(hit, positions, 0), axis=a)
-    values = take_along_axis(x, indices, a)
-    return ValuesIndices(_give_back(values, shape), Tensor._wrap(_give_back(indices, shape)))
+    return np.maximum.accumulate(np.where(hit, positions, 0), axis=a)
 
 
 def cummax(x, axis: int | None = None, *, dim: int | None = None) -> ValuesIndices:
@@ -258,9 +262,8 @@ def sort(x, axis: int | None = -1, descending: bool = False, stable: bool = True
     torch.sort; always stable (ties keep their order), so `stable` is accepted and needs no
     effect. The gradient goes back to where each value came from."""
     x, a, shape = _scan_input(x, _axis_or_dim(axis, dim, "sort"), None, "sort")
-    order = _order(x.data, a, descending)
-    return ValuesIndices(_give_back(take_along_axis(x, order, a), shape),
-                         Tensor._wrap(_give_back(order, shape)))
+    order = no_grad_op(_order, x, a, descending)  # an op: tc.jit sorts again at each replay
+    return ValuesIndices(_give_back(take_along_axis(x, order, a), shape), _give_back(order, shape))
 
 
 def argsort(x, axis: int | None = -1, descending: bool = False, stable: bool = True, *,
@@ -279,11 +282,15 @@ def topk(x, k: int, axis: int = -1, largest: bool = True, sorted: bool = True, *
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise ValueError(f"topk: k must be an int from 0 to {n} (the size of axis {a} of shape "
                          f"{x.shape if shape is None else shape}), got {k!r}")
-    order = _order(x.data, a, largest)[(slice(None),) * a + (slice(0, int(k)),)]
+    order = no_grad_op(_first_k, x, a, largest, int(k))  # an op: tc.jit picks again at each replay
     values = take_along_axis(x, order, a)
     if shape is not None:  # a 0-d input: k is 0 or 1, the result keeps PyTorch's 0-d shape if 1
         shape = () if k == 1 else (0,)
-    return ValuesIndices(_give_back(values, shape), Tensor._wrap(_give_back(order, shape)))
+    return ValuesIndices(_give_back(values, shape), _give_back(order, shape))
+
+
+def _first_k(d: np.ndarray, a: int, largest: bool, k: int) -> np.ndarray:
+    return _order(d, a, largest)[(slice(None),) * a + (slice(0, k),)]
 
 
 class MedianAll(Function):
@@ -323,20 +330,25 @@ def median(x, axis: int | None = None, keepdims: bool = False, *, dim: int | Non
         out = MedianAll.apply(x)
         return out.reshape((1,) * x.ndim) if keepdims else out
     x, a, shape = _scan_input(x, axis, None, "median")
-    d = x.data
-    n = d.shape[a]
-    if n == 0:
-        raise ValueError(f"median: axis {a} of shape {d.shape} is empty")
-    order = _order(d, a, False)
-    pos = np.full(d.shape[:a] + (1,) + d.shape[a + 1:], (n - 1) // 2)
-    if d.dtype.kind == "f":  # NaN sorts last: the first NaN (in order) is the median
-        nans = np.sum(np.isnan(d), axis=a, keepdims=True)
-        pos = np.where(nans > 0, n - nans, pos)
-    index = np.take_along_axis(order, pos, axis=a)
+    if x.shape[a] == 0:
+        raise ValueError(f"median: axis {a} of shape {x.shape} is empty")
+    index = no_grad_op(_median_index, x, a)  # an op: tc.jit finds it again at each replay
     values = take_along_axis(x, index, a)
     if not keepdims or shape is not None:  # a 0-d input gives 0-d results either way
         values, index = values.squeeze(a), index.squeeze(a)
-    return ValuesIndices(values, Tensor._wrap(index))
+    return ValuesIndices(values, index)
+
+
+def _median_index(d: np.ndarray, a: int) -> np.ndarray:
+    """The index of the lower median along a (kept as a length-1 axis); NaN sorts last, so the
+    first NaN in order is the median when there is one."""
+    n = d.shape[a]
+    order = _order(d, a, False)
+    pos = np.full(d.shape[:a] + (1,) + d.shape[a + 1:], (n - 1) // 2)
+    if d.dtype.kind == "f":
+        nans = np.sum(np.isnan(d), axis=a, keepdims=True)
+        pos = np.where(nans > 0, n - nans, pos)
+    return np.take_along_axis(order, pos, axis=a)
 
 
 # ---- norms and moments -------------------------------------------------------------------
