@@ -40,6 +40,19 @@ def held_after_calls(f, args, calls: int = 3) -> int:
         tracemalloc.stop()
 
 
+def adam_step(model):
+    """zero_grad, cross-entropy, backward, an Adam step; returns the loss."""
+    opt = optim.Adam(model.parameters(), lr=0.01)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
 # ---- memory ------------------------------------------------------------------------------------
 
 BIG_X = tc.Tensor(RNG.standard_normal((256, 64)).astype(np.float32))
@@ -101,17 +114,8 @@ def test_replays_do_not_grow_memory_with_dropout_batchnorm_shape_changes_and_che
     for shapes, kwargs, calls in [(1, {}, 200), (2, {"cache_size": 2}, 200),
                                   (3, {"cache_size": 2}, 60), (1, {"check": True}, 60)]:
         tc.manual_seed(0)
-        model = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.8),
-                              nn.Linear(16, 3))
-        opt = optim.Adam(model.parameters(), lr=0.01)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        f = tc.jit(step, **kwargs)
+        f = tc.jit(adam_step(nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(),
+                                           nn.Dropout(0.8), nn.Linear(16, 3))), **kwargs)
         for i in range(3 * shapes):
             f(xs[i % shapes], ys[i % shapes])
         gc.collect()
@@ -228,15 +232,7 @@ class _Embed(nn.Module):
 def test_check_true_has_no_false_alarm_on_library_modules_in_train_and_eval(make, inputs):
     tc.manual_seed(0)
     model = make()
-    opt = optim.Adam(model.parameters(), lr=0.01)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    f = tc.jit(step, check=True)
+    f = tc.jit(adam_step(model), check=True)
     xs, ys = inputs(), [tc.Tensor(RNG.integers(0, 3, 4)) for _ in range(3)]
     for i in range(4):
         f(xs[i % 3], ys[i % 3])
