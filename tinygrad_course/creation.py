@@ -59,6 +59,9 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     shape = _shape((shape,) if isinstance(shape, (int, np.integer)) else (shape,))
     if dtype is None:
         dtype = get_default_dtype() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
+    if np.dtype(dtype).kind in "OUSVM":
+        raise TypeError(f"full: cannot make a tensor of {fill_value!r} (dtype {np.dtype(dtype)}); "
+                        "give a number")
     return _made(np.full, shape, fill_value, dtype, requires_grad=requires_grad)
 
 
@@ -200,6 +203,11 @@ def randint(low: int, high=None, size=None, *, dtype=None,
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        if low < info.min or high - 1 > info.max:
+            raise ValueError(f"randint: [{low}, {high}) does not fit dtype {np.dtype(dtype)} "
+                             f"({info.min}..{info.max}); give a smaller range or a wider dtype")
     return _made(_draw, "integers", generator, np.int64 if dtype is None else dtype, low, high,
                  _size(size, "randint"))
 

@@ -68,7 +68,7 @@ class _Kernel:
     """One op's forward as recorded: where each argument comes from, and where the output goes."""
 
     __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "from_items", "kwargs",
-                 "out", "shape", "name", "scope", "consts")
+                 "out", "shape", "name", "scope", "consts", "held")
 
     def compile(self) -> Callable:
         """run(slots, args): fill the argument list from the slots and parameters, run forward."""
@@ -90,6 +90,7 @@ class _Kernel:
                                "(tc.where(mask, x, 0)), or do not jit this step")
             return y
         tuples = {pos: a[pos] for pos, _, _ in from_items}
+        filled = tuple({pos for pos, _ in from_slots} | set(tuples))
         if not (tuples or kwargs) and [pos for pos, _ in from_slots] == [0]:
             # The usual op: its array input first, then parameters read by reference (a layer's
             # weight and bias) or options; called without filling the argument list.
@@ -122,6 +123,8 @@ class _Kernel:
                     a[pos] = seq.kind(items[pos])
             ctx.saved = ()
             y = forward(ctx, *a, **kwargs) if kwargs else forward(ctx, *a)
+            for pos in filled:  # the list does not keep this step's arrays until the next one
+                a[pos] = None
             slots[out] = y if type(y) is np.ndarray and y.shape == shape else output(y)
         return run
 
@@ -214,7 +217,7 @@ class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
     __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
-                 "needs")
+                 "needs", "held")
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
@@ -223,6 +226,10 @@ class _Entry:
             slots[s] = a.data if isinstance(a, Tensor) else a
         for run in self.runs:
             run(slots, args)
+        for ctx, held in self.held:  # let go of what forward kept (eager's backward does too)
+            ctx.saved = None
+            for name in held:
+                ctx.__dict__[name] = None
         return _build(self.result, slots)
 
     def matches(self) -> bool:
@@ -431,9 +438,10 @@ class _Recorder:
             # What the contexts keep does not count as held outside the step: forward sets it
             # again at each replay.
             ctx.saved = None
-            for name, v in list(ctx.__dict__.items()):
-                if isinstance(v, (np.ndarray, tuple, list)):
-                    ctx.__dict__[name] = None
+            k.held = tuple(name for name, v in ctx.__dict__.items()
+                           if isinstance(v, (np.ndarray, tuple, list)))
+            for name in k.held:
+                ctx.__dict__[name] = None
         for k in self.kernels:
             for pos, _, _ in k.from_items:
                 seq = k.args[pos]
@@ -463,6 +471,7 @@ class _Recorder:
         entry = _Entry()
         entry.events, entry.n_slots, entry.inputs = self.events, n_slots, self.inputs
         entry.runs = [event.compile() for event in self.events]
+        entry.held = [(k.ctx, k.held) for k in self.kernels]
         entry.result = spec
         entry.modules = [m for m, flag in self.modules.values() if flag is not None]
         entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
@@ -695,11 +704,26 @@ def _compare(old: _Entry, new: _Entry, call: int) -> None:
             for (pa, ca), (pb, cb) in zip(a.consts, b.consts):
                 if pa != pb or not _same_value(ca, cb):
                     fail(i, b, f"argument {pb} is {_show(cb)} now, {_show(ca)} when recorded")
-        elif isinstance(a, _Call) and a.fn is not b.fn:
-            fail(i, b, f"calls {b.fn.__qualname__}, not {a.fn.__qualname__}")
+        elif isinstance(a, _Call):
+            if a.fn is not b.fn:
+                fail(i, b, f"calls {b.fn.__qualname__}, not {a.fn.__qualname__}")
+            if not _same_argument((a.args, a.kwargs), (b.args, b.kwargs)):
+                fail(i, b, f"{b.fn.__qualname__} gets other arguments than when recorded")
     if len(old.events) != len(new.events):
         raise JitError(f"tc.jit(check=True): call {call} ran {len(new.events)} ops and calls, the "
                        f"record {len(old.events)}: Python control flow changed the step")
+
+
+def _same_argument(a, b) -> bool:
+    """A @replayed call's arguments as recorded: numbers and strings equal, containers item by
+    item, anything else (an optimizer, a parameter) the very same object."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_argument(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_argument(a[k], b[k]) for k in a)
+    if isinstance(a, (int, float, str, bool, type(None))) and type(a) is type(b):
+        return a == b
+    return a is b
 
 
 def _same_value(a, b) -> bool:

@@ -97,6 +97,9 @@ def batch_norm(x, running_mean, running_var, gamma, beta, training: bool = True,
     where `momentum` is the course's beta (PyTorch's momentum=0.1 is our 0.9)."""
     rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
     rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    # PyTorch's weight and bias default to None: normalize only (gamma 1, beta 0).
+    gamma = 1.0 if gamma is None else gamma
+    beta = 0.0 if beta is None else beta
     if not training and (rm is None or rv is None):
         raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
     return BatchNormFunction.apply(x, gamma, beta, rm, rv, _check_momentum(momentum, "batch_norm"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, _state
 from ..tensor import Tensor
 
 
@@ -77,8 +77,8 @@ def reflected(fn, dunder: str):
 
 class NoGrad(Function):
     """y = fn(*arrays, **options): a NumPy function without a gradient (a comparison, a logic op,
-    argmax). It runs through apply like any op, so a step recorded by tc.jit runs it again at
-    every replay instead of keeping its first result."""
+    argmax). While tc.jit records a step it runs through apply like any op, so a replay runs it
+    again instead of keeping its first result."""
 
     name = "no_grad_op"
 
@@ -87,14 +87,34 @@ class NoGrad(Function):
         args = list(arrays)
         for i, value in numpy_scalars:
             args[i] = value
+        return _call(fn, args, options)
+
+
+def _call(fn, args: list, options: dict) -> np.ndarray:
+    try:
         return np.asarray(fn(*args, **options))
+    except ValueError as e:  # named after the op, not after NoGrad (apply would)
+        raise _NoGradError(f"{getattr(fn, '__name__', 'op')}: {e}") from None
+
+
+class _NoGradError(ValueError):
+    """A ValueError already named after its op (apply leaves it as it is)."""
 
 
 def no_grad_op(fn, *args, **options) -> Tensor:
     """fn of the arrays of `args` (tensors unwrapped) as a tensor with no gradient. A NumPy
     float scalar keeps its type (apply would make it a Python float): t > np.float64(0.1)
     compares as NumPy does, the same as np.float64(0.1) < t."""
+    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    if _state.recorder is None:  # only a recording needs the op (and its cost): call fn
+        try:
+            return Tensor._wrap(_call(fn, arrays, options))
+        except _NoGradError as e:
+            raise ValueError(str(e)) from None
     scalars = tuple((i, a) for i, a in enumerate(args) if isinstance(a, np.floating))
     if scalars:
         options["numpy_scalars"] = scalars
-    return NoGrad.apply(fn, *[a.data if isinstance(a, Tensor) else a for a in args], **options)
+    try:
+        return NoGrad.apply(fn, *arrays, **options)
+    except _NoGradError as e:
+        raise ValueError(str(e)) from None
