@@ -471,7 +471,11 @@ class _Recorder:
         entry = _Entry()
         entry.events, entry.n_slots, entry.inputs = self.events, n_slots, self.inputs
         entry.runs = [event.compile() for event in self.events]
-        entry.held = [(k.ctx, k.held) for k in self.kernels]
+        # What a replay must let go of at its end: arrays forward keeps on ctx, and the saved
+        # arrays of the kernels no releasing backward plan frees (a forward-only step).
+        freed = {id(ctx) for e in self.events if isinstance(e, _Backward) and e.release
+                 for _, ctx, _, _ in e.plan}
+        entry.held = [(k.ctx, k.held) for k in self.kernels if k.held or id(k.ctx) not in freed]
         entry.result = spec
         entry.modules = [m for m, flag in self.modules.values() if flag is not None]
         entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
