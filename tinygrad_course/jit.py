@@ -91,25 +91,6 @@ class _Kernel:
             return y
         tuples = {pos: a[pos] for pos, _, _ in from_items}
         filled = tuple({pos for pos, _ in from_slots} | set(tuples))
-        if not (tuples or kwargs) and [pos for pos, _ in from_slots] == [0]:
-            # The usual op: its array input first, then parameters read by reference (a layer's
-            # weight and bias) or options; called without filling the argument list.
-            (_, s0), rest = from_slots[0], a[1:]
-            if not from_tensors:
-                def run_on_input(slots: list, _args: tuple) -> None:
-                    ctx.saved = ()
-                    y = forward(ctx, slots[s0], *rest)
-                    slots[out] = y if type(y) is np.ndarray and y.shape == shape else output(y)
-                return run_on_input
-            if [pos for pos, _ in from_tensors] == [1, 2] and len(a) == 3:
-                (_, weight), (_, bias) = from_tensors
-
-                def run_layer(slots: list, _args: tuple) -> None:
-                    ctx.saved = ()
-                    y = forward(ctx, slots[s0], weight.data, bias.data)
-                    slots[out] = y if type(y) is np.ndarray and y.shape == shape else output(y)
-                return run_layer
-
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:
                 a[pos] = slots[s]
@@ -186,14 +167,10 @@ class _Backward:
                         if gi.shape != shape:
                             gi = unbroadcast(gi, shape, ctx)
                         t = leaf if type(leaf) is not int else args[leaf]
-                        if t.grad is not None:
-                            _accumulate(t, gi, False, given)
-                        elif (type(gi) is np.ndarray and gi.base is None and id(gi) not in given
-                              and gi.dtype is t.data.dtype and gi.flags.writeable):
-                            given.add(id(gi))  # _own's checks, inline: it keeps gi as it is
-                            t.grad = Tensor._wrap(gi)
-                        else:
+                        if t.grad is None:
                             t.grad = Tensor._wrap(_own(gi, t, given))
+                        else:
+                            _accumulate(t, gi, False, given)
                 if release:
                     ctx.saved = None
         return run
@@ -582,12 +559,11 @@ def _key_of(value):
     if isinstance(value, np.ndarray):
         return ("A", value.shape, value.dtype)
     if isinstance(value, (list, tuple, dict)):  # keyed by what it holds, not by id
-        items = value.items() if isinstance(value, dict) else enumerate(value)
+        items = list(value.items() if isinstance(value, dict) else enumerate(value))
         if any(isinstance(v, (Tensor, np.ndarray)) for _, v in items):
             raise JitError(f"tc.jit: an argument is a {type(value).__name__} of tensors; a replay "
                            "would read the tensors it held when recorded. Pass each tensor as an "
                            "argument of its own (step(x, y), step(*xs))")
-        items = value.items() if isinstance(value, dict) else enumerate(value)
         return ("C", type(value), tuple((k, _key_of(v)) for k, v in items))
     try:
         hash(value)

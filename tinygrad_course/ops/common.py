@@ -106,15 +106,12 @@ def no_grad_op(fn, *args, **options) -> Tensor:
     float scalar keeps its type (apply would make it a Python float): t > np.float64(0.1)
     compares as NumPy does, the same as np.float64(0.1) < t."""
     arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-    if _state.recorder is None:  # only a recording needs the op (and its cost): call fn
-        try:
-            return Tensor._wrap(_call(fn, arrays, options))
-        except _NoGradError as e:
-            raise ValueError(str(e)) from None
-    scalars = tuple((i, a) for i, a in enumerate(args) if isinstance(a, np.floating))
-    if scalars:
-        options["numpy_scalars"] = scalars
     try:
+        if _state.recorder is None:  # only a recording needs the op (and its cost): call fn
+            return Tensor._wrap(_call(fn, arrays, options))
+        scalars = tuple((i, a) for i, a in enumerate(args) if isinstance(a, np.floating))
+        if scalars:
+            options["numpy_scalars"] = scalars
         return NoGrad.apply(fn, *arrays, **options)
-    except _NoGradError as e:
+    except _NoGradError as e:  # a plain ValueError for the user
         raise ValueError(str(e)) from None
