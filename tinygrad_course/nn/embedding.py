@@ -1,12 +1,11 @@
 """Embedding: a lookup table of learnable vectors, one row per token id."""
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..autograd import Function, bump_version
 from ..dtypes import get_default_dtype
+from ..ops.common import shape_constant
 from ..ops.indexing import scatter_add
 from ..random import Generator
 from ..tensor import Tensor
@@ -50,13 +49,11 @@ def embedding(ids, weight, padding_idx: int | None = None):
     return EmbeddingFunction.apply(weight, _ids(ids, n, "embedding"), keep)
 
 
-@functools.lru_cache(maxsize=64)
+@shape_constant
 def _kept_rows(n: int, padding_idx: int, dtype) -> np.ndarray:
-    """(n, 1): 1, with 0 at padding_idx; made once and read-only (a step recorded by tc.jit
-    reads the same array at each replay)."""
+    """(n, 1): 1, with 0 at padding_idx."""
     keep = np.ones((n, 1), dtype)
     keep[padding_idx] = 0
-    keep.flags.writeable = False
     return keep
 
 

@@ -1,6 +1,9 @@
 """Helpers the ops share: axis normalization, reduced shapes, argument conversion."""
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import numpy as np
 
 from ..autograd import Function, _state
@@ -73,6 +76,20 @@ def reflected(fn, dunder: str):
     op.__name__ = dunder
     op.__doc__ = f"{fn.__name__}(other, self): a Python value or ndarray on the left."
     return op
+
+
+def shape_constant(fn: Callable) -> Callable:
+    """Decorate a function of shapes and options (hashable arguments) that makes arrays: each
+    result is made once per arguments and read-only, so every call returns the same arrays
+    (cheap, and a step recorded by tc.jit reads the same ones at each replay)."""
+    @functools.lru_cache(maxsize=256)
+    @functools.wraps(fn)
+    def made(*args):
+        out = fn(*args)
+        for a in out if isinstance(out, tuple) else (out,):
+            a.flags.writeable = False
+        return out
+    return made
 
 
 class NoGrad(Function):

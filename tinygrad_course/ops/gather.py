@@ -8,12 +8,11 @@ second derivative.
 """
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
 from ..tensor import Tensor
-from .common import as_tensor, no_grad_op, normalize_axis
+from .common import as_tensor, no_grad_op, normalize_axis, shape_constant
 from .indexing import IndexAdd, SetItem, getitem, where
 from .shape import broadcast_to
 
@@ -41,13 +40,10 @@ def along_axis_index(index: np.ndarray, axis: int, sizes: tuple) -> tuple:
     return tuple(index if d == axis else _axis_range(sizes[d], d, nd) for d in range(nd))
 
 
-@functools.lru_cache(maxsize=256)
+@shape_constant
 def _axis_range(n: int, d: int, nd: int) -> np.ndarray:
-    """arange(n) along axis d of nd, read-only and made once (so a step recorded by tc.jit
-    reads the same array at each replay)."""
-    a = np.arange(n).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1))
-    a.flags.writeable = False
-    return a
+    """arange(n) along axis d of nd."""
+    return np.arange(n).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1))
 
 
 def _op_index(index: np.ndarray, shape: tuple) -> np.ndarray:

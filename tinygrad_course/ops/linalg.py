@@ -3,12 +3,12 @@ dot, and the fused linear layer x @ W^T + b. Einsum and its products are in eins
 inverse, determinants, solve and norms in matrix.py."""
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from .common import shape_constant
 
 
 def _check_matmul(a, b) -> None:
@@ -64,12 +64,10 @@ class MatMul(Function):
         return ga, gb
 
 
-@functools.lru_cache(maxsize=64)
+@shape_constant
 def _ones(n: int, dtype) -> np.ndarray:
-    """A read-only row of n ones, made once per size (np.ones costs a microsecond of Python)."""
-    a = np.ones(n, dtype)
-    a.flags.writeable = False
-    return a
+    """A row of n ones (made once per size: np.ones costs a microsecond of Python)."""
+    return np.ones(n, dtype)
 
 
 class Linear(Function):

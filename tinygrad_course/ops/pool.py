@@ -11,13 +11,12 @@ nearest interpolation is an index: their derivatives of every order come from th
 """
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_tensor, is_tensor, no_grad_op
+from .common import as_tensor, is_tensor, no_grad_op, shape_constant
 from .conv import Geometry, data, fold_patches, out_size, pad_image, pair, windows
 from .indexing import IndexAdd, getitem
 from .linalg import matmul
@@ -231,19 +230,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
 
 
 # ---- average pooling ---------------------------------------------------------------------
-@functools.lru_cache(maxsize=256)
-def _constant(fn, *args) -> np.ndarray:
-    """fn(*args), made once per arguments and read-only: a pooling divisor or an averaging
-    matrix depends on shapes alone, and a step recorded by tc.jit then reads the same array."""
-    a = np.ascontiguousarray(fn(*args))
-    a.flags.writeable = False
-    return a
-
-
-def _transposed(fn, *args) -> np.ndarray:
-    return fn(*args).T
-
-
+@shape_constant
 def _divisor(hw: tuple, kernel: tuple, stride: tuple, pads: tuple, out_hw: tuple,
              include_pad: bool, dtype) -> np.ndarray:
     dh = _window_counts(hw[0], kernel[0], stride[0], pads[0], out_hw[0], include_pad)
@@ -292,8 +279,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
     x, unbatched, kernel, geo, out_hw = _pool_geometry(x, kernel_size, stride, padding, 1,
                                                        ceil_mode, op)
     (pt, _, pl, _), d = geo.pads, data(x)
-    divisor = _constant(_divisor, d.shape[2:], kernel, geo.stride, (pt, pl), out_hw,
-                        count_include_pad, d.dtype)
+    divisor = _divisor(d.shape[2:], kernel, geo.stride, (pt, pl), out_hw, count_include_pad,
+                       d.dtype)
     out = AvgPool2d.apply(x, kernel, geo, out_hw, divisor)
     return out[0] if unbatched else out
 
@@ -325,12 +312,19 @@ def _adaptive_size(x, output_size, op: str) -> tuple:
     return x, unbatched, pair(sizes, "output_size", op)
 
 
+@shape_constant
 def _averaging_matrix(n: int, o: int, dtype) -> np.ndarray:
     """(o, n): row i averages PyTorch's adaptive window i, [floor(i n/o), ceil((i+1) n/o))."""
     start, end = _adaptive_bounds(n, o)
     j = np.arange(n)
     inside = (j >= start[:, None]) & (j < end[:, None])
     return (inside / (end - start)[:, None]).astype(dtype)
+
+
+@shape_constant
+def _averaging_matrix_t(n: int, o: int, dtype) -> np.ndarray:
+    """The transpose of _averaging_matrix(n, o, dtype)."""
+    return _averaging_matrix(n, o, dtype).T
 
 
 def adaptive_avg_pool2d(x, output_size) -> Tensor:
@@ -340,8 +334,8 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
     x, unbatched, (oh, ow) = _adaptive_size(x, output_size, "adaptive_avg_pool2d")
     x = as_tensor(x)
     h, w = x.shape[2:]
-    out = matmul(matmul(Tensor._wrap(_constant(_averaging_matrix, h, oh, x.dtype)), x),
-                 Tensor._wrap(_constant(_transposed, _averaging_matrix, w, ow, x.dtype)))
+    out = matmul(matmul(Tensor._wrap(_averaging_matrix(h, oh, x.dtype)), x),
+                 Tensor._wrap(_averaging_matrix_t(w, ow, x.dtype)))
     return out[0] if unbatched else out
 
 
@@ -362,6 +356,7 @@ def _source_scale(n_in: int, n_out: int, scale_factor, align_corners: bool) -> f
     return 1.0 / scale_factor if scale_factor is not None else n_in / n_out
 
 
+@shape_constant
 def _linear_matrix(n_in: int, n_out: int, scale_factor, align_corners: bool, dtype) -> np.ndarray:
     """(n_out, n_in) weights of linear interpolation along one axis, PyTorch's source index:
     dst * scale with align_corners, else (dst + 0.5) * scale - 0.5 clamped at 0."""
@@ -377,16 +372,18 @@ def _linear_matrix(n_in: int, n_out: int, scale_factor, align_corners: bool, dty
     return a.astype(dtype)
 
 
-@functools.lru_cache(maxsize=64)
+@shape_constant
+def _linear_matrix_t(n_in: int, n_out: int, scale_factor, align_corners: bool, dtype) -> np.ndarray:
+    """The transpose of _linear_matrix(n_in, n_out, scale_factor, align_corners, dtype)."""
+    return _linear_matrix(n_in, n_out, scale_factor, align_corners, dtype).T
+
+
+@shape_constant
 def _nearest_index(spatial: tuple, sizes: tuple, factors: tuple) -> tuple:
-    """The source row (and column) of each output pixel for nearest interpolation, as PyTorch:
-    made once per shape and read-only (a step recorded by tc.jit reads the same arrays)."""
+    """The source row (and column) of each output pixel for nearest interpolation, as PyTorch."""
     idx = [np.minimum(np.floor(np.arange(o) * _source_scale(n, o, f, False)).astype(np.intp), n - 1)
            for n, o, f in zip(spatial, sizes, factors)]
-    index = (idx[0],) if len(idx) == 1 else (idx[0][:, None].copy(), idx[1][None, :].copy())
-    for a in index:
-        a.flags.writeable = False
-    return index
+    return (idx[0],) if len(idx) == 1 else (idx[0][:, None], idx[1][None, :])
 
 
 _MODES = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,)}
@@ -426,7 +423,7 @@ def interpolate(x, size=None, scale_factor=None, mode: str = "nearest",
         return getitem(x, (slice(None), slice(None),
                            *_nearest_index(tuple(spatial), tuple(sizes), tuple(factors))))
     mats = [(n, o, f, bool(align_corners), x.dtype) for n, o, f in zip(spatial, sizes, factors)]
-    last = Tensor._wrap(_constant(_transposed, _linear_matrix, *mats[-1]))
+    last = Tensor._wrap(_linear_matrix_t(*mats[-1]))
     if k == 1:
         return matmul(x, last)
-    return matmul(matmul(Tensor._wrap(_constant(_linear_matrix, *mats[0])), x), last)
+    return matmul(matmul(Tensor._wrap(_linear_matrix(*mats[0])), x), last)

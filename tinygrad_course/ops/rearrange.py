@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import functools
-
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_tensor, is_tensor, normalize_axis, torch_axis
+from .common import as_tensor, is_tensor, normalize_axis, shape_constant, torch_axis
 from .gather import index_select
 from .indexing import getitem, scatter_add, where
 from .shape import broadcast_to, reshape, split, transpose
@@ -179,13 +177,10 @@ def _triangle(x, k, diagonal, op: str, lower: bool) -> Tensor:
     return where(_triangle_mask(n, m, k, lower), x, x.dtype.type(0))
 
 
-@functools.lru_cache(maxsize=64)
+@shape_constant
 def _triangle_mask(n: int, m: int, k: int, lower: bool) -> np.ndarray:
-    """Where j - i <= k (lower) or >= k: made once and read-only (a step recorded by tc.jit reads
-    the same array at each replay)."""
-    mask = np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
-    mask.flags.writeable = False
-    return mask
+    """Where j - i <= k (lower) or >= k."""
+    return np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
 
 
 def tril(x, k: int = 0, *, diagonal: int | None = None) -> Tensor:
@@ -200,15 +195,12 @@ def triu(x, k: int = 0, *, diagonal: int | None = None) -> Tensor:
     return _triangle(x, k, diagonal, "triu", lower=False)
 
 
-@functools.lru_cache(maxsize=64)
+@shape_constant
 def _diagonal_index(n1: int, n2: int, offset: int) -> tuple:
-    """The rows and columns of diagonal `offset`: made once and read-only (a step recorded by
-    tc.jit reads the same arrays at each replay)."""
+    """The rows and columns of diagonal `offset`."""
     r0, c0 = max(-offset, 0), max(offset, 0)
     length = max(0, min(n1 - r0, n2 - c0))
-    rows, cols = np.arange(r0, r0 + length), np.arange(c0, c0 + length)
-    rows.flags.writeable = cols.flags.writeable = False
-    return rows, cols
+    return np.arange(r0, r0 + length), np.arange(c0, c0 + length)
 
 
 def diagonal(x, offset: int = 0, axis1: int = 0, axis2: int = 1, *, dim1: int | None = None,
