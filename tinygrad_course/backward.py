@@ -10,7 +10,6 @@ returned).
 from __future__ import annotations
 
 import heapq
-import operator
 from contextlib import nullcontext
 from typing import Sequence
 
@@ -30,7 +29,7 @@ def graph_nodes(roots: Sequence[Tensor]) -> list:
         if node not in seen:
             seen.add(node)
             stack.extend(p for p in node.parents if p is not None)
-    return sorted(seen, key=operator.attrgetter("seq"), reverse=True)
+    return sorted(seen, key=lambda node: node.seq, reverse=True)
 
 
 def unbroadcast(g, shape: tuple, node: Function | None = None):

@@ -21,11 +21,12 @@ class BackwardError(RuntimeError):
     """Backpropagation cannot go on: a freed graph, a changed saved tensor, a bad gradient."""
 
 
-def bump_version(t: Tensor) -> None:
-    """Record that `t`'s memory changed in place (optimizers call this after `p.data -= ...`)."""
+def bump_version(*ts: Tensor) -> None:
+    """Record that the tensors' memory changed in place (optimizers call this after `p.data -= ...`)."""
     _clock[0] += 1
-    t._vc = t._vc or [0]
-    t._vc[0] = _clock[0]
+    for t in ts:
+        t._vc = t._vc or [0]
+        t._vc[0] = _clock[0]
 
 
 def share_version(view: Tensor, base) -> None:

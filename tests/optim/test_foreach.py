@@ -259,3 +259,69 @@ def test_a_gradient_of_the_wrong_shape_is_not_broadcast_by_the_fused_step():
         opt.step()
     with pytest.raises(ValueError, match="params.0. has shape"):
         SGD(params, lr=0.1).step()  # the per-parameter path checks it too
+
+
+# ---- flat weights: parameters whose arrays no one else holds become views of one buffer ------
+
+def _model(n: int = 3):
+    rng = np.random.default_rng(0)
+    return [tc.Tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+            for _ in range(n)]
+
+
+def _grads(n: int = 3, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((4, 3)).astype(np.float32) for _ in range(n)]
+
+
+@pytest.mark.parametrize("cls", [Momentum, RMSprop, Adam, AdamW])
+def test_parameters_no_one_else_holds_become_views_of_one_flat_buffer(cls):
+    params = _model()
+    values = [p.data.copy() for p in params]
+    opt = cls(params, lr=0.1)
+    _step_both([opt], [params], _grads())
+    (bucket,) = opt._plans[0].buckets
+    assert bucket.w is not None
+    assert all(p.data.base is bucket.w for p in params)
+    assert all(not np.array_equal(p.data, v) for p, v in zip(params, values))
+
+
+@pytest.mark.parametrize("cls", [Momentum, RMSprop, Adam, AdamW])
+def test_flat_weights_step_bit_for_bit_as_the_per_parameter_path(cls):
+    flat, plain = _model(), _model()
+    opts = [cls(flat, lr=0.05, weight_decay=0.1), cls(plain, lr=0.05, weight_decay=0.1, foreach=False)]
+    for seed in range(4):
+        _step_both(opts, [flat, plain], _grads(seed=seed))
+    assert opts[0]._plans[0].buckets[0].w is not None
+    _assert_same_optimizers(*opts)
+
+
+def test_a_held_array_is_written_in_place_and_the_bucket_keeps_per_parameter_weights():
+    params = _model()
+    held = params[1].data  # a user's reference: moving the parameter would leave it stale
+    opt = Adam(params, lr=0.1)
+    _step_both([opt], [params], _grads())
+    assert opt._plans[0].buckets[0].w is None
+    assert params[1].data is held and not np.array_equal(held, _model()[1].data)
+
+
+def test_flat_weights_bump_every_parameters_version_and_views_of_them_see_the_step():
+    params = _model()
+    opt = Momentum(params, lr=0.1)
+    _step_both([opt], [params], _grads())
+    versions = [p.version for p in params]
+    view = params[2].data  # taken after the move: the flat buffer's slice
+    before = view.copy()
+    _step_both([opt], [params], _grads(seed=2))
+    assert all(p.version > v for p, v in zip(params, versions))
+    assert params[2].data is view and not np.array_equal(view, before)
+
+
+def test_a_parameter_replaced_after_the_move_is_stepped_as_the_new_array():
+    params, twins = _model(), _model()
+    opts = [Adam(params, lr=0.1), Adam(twins, lr=0.1, foreach=False)]
+    _step_both(opts, [params, twins], _grads())
+    for ps in (params, twins):
+        ps[0].data = np.full((4, 3), 2.0, np.float32)
+    _step_both(opts, [params, twins], _grads(seed=3))
+    _assert_same_optimizers(*opts)

@@ -3,6 +3,8 @@ per-parameter state; subclasses write only the update rule."""
 from __future__ import annotations
 
 import math
+import sys
+from operator import attrgetter, is_, methodcaller
 from typing import Callable, ClassVar, Iterable
 
 import numpy as np
@@ -13,6 +15,8 @@ from ..jit import replayed
 from ..nn.functional import is_weight
 from ..serialization import StateDictError, check_state_keys
 from ..tensor import Tensor
+
+_DATA, _GRAD, _SHAPE, _DTYPE = map(attrgetter, ("data", "grad", "shape", "dtype"))
 
 _RULES = {
     "nonneg": (lambda x: x >= 0.0, ">= 0"),
@@ -102,7 +106,10 @@ class Optimizer:
     scratch arrays, and bump each changed parameter's version counter. With `foreach=True` (the
     default but for SGD, whose update is one call per parameter anyway) the update runs once per
     group over flat buffers, as PyTorch's foreach optimizers do: each parameter's `state` entries
-    are views into them, and the weights come out bit for bit as with `foreach=False`. If a parameter changes
+    are views into them, and the weights come out bit for bit as with `foreach=False`. A
+    parameter whose array nothing else holds moves into the flat weights too (`p.data` becomes
+    a view of them, so the update subtracts once for the group); one you hold is written where
+    it is. If a parameter changes
     dtype (`Module.to`), its state and scratch follow at the next step. A float16 parameter is
     updated as mixed-precision training does (PyTorch's AMP, apex's master weights): its state,
     the update and a master copy of it are float32, rounded to float16 after each step.
@@ -261,26 +268,17 @@ class Optimizer:
         filled: dict[tuple, int] = {}  # key -> elements in its last bucket
         rest = []
         for i, p in enumerate(group["params"], start):
-            grad = p.grad
-            if grad is None:
+            if p.grad is None:
                 continue
-            w, g, s, tmp = p.data, grad.data, self.state[i], self._tmp[i]
-            # (the per-parameter path casts the state to w's dtype when the scratch is not yet)
-            keeps_state = tmp is not None and tmp.dtype == w.dtype
-            if (w.dtype.itemsize < 4 or g.dtype != w.dtype or g.shape != w.shape
-                    or w.size > self.foreach_bucket_size
-                    or keeps_state and any(isinstance(v, np.ndarray) and v.dtype != w.dtype
-                                           for v in s.values())):
-                rest.append(i)  # float16 master weights, a copy to the flat buffers would cast,
-                continue        # or large enough to step alone
-            key = (w.dtype.str, tuple(sorted((k, v) for k, v in s.items()
-                                             if not isinstance(v, np.ndarray))),
-                   tuple(sorted(k for k, v in s.items() if isinstance(v, np.ndarray))))
-            if key not in keyed or filled[key] + w.size > self.foreach_bucket_size:
+            key = self._bucket_key(i, p)
+            if key is None:
+                rest.append(i)
+                continue
+            if key not in keyed or filled[key] + p.data.size > self.foreach_bucket_size:
                 keyed.setdefault(key, []).append([])  # the first bucket, or the last is full
                 filled[key] = 0
             keyed[key][-1].append(i)
-            filled[key] += w.size
+            filled[key] += p.data.size
         params = group["params"]
         buckets = [_Bucket(self, [params[i - start] for i in idx], idx)
                    for chunks in keyed.values() for idx in chunks]
@@ -291,23 +289,40 @@ class Optimizer:
         self._plans[gi] = plan
         return plan
 
+    def _bucket_key(self, i: int, p: Tensor) -> tuple | None:
+        """What parameters updated together share (dtype, step count, state entries), or None
+        for one stepped alone: float16 master weights, a gradient a copy to the flat buffers
+        would cast, or large enough to step alone."""
+        w, g, s, tmp = p.data, p.grad.data, self.state[i], self._tmp[i]
+        # (the per-parameter path casts the state to w's dtype when the scratch is not yet)
+        keeps_state = tmp is not None and tmp.dtype == w.dtype
+        if (w.dtype.itemsize < 4 or g.dtype != w.dtype or g.shape != w.shape
+                or w.size > self.foreach_bucket_size
+                or keeps_state and any(isinstance(v, np.ndarray) and v.dtype != w.dtype
+                                       for v in s.values())):
+            return None
+        return (w.dtype.str, tuple(sorted((k, v) for k, v in s.items() if not isinstance(v, np.ndarray))),
+                tuple(sorted(k for k, v in s.items() if isinstance(v, np.ndarray))))
+
     def _step_bucket(self, b: "_Bucket", group: dict) -> None:
         """The fused path: gather the bucket's gradients (decayed where the filter says) into
-        one flat buffer, run `_update` once over the flat arrays, subtract each parameter's
-        slice of the result from its own `p.data` (never rebound) and bump its version."""
-        decay = bool(group["weight_decay"])
-        for p, w, gv, decays in zip(b.params, b.ws, b.grad_views, b.decays):
-            g = p.grad.data
-            if decay and decays:
-                d = self._weight_decay(w, g, group, out=gv)
+        one flat buffer, run `_update` once over the flat arrays, subtract the result from the
+        weights (their flat buffer at once, or each parameter's own `p.data`) and bump versions."""
+        grads, b.grads = b.grads or [p.grad.data for p in b.params], None  # (a new plan: not held yet)
+        if group["weight_decay"] and True in b.decays:
+            for w, g, gv, decays in zip(b.ws, grads, b.grad_views, b.decays):
+                d = self._weight_decay(w, g, group, out=gv) if decays else g
                 if d is not gv:
                     np.copyto(gv, d)
-            else:
-                gv[...] = g  # same dtype (else the parameter is not in the bucket)
+        else:  # every gradient into the flat buffer in one call
+            np.concatenate(grads, axis=None, out=b.grad)
         self._update(b.grad, b.state, b.tmp, group)
-        for p, w, tv in zip(b.params, b.ws, b.tmp_views):
-            w -= tv
-            bump_version(p)
+        if b.w is not None:
+            b.w -= b.tmp
+        else:
+            for w, tv in zip(b.ws, b.tmp_views):
+                w -= tv
+        bump_version(*b.params)
         b.share_state(self.state)
 
     def _buffers_for(self, i: int, w: np.ndarray) -> np.ndarray:
@@ -435,10 +450,15 @@ class _Bucket:
     state and scratch live end to end in flat buffers; `state[i][k]` of each parameter is a view
     of its slice (bound after the first step), so reading or writing `opt.state` sees the bucket.
     The bucket keeps `p.data` of each parameter (`ws`): it writes into them, and a parameter
-    whose data was replaced (Module.to, a user's `p.data = ...`) ends the bucket."""
+    whose data was replaced (Module.to, a user's `p.data = ...`) ends the bucket. When no one
+    else holds them, the weights move into one flat buffer `w` too, and `ws` are its views."""
 
     def __init__(self, opt: Optimizer, params: list[Tensor], indices: list[int]):
         self.params, self.indices = params, indices
+        # Flat weights when no one but its tensor holds a parameter's array (the test of
+        # ndarray.resize(refcheck=True)): the parameters become views of one buffer, so the
+        # update subtracts once for all of them. An array held elsewhere keeps being written.
+        flat = all(sys.getrefcount(p.data) <= 2 and p.data.base is None for p in params)
         self.ws = [p.data for p in params]
         dtype = self.ws[0].dtype
         sizes = [w.size for w in self.ws]
@@ -447,6 +467,12 @@ class _Bucket:
         self.shapes = [w.shape for w in self.ws]
         self.grad, self.tmp = np.empty(sum(sizes), dtype), np.empty(sum(sizes), dtype)
         self.grad_views, self.tmp_views = self._views(self.grad), self._views(self.tmp)
+        self.w = np.empty(sum(sizes), dtype) if flat and len(params) > 1 else None
+        if self.w is not None:
+            self.ws = self._views(self.w)
+            for p, view in zip(params, self.ws):
+                view[...] = p.data
+                p.data = view
         self.decays = [opt._decays[i] for i in indices]
         # The flat state from each parameter's (cast to this dtype, as a dtype change casts it).
         first = opt.state[indices[0]]
@@ -458,7 +484,10 @@ class _Bucket:
                     np.copyto(view, opt.state[i][k], casting="same_kind")
             else:
                 self.state[k] = v
-        self.bound: list[dict] = []  # per parameter: the entries its state must still hold
+        # state key -> what each parameter's state must still hold (None before the first step)
+        self.bound: dict[str, list] | None = None
+        self.grads: list | None = None  # the gradients `holds` found, for the step to gather
+        self._start, self._positions = None, []
         if first:
             self.share_state(opt.state)
         for i, tv in zip(indices, self.tmp_views):
@@ -471,36 +500,46 @@ class _Bucket:
         """Point each parameter's state at its slice of the flat state (and copy the scalars,
         Adam's t) after a step."""
         flat = self.state
-        if not self.bound:  # the first step created the flat state: bind the views once
-            arrays = [k for k, v in flat.items() if isinstance(v, np.ndarray)]
-            views = {k: self._views(flat[k]) for k in arrays}
-            for j, i in enumerate(self.indices):
-                states[i].update({k: views[k][j] for k in arrays})
-                self.bound.append({k: views[k][j] for k in arrays})
-        scalars = {k: v for k, v in flat.items() if not isinstance(v, np.ndarray)}
-        if scalars:  # (Momentum and RMSprop have none: no loop over the parameters)
-            for i, entries in zip(self.indices, self.bound):
-                states[i].update(scalars)
-                entries.update(scalars)
+        if self.bound is None:  # the first step created the flat state: bind the views once
+            self.bound = {k: self._views(v) for k, v in flat.items() if isinstance(v, np.ndarray)}
+            for k, views in self.bound.items():
+                for i, view in zip(self.indices, views):
+                    states[i][k] = view
+        for k, v in flat.items():
+            if not isinstance(v, np.ndarray):  # (Momentum and RMSprop have none)
+                self.bound[k] = [v] * len(self.indices)
+                for i in self.indices:
+                    states[i][k] = v
 
     def holds(self, params: list[Tensor], start: int, states: list[dict]) -> bool:
         """Whether this step can run fused: every parameter still the one in the group, with
-        its data array, a gradient of its dtype, and its state still the bucket's views."""
-        if not self.bound:  # a step that stopped half way: start again
+        its data array, a gradient of its dtype and shape, and its state still the bucket's
+        views. (Checked with map, in C: a deep model has many parameters, and this runs at
+        every step.)"""
+        if self.bound is None:  # a step that stopped half way: start again
             return False
-        dtype = self.grad.dtype
-        for p, i, w, entries in zip(self.params, self.indices, self.ws, self.bound):
-            grad = p.grad
-            if grad is None or p.data is not w or params[i - start] is not p:
+        if not (all(map(is_, map(params.__getitem__, self.positions(start)), self.params))
+                and all(map(is_, map(_DATA, self.params), self.ws))):
+            return False
+        try:
+            grads = list(map(_DATA, map(_GRAD, self.params)))
+        except AttributeError:  # a parameter without a gradient (None has no .data)
+            return False
+        # of another dtype or shape: the per-parameter path (which checks it)
+        if list(map(_SHAPE, grads)) != self.shapes or {*map(_DTYPE, grads)} != {self.grad.dtype}:
+            return False
+        mine = list(map(states.__getitem__, self.indices))
+        for k, views in self.bound.items():
+            if not all(map(is_, map(methodcaller("get", k), mine), views)):
                 return False
-            g = grad.data  # of another dtype or shape: the per-parameter path (which checks it)
-            if g.shape != w.shape or (g.dtype is not dtype and g.dtype != dtype):
-                return False
-            s = states[i]
-            for k, v in entries.items():
-                if s.get(k) is not v:
-                    return False
+        self.grads = grads  # what _step_bucket gathers
         return True
+
+    def positions(self, start: int) -> list[int]:
+        """The parameters' positions in their group's list."""
+        if self._start != start:
+            self._start, self._positions = start, [i - start for i in self.indices]
+        return self._positions
 
 
 class _Plan:
