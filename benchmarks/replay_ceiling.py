@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=9)
     args = p.parse_args(argv)
-    for w in [w for w in MLP_WORKLOADS if w.name in ("course", "deep")]:
+    for w in [w for w in MLP_WORKLOADS if w.name in ("tiny", "course", "deep")]:
         # Three steps from the same weights must give the same losses: no one does less work.
         reference, unrolled = w.numpy_step(), unrolled_step(w)
         for _ in range(3):
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
             if not np.isclose(a, b, rtol=2e-3):
                 raise SystemExit(f"{w.name}: the unrolled step's loss {b} differs from NumPy's {a}")
         steps = {"numpy": w.numpy_step(), "tc.jit": w.ours_step(jit=True), "unrolled ops": unrolled_step(w)}
-        n = 300 if w.name == "course" else 60
+        n = {"tiny": 300, "course": 300}.get(w.name, 60)
         times = {k: [] for k in steps}
         for s in steps.values():
             for _ in range(10):

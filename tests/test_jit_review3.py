@@ -414,3 +414,25 @@ def test_fused_cross_entropy_out_of_range_labels_raise_naming_the_label(labels, 
     with pytest.raises(ValueError, match=rf"cross_entropy: label {bad} is out of range for 4 "
                                          r"classes \(0\.\.3\)"):
         F.cross_entropy(tc.Tensor(Z), tc.Tensor(np.array(labels)))
+
+
+LOSSES_OF_LABELS = {
+    "cross_entropy": lambda z, y: F.cross_entropy(z, y),
+    "cross_entropy smoothed": lambda z, y: F.cross_entropy(z, y, label_smoothing=0.1),
+    "nll_loss": lambda z, y: F.nll_loss(z.log_softmax(axis=1), y),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES_OF_LABELS)
+@pytest.mark.parametrize("bad_label", [4, 7, -1])
+def test_a_replayed_loss_refuses_an_out_of_range_label_of_a_new_batch(loss, bad_label):
+    # The call's own checks are Python a replay skips; the label check runs in a kernel, so a
+    # label of C (the next row's logit) or -1 (the last class) raises instead of a wrong loss.
+    model = nn.Linear(3, 4)
+    step = tc.jit(lambda x, y: LOSSES_OF_LABELS[loss](model(x), y))
+    x = tc.Tensor(RNG.standard_normal((5, 3)).astype(np.float32))
+    step(x, tc.Tensor(np.array([0, 1, 2, 3, 0])))
+    step(x, tc.Tensor(np.array([3, 2, 1, 0, 0])))
+    assert step.recordings == 1
+    with pytest.raises(ValueError, match=rf"(label|target) {bad_label} is out of range"):
+        step(x, tc.Tensor(np.array([0, 1, bad_label, 3, 0])))

@@ -18,7 +18,7 @@ from .. import ops
 from ..autograd import Function
 from ..dtypes import get_default_dtype
 from ..creation import arange
-from ..ops.common import is_tensor, no_grad_op
+from ..ops.common import OpError, is_tensor, no_grad_op
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -241,6 +241,9 @@ class SoftmaxCrossEntropy(Function):
                     raise ValueError(f"cross_entropy: label {labels[keep].min()} is out of range "
                                      "(labels are 0..C-1, or -100 to ignore a row)")
                 labels = np.where(keep, labels, 0)
+            if labels.size and labels.max() >= z.shape[1]:  # checked before, but not in a replay
+                raise ValueError(f"cross_entropy: label {labels.max()} is out of range for "
+                                 f"{z.shape[1]} classes (0..{z.shape[1] - 1})")
             # Flat positions of each row's label: one gather, cheaper than a 2-D fancy index.
             ctx.flat = np.arange(0, m * z.shape[1], z.shape[1]) + labels
             loss = lse - shifted.take(ctx.flat)
@@ -359,7 +362,8 @@ def _classes_last(x):
 
 
 def _target_shape(target, logp_shape: tuple, ignore_index: int, op: str) -> tuple:
-    """The targets' shape, once they are checked: integers, one per position, in range."""
+    """The targets' shape, once they are checked: integers, one per position (the range is
+    checked by _kept_labels)."""
     t = _array(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: class-index targets must be integers, got dtype {t.dtype}")
@@ -367,20 +371,20 @@ def _target_shape(target, logp_shape: tuple, ignore_index: int, op: str) -> tupl
     if t.shape != want:
         raise ValueError(f"{op}: targets must have shape {want} for inputs of shape "
                          f"{logp_shape}, got {t.shape}")
-    flat = t.reshape(-1)
-    keep = flat != ignore_index
-    c = logp_shape[1]
-    bad = keep & ((flat < 0) | (flat >= c))
-    if bad.any():
-        raise ValueError(f"{op}: target {flat[bad][0]} is out of range for {c} classes "
-                         f"(0..{c - 1}; ignore_index={ignore_index})")
     return t.shape
 
 
-def _kept_labels(t: np.ndarray, ignore_index: int) -> np.ndarray:
-    """The targets, flat, with 0 where they are ignored (any valid row to index with)."""
+def _kept_labels(t: np.ndarray, ignore_index: int, c: int, op: str) -> np.ndarray:
+    """The targets, flat, checked to be in range, with 0 where they are ignored (any valid row
+    to index with). An op (no_grad_op), so a step replayed by tc.jit checks each batch: a target
+    of -1 would otherwise pick the last class."""
     flat = t.reshape(-1)
-    return np.where(flat != ignore_index, flat, 0)
+    keep = flat != ignore_index
+    bad = keep & ((flat < 0) | (flat >= c))
+    if bad.any():
+        raise OpError(f"{op}: target {flat[bad][0]} is out of range for {c} classes "
+                      f"(0..{c - 1}; ignore_index={ignore_index})")
+    return np.where(keep, flat, 0)
 
 
 def _label_weights(t: np.ndarray, w: np.ndarray, ignore_index: int) -> np.ndarray:
@@ -416,7 +420,7 @@ def _weighted_nll(logp, target, weight, ignore_index: int, reduction: str, op: s
     shape = _target_shape(target, logp.shape, ignore_index, op)
     w = _class_weights(weight, c, rows.dtype, op)
     # The targets' arrays come from ops, so a step recorded by tc.jit reads each call's targets.
-    y = no_grad_op(_kept_labels, target, ignore_index)
+    y = no_grad_op(_kept_labels, target, ignore_index, c, op)
     wy = no_grad_op(_label_weights, target, w, ignore_index)
     loss = -(rows[arange(y.shape[0]), y] * wy)
     if label_smoothing:

@@ -110,12 +110,15 @@ class NoGrad(Function):
 def _call(fn, args: list, options: dict) -> np.ndarray:
     try:
         return np.asarray(fn(*args, **options))
+    except OpError:
+        raise
     except ValueError as e:  # named after the op, not after NoGrad (apply would)
-        raise _NoGradError(f"{getattr(fn, '__name__', 'op')}: {e}") from None
+        raise OpError(f"{getattr(fn, '__name__', 'op')}: {e}") from None
 
 
-class _NoGradError(ValueError):
-    """A ValueError already named after its op (apply leaves it as it is)."""
+class OpError(ValueError):
+    """A ValueError already named after its op: apply and no_grad_op leave it as it is (a
+    function run by no_grad_op raises it to name the op the user called)."""
 
 
 def no_grad_op(fn, *args, **options) -> Tensor:
@@ -130,5 +133,5 @@ def no_grad_op(fn, *args, **options) -> Tensor:
         if scalars:
             options["numpy_scalars"] = scalars
         return NoGrad.apply(fn, *arrays, **options)
-    except _NoGradError as e:  # a plain ValueError for the user
+    except OpError as e:  # a plain ValueError for the user
         raise ValueError(str(e)) from None
