@@ -436,3 +436,47 @@ def test_a_replayed_loss_refuses_an_out_of_range_label_of_a_new_batch(loss, bad_
     assert step.recordings == 1
     with pytest.raises(ValueError, match=rf"(label|target) {bad_label} is out of range"):
         step(x, tc.Tensor(np.array([0, 1, bad_label, 3, 0])))
+
+
+@pytest.mark.parametrize("labels, message", [
+    ([0, 1, -1, 3], r"one_hot: labels must be in 0\.\.3, got values from -1 to 3"),
+    ([0, 1, 4, 3], r"one_hot: labels must be in 0\.\.3, got values from 0 to 4")])
+def test_a_replayed_one_hot_refuses_labels_out_of_range(labels, message):
+    step = tc.jit(lambda y: F.one_hot(y, 4).sum(axis=0))
+    for good in ([0, 1, 2, 3], [3, 2, 1, 0]):
+        step(tc.Tensor(np.array(good)))
+    with pytest.raises(ValueError, match=message):
+        step(tc.Tensor(np.array(labels)))
+
+
+def test_a_replayed_one_hot_without_num_classes_refuses_a_batch_of_another_width():
+    # Eager one_hot takes the width from the largest label; a replay cannot change a shape.
+    step = tc.jit(lambda y: F.one_hot(y).sum(axis=0))
+    np.testing.assert_array_equal(step(tc.Tensor(np.array([0, 3, 1]))).data, [1, 1, 0, 1])
+    np.testing.assert_array_equal(step(tc.Tensor(np.array([3, 3, 2]))).data, [0, 0, 1, 2])
+    with pytest.raises(ValueError, match=r"was 4 when tc\.jit recorded the step and is 3 in this "
+                                         r"batch; pass num_classes"):
+        step(tc.Tensor(np.array([0, 2, 1])))
+
+
+@pytest.mark.parametrize("loss", [F.binary_cross_entropy_with_logits,
+                                  lambda z, t: F.binary_cross_entropy(z.sigmoid(), t)])
+@pytest.mark.parametrize("bad", [2.0, -0.5])
+def test_a_replayed_binary_cross_entropy_refuses_targets_outside_0_1(loss, bad):
+    z = tc.Tensor(RNG.standard_normal(4).astype(np.float32), requires_grad=True)
+    step = tc.jit(lambda t: loss(z, t))
+    for good in ([0, 1, 0, 1], [1, 1, 0, 0.5]):
+        step(tc.Tensor(np.array(good, np.float32)))
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 1\]"):
+        step(tc.Tensor(np.array([0, bad, 0, 1], np.float32)))
+
+
+def test_a_replayed_binary_cross_entropy_refuses_probabilities_outside_0_1():
+    # The check is in the kernel: a step that feeds it logits some batch raises then too.
+    target = tc.Tensor(np.array([0, 1, 0, 1], np.float32))
+    step = tc.jit(lambda a: F.binary_cross_entropy(a, target))
+    for good in ([0.1, 0.9, 0.2, 0.7], [0.5, 0.5, 0.5, 0.5]):
+        step(tc.Tensor(np.array(good, np.float32), requires_grad=True))
+    with pytest.raises(ValueError, match=r"probabilities must be in \[0, 1\], got values from "
+                                         r"-0\.5 to 0\.9"):
+        step(tc.Tensor(np.array([0.1, 0.9, -0.5, 0.7], np.float32), requires_grad=True))

@@ -43,11 +43,17 @@ def _same_shape(a, b, op: str, a_name: str, b_name: str) -> None:
 
 
 def _check_binary_targets(target, op: str) -> None:
-    t = _array(target)
+    # Checked in an op (no_grad_op), so a step replayed by tc.jit checks each batch's targets.
+    no_grad_op(_binary_targets_in_range, target, op)
+
+
+def _binary_targets_in_range(target, op: str) -> np.ndarray:
+    t = np.asarray(target)
     if t.size and (t.min() < 0 or t.max() > 1):
-        raise ValueError(f"{op}: targets must be in [0, 1] (labels 0/1 or probabilities), got "
-                         f"values from {t.min():g} to {t.max():g}; for more than two classes use "
-                         "cross_entropy with integer labels")
+        raise OpError(f"{op}: targets must be in [0, 1] (labels 0/1 or probabilities), got "
+                      f"values from {t.min():g} to {t.max():g}; for more than two classes use "
+                      "cross_entropy with integer labels")
+    return np.asarray(True)
 
 
 def _as_float_target(y, like: np.ndarray):
@@ -87,16 +93,23 @@ def one_hot(labels, num_classes: int | None = None, dtype=None) -> Tensor:
     y = _array(labels)
     if y.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {y.dtype}")
-    if num_classes is None:
+    inferred = num_classes is None
+    if inferred:
         num_classes = int(y.max()) + 1 if y.size else 0
+    # An op, so a step recorded by tc.jit encodes (and checks) each call's labels.
+    return no_grad_op(_one_hot, labels, num_classes, np.dtype(dtype or get_default_dtype()),
+                      inferred)
+
+
+def _one_hot(y: np.ndarray, num_classes: int, dtype, inferred: bool) -> np.ndarray:
+    y = np.asarray(y)
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"one_hot: labels must be in 0..{num_classes - 1}, got values from "
-                         f"{y.min()} to {y.max()}")
-    # An op, so a step recorded by tc.jit encodes each call's labels.
-    return no_grad_op(_one_hot, y, num_classes, np.dtype(dtype or get_default_dtype()))
-
-
-def _one_hot(y: np.ndarray, num_classes: int, dtype) -> np.ndarray:
+        raise OpError(f"one_hot: labels must be in 0..{num_classes - 1}, got values from "
+                      f"{y.min()} to {y.max()}")
+    if inferred and y.size and y.max() != num_classes - 1:  # only in a replay
+        raise OpError(f"one_hot: without num_classes the width is the largest label + 1, which "
+                      f"was {num_classes} when tc.jit recorded the step and is {y.max() + 1} "
+                      "in this batch; pass num_classes so every batch has the same width")
     out = np.zeros(y.shape + (num_classes,), dtype=dtype)
     np.put_along_axis(out, y[..., None].astype(np.intp), 1, axis=-1)
     return out
@@ -122,6 +135,11 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, p, y, reduction):
+        # Checked here, in the kernel, so a step replayed by tc.jit checks each batch too.
+        if p.size and ((p < 0).any() or (p > 1).any()):
+            raise ValueError(f"binary_cross_entropy: probabilities must be in [0, 1], got values "
+                             f"from {np.nanmin(p):g} to {np.nanmax(p):g} (shape {p.shape}); for "
+                             "logits use binary_cross_entropy_with_logits, or apply sigmoid first")
         eps = float(np.finfo(p.dtype).eps)
         pc = np.clip(p, eps, 1 - eps)
         log_p, log_1mp = np.log(pc), np.log1p(-pc)
@@ -158,11 +176,6 @@ def binary_cross_entropy(probs, target, reduction: str = "mean", *, weight=None)
     _reduction(reduction, "binary_cross_entropy")
     _same_shape(probs, target, "binary_cross_entropy", "probabilities", "targets")
     _check_binary_targets(target, "binary_cross_entropy")
-    p = _array(probs)
-    if p.size and ((p < 0).any() or (p > 1).any()):
-        raise ValueError(f"binary_cross_entropy: probabilities must be in [0, 1], got values from "
-                         f"{np.nanmin(p):g} to {np.nanmax(p):g} (shape {p.shape}); for logits "
-                         "use binary_cross_entropy_with_logits, or apply sigmoid first")
     return BinaryCrossEntropy.apply(probs, _as_float_target(target, _array(probs)), reduction)
 
 
