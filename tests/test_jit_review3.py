@@ -480,3 +480,14 @@ def test_a_replayed_binary_cross_entropy_refuses_probabilities_outside_0_1():
     with pytest.raises(ValueError, match=r"probabilities must be in \[0, 1\], got values from "
                                          r"-0\.5 to 0\.9"):
         step(tc.Tensor(np.array([0.1, 0.9, -0.5, 0.7], np.float32), requires_grad=True))
+
+
+@pytest.mark.parametrize("bad", [5, -6])
+def test_a_replayed_embedding_names_an_id_out_of_range(bad):
+    table = nn.Embedding(5, 2)
+    step = tc.jit(lambda ids: table(ids).sum())
+    for good in ([0, 1, 4], [4, -5, 2]):
+        step(tc.Tensor(np.array(good)))
+    with pytest.raises(IndexError, match=rf"embedding: id {bad} is out of range for an "
+                                         r"embedding table of 5 rows"):
+        step(tc.Tensor(np.array([0, bad, 1])))

@@ -21,6 +21,10 @@ class EmbeddingFunction(Function):
 
     @staticmethod
     def forward(ctx, weight, ids, keep):
+        n = weight.shape[0]  # checked here, in the kernel, so a replayed step checks each batch
+        if ids.size and (ids.min() < -n or ids.max() >= n):
+            bad = ids[(ids < -n) | (ids >= n)].flat[0]
+            raise IndexError(f"embedding: id {bad} is out of range for an embedding table of {n} rows")
         ctx.ids, ctx.keep, ctx.shape = ids, keep, weight.shape
         return weight[ids]
 
@@ -30,14 +34,11 @@ class EmbeddingFunction(Function):
         return (gw if ctx.keep is None else gw * ctx.keep), None, None
 
 
-def _ids(ids, n: int, op: str) -> np.ndarray:
+def _ids(ids, op: str) -> np.ndarray:
     a = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: token ids must be integers, got dtype {a.dtype} "
                         "(convert with .astype(np.int64))")
-    if a.size and (a.min() < -n or a.max() >= n):
-        bad = a[(a < -n) | (a >= n)].flat[0]
-        raise IndexError(f"{op}: id {bad} is out of range for an embedding table of {n} rows")
     return a
 
 
@@ -46,7 +47,7 @@ def embedding(ids, weight, padding_idx: int | None = None):
     ids.shape + (dim,). The `padding_idx` row gets no gradient (PyTorch's F.embedding)."""
     n = weight.shape[0]
     keep = None if padding_idx is None else _kept_rows(n, padding_idx, weight.dtype)
-    return EmbeddingFunction.apply(weight, _ids(ids, n, "embedding"), keep)
+    return EmbeddingFunction.apply(weight, _ids(ids, "embedding"), keep)
 
 
 @shape_constant
