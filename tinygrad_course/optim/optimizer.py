@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from operator import attrgetter, is_, methodcaller
+from operator import attrgetter, is_, itemgetter
 from typing import Callable, ClassVar, Iterable
 
 import numpy as np
@@ -529,9 +529,12 @@ class _Bucket:
         if list(map(_SHAPE, grads)) != self.shapes or {*map(_DTYPE, grads)} != {self.grad.dtype}:
             return False
         mine = list(map(states.__getitem__, self.indices))
-        for k, views in self.bound.items():
-            if not all(map(is_, map(methodcaller("get", k), mine), views)):
-                return False
+        try:
+            for k, views in self.bound.items():
+                if not all(map(is_, map(itemgetter(k), mine), views)):
+                    return False
+        except KeyError:  # an entry deleted
+            return False
         self.grads = grads  # what _step_bucket gathers
         return True
 
