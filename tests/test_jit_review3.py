@@ -491,3 +491,24 @@ def test_a_replayed_embedding_names_an_id_out_of_range(bad):
     with pytest.raises(IndexError, match=rf"embedding: id {bad} is out of range for an "
                                          r"embedding table of 5 rows"):
         step(tc.Tensor(np.array([0, bad, 1])))
+
+
+INDEXING_OPS = {
+    "gather": lambda x, i: tc.gather(x, 1, i.reshape(-1, 1)),
+    "take_along_axis": lambda x, i: tc.take_along_axis(x, i.reshape(-1, 1), 1),
+    "index_select": lambda x, i: tc.index_select(x, 1, i),
+}
+
+
+@pytest.mark.parametrize("op", INDEXING_OPS)
+@pytest.mark.parametrize("bad", [5, -6])
+def test_a_replayed_gather_names_an_index_out_of_range(op, bad):
+    # The range check runs in the op that reshapes the index, so a replay names the op the
+    # user called, as eager does, not NumPy's indexing deep inside.
+    x = tc.Tensor(RNG.standard_normal((4, 5)).astype(np.float32), requires_grad=True)
+    step = tc.jit(lambda i: INDEXING_OPS[op](x, i).sum())
+    for good in ([0, 1, 4, -5], [4, 3, 2, 1]):
+        step(tc.Tensor(np.array(good)))
+    assert step.recordings == 1
+    with pytest.raises(IndexError, match=rf"{op}: index {bad} is out of range for axis 1 of size 5"):
+        step(tc.Tensor(np.array([0, bad, 1, 2])))

@@ -46,9 +46,17 @@ def _axis_range(n: int, d: int, nd: int) -> np.ndarray:
     return np.arange(n).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1))
 
 
-def _op_index(index: np.ndarray, shape: tuple) -> np.ndarray:
-    """The index array reshaped by an op, so a step recorded by tc.jit reshapes each call's."""
-    return no_grad_op(np.reshape, index, shape).data
+def _op_index(index: np.ndarray, shape: tuple, n: int, axis: int, input_shape: tuple,
+              op: str) -> np.ndarray:
+    """The index array checked against the axis it indexes (of size n) and reshaped, by an op,
+    so a step recorded by tc.jit checks and reshapes each call's index."""
+    return no_grad_op(_checked_index, index, shape, n, axis, input_shape, op).data
+
+
+def _checked_index(index: np.ndarray, shape: tuple, n: int, axis: int, input_shape: tuple,
+                   op: str) -> np.ndarray:
+    _check_range(index, n, axis, input_shape, op)
+    return index.reshape(shape)
 
 
 def _gather_index(x: Tensor, dim, index, op: str) -> tuple:
@@ -63,8 +71,7 @@ def _gather_index(x: Tensor, dim, index, op: str) -> tuple:
         if d != axis and k > n:
             raise ValueError(f"{op}: index shape {index.shape} is larger than the input shape "
                              f"{x.shape} along axis {d} (only axis {axis}, the one indexed, may be)")
-    _check_range(index, shape[axis], axis, x.shape, op)
-    index = _op_index(index, index.shape or (1,))
+    index = _op_index(index, index.shape or (1,), shape[axis], axis, x.shape, op)
     return along_axis_index(index, axis, index.shape)
 
 
@@ -101,8 +108,8 @@ def take_along_axis(x, indices, axis: int | None = -1, *, dim: int | None = None
                          f"({x.ndim}, at least 1), got indices shape {indices.shape} for input "
                          f"shape {x.shape}")
     ax = normalize_axis(axis, x.ndim, "take_along_axis")[0]
-    _check_range(indices, x.shape[ax], ax, x.shape, "take_along_axis")
-    return getitem(x, along_axis_index(_op_index(indices, indices.shape), ax, x.shape))
+    indices = _op_index(indices, indices.shape, x.shape[ax], ax, x.shape, "take_along_axis")
+    return getitem(x, along_axis_index(indices, ax, x.shape))
 
 
 def index_select(x, dim: int, index) -> Tensor:
@@ -114,8 +121,8 @@ def index_select(x, dim: int, index) -> Tensor:
         raise ValueError(f"index_select: index must be 0-d or 1-D, got shape {index.shape}")
     x1 = _flat(x)
     axis = normalize_axis(dim, x1.ndim, "index_select")[0]
-    _check_range(index, x1.shape[axis], axis, x.shape, "index_select")
-    return getitem(x1, (slice(None),) * axis + (_op_index(index, (-1,)),))
+    index = _op_index(index, (-1,), x1.shape[axis], axis, x.shape, "index_select")
+    return getitem(x1, (slice(None),) * axis + (index,))
 
 
 def scatter(x, dim: int, index, src=None, *, value=None) -> Tensor:
