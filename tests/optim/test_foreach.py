@@ -325,3 +325,17 @@ def test_a_parameter_replaced_after_the_move_is_stepped_as_the_new_array():
         ps[0].data = np.full((4, 3), 2.0, np.float32)
     _step_both(opts, [params, twins], _grads(seed=3))
     _assert_same_optimizers(*opts)
+
+
+@pytest.mark.parametrize("cls", [Momentum, Adam])
+def test_a_deep_copy_of_flat_parameters_and_their_optimizer_steps_the_copies(cls):
+    # deepcopy copies the flat buffer and its views apart: the copy must still move its weights.
+    import copy
+    params = _model()
+    opt = cls(params, lr=0.1)
+    _step_both([opt], [params], _grads())
+    twins, twin_opt = copy.deepcopy((params, opt))
+    for ps, o in ((params, opt), (twins, twin_opt)):
+        _step_both([o], [ps], _grads(seed=5))
+    for p, q in zip(params, twins):
+        assert _same_bits(p.data, q.data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from itertools import repeat
 from operator import attrgetter, is_, itemgetter
 from typing import Callable, ClassVar, Iterable
 
@@ -16,7 +17,7 @@ from ..nn.functional import is_weight
 from ..serialization import StateDictError, check_state_keys
 from ..tensor import Tensor
 
-_DATA, _GRAD, _SHAPE, _DTYPE = map(attrgetter, ("data", "grad", "shape", "dtype"))
+_DATA, _GRAD, _SHAPE, _DTYPE, _BASE = map(attrgetter, ("data", "grad", "shape", "dtype", "base"))
 
 _RULES = {
     "nonneg": (lambda x: x >= 0.0, ">= 0"),
@@ -520,6 +521,9 @@ class _Bucket:
             return False
         if not (all(map(is_, map(params.__getitem__, self.positions(start)), self.params))
                 and all(map(is_, map(_DATA, self.params), self.ws))):
+            return False
+        # the weights still views of the flat buffer (a deepcopy or pickle copies them apart)
+        if self.w is not None and not all(map(is_, map(_BASE, self.ws), repeat(self.w))):
             return False
         try:
             grads = list(map(_DATA, map(_GRAD, self.params)))
