@@ -1,11 +1,14 @@
-"""How fast can a replay of the ops' own functions be? The course and deep steps, three ways, in one
-process: hand-written NumPy, tc.jit, and the same op forward/backward functions called in a
-hand-unrolled sequence with no bookkeeping at all (gradients wrapped, the same fused optimizer).
+"""How fast can a replay be? The tiny, course and deep steps, four ways, in one process:
+hand-written NumPy, tc.jit, the op functions tc.jit would replay called in a hand-unrolled
+sequence with no bookkeeping at all (gradients wrapped, the same fused optimizer), and the step
+as nothing but NumPy calls into preallocated buffers, with the parameters and their gradients
+in one flat buffer and a flat optimizer update (no ops, no checks, no Tensor: what a replay of
+NumPy kernels could at best do).
 
     python benchmarks/replay_ceiling.py [--rounds 9]
 
 The unrolled column is the ceiling of replaying op functions: what is left there is the ops'
-own Python and NumPy's allocations, which only recording at the level of NumPy calls removes.
+own Python and the optimizer's checks. The buffered column is the ceiling of any NumPy replay.
 """
 from __future__ import annotations
 
@@ -70,18 +73,99 @@ def unrolled_step(w):
     return step
 
 
+def buffered_step(w):
+    """The workload's step as NumPy calls into preallocated buffers, with flat parameters and
+    gradients (the same arithmetic as NumpyMLP's, in the same order where it matters)."""
+    X, y, weights = w.data()
+    arrays = [a for pair in weights for a in pair]
+    flat_w = np.concatenate([a.ravel() for a in arrays])
+    flat_g, v, s, tmp = (np.zeros_like(flat_w) for _ in range(4))
+    views, start = [], 0
+    for a in arrays:
+        views.append((flat_w[start:start + a.size].reshape(a.shape),
+                      flat_g[start:start + a.size].reshape(a.shape)))
+        start += a.size
+    n, m = len(weights), X.shape[0]
+    W, B = [views[2 * i][0] for i in range(n)], [views[2 * i + 1][0] for i in range(n)]
+    GW, GB = [views[2 * i][1] for i in range(n)], [views[2 * i + 1][1] for i in range(n)]
+    Z = [np.empty((m, wt.shape[0]), X.dtype) for wt, _ in weights]
+    A = [np.empty((m, wt.shape[0]), X.dtype) for wt, _ in weights[:-1]]
+    D = [np.empty((m, wt.shape[1]), X.dtype) for wt, _ in weights]
+    T = [np.empty((m, wt.shape[0]), X.dtype) for wt, _ in weights]
+    ones = np.ones(m, X.dtype)
+    picks = np.arange(m) * weights[-1][0].shape[0] + y
+    tanh = w.activation == "tanh"
+    t = [0]
+
+    def step():
+        a = X
+        for i in range(n):
+            np.matmul(a, W[i].T, out=Z[i])
+            Z[i] += B[i]
+            if i < n - 1:
+                (np.tanh(Z[i], out=A[i]) if tanh else np.maximum(Z[i], 0, out=A[i]))
+                a = A[i]
+        shifted = np.subtract(Z[-1], Z[-1].max(axis=1, keepdims=True), out=T[-1])
+        p = np.exp(shifted)
+        total = p.sum(axis=1, keepdims=True)
+        loss = float(np.log(total).mean() - shifted.take(picks).mean())
+        p /= total
+        dz = p
+        dz.put(picks, dz.take(picks) - 1)
+        dz /= m
+        for i in range(n - 1, -1, -1):
+            np.matmul(dz.T, X if i == 0 else A[i - 1], out=GW[i])
+            np.matmul(ones, dz, out=GB[i])
+            if i:
+                da, d = np.matmul(dz, W[i], out=D[i]), T[i - 1]
+                if tanh:
+                    np.multiply(A[i - 1], A[i - 1], out=d)
+                    np.subtract(1, d, out=d)
+                    np.multiply(da, d, out=d)
+                else:
+                    np.multiply(da, A[i - 1] > 0, out=d)
+                dz = d
+        if w.optimizer == "sgd":
+            np.multiply(flat_g, w.lr, out=tmp)
+        elif w.optimizer == "momentum":
+            np.multiply(flat_g, 0.1, out=tmp)
+            v.__imul__(0.9)
+            v.__iadd__(tmp)
+            np.multiply(v, w.lr, out=tmp)
+        else:
+            t[0] += 1
+            c1, root_c2 = 1 - 0.9 ** t[0], np.sqrt(1 - 0.999 ** t[0])
+            np.square(flat_g, out=tmp)
+            np.multiply(tmp, 0.001, out=tmp)
+            s.__imul__(0.999)
+            s.__iadd__(tmp)
+            np.multiply(flat_g, 0.1, out=tmp)
+            v.__imul__(0.9)
+            v.__iadd__(tmp)
+            np.sqrt(s, out=tmp)
+            np.add(tmp, 1e-8 * root_c2, out=tmp)
+            np.divide(v, tmp, out=tmp)
+            np.multiply(tmp, w.lr * root_c2 / c1, out=tmp)
+        flat_w.__isub__(tmp)
+        return loss
+    return step
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=9)
     args = p.parse_args(argv)
     for w in [w for w in MLP_WORKLOADS if w.name in ("tiny", "course", "deep")]:
         # Three steps from the same weights must give the same losses: no one does less work.
-        reference, unrolled = w.numpy_step(), unrolled_step(w)
+        reference, others = w.numpy_step(), {"unrolled": unrolled_step(w), "buffered": buffered_step(w)}
         for _ in range(3):
-            a, b = float(reference()), float(unrolled())
-            if not np.isclose(a, b, rtol=2e-3):
-                raise SystemExit(f"{w.name}: the unrolled step's loss {b} differs from NumPy's {a}")
-        steps = {"numpy": w.numpy_step(), "tc.jit": w.ours_step(jit=True), "unrolled ops": unrolled_step(w)}
+            a = float(reference())
+            for name, step in others.items():
+                b = float(step())
+                if not np.isclose(a, b, rtol=2e-3):
+                    raise SystemExit(f"{w.name}: the {name} step's loss {b} differs from NumPy's {a}")
+        steps = {"numpy": w.numpy_step(), "tc.jit": w.ours_step(jit=True),
+                 "unrolled ops": unrolled_step(w), "NumPy calls into buffers": buffered_step(w)}
         n = {"tiny": 300, "course": 300}.get(w.name, 60)
         times = {k: [] for k in steps}
         for s in steps.values():
