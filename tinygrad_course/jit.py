@@ -32,6 +32,7 @@ import numpy as np
 from .autograd import _state
 from .backward import _accumulate, _own, graph_nodes, unbroadcast
 from .inplace import _clock
+from .lowering import lower
 from .tensor import Tensor
 
 __all__ = ["jit", "replayed", "JitError"]
@@ -68,11 +69,12 @@ class _Kernel:
     """One op's forward as recorded: where each argument comes from, and where the output goes."""
 
     __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "from_items", "kwargs",
-                 "out", "shape", "name", "scope", "consts", "held")
+                 "out", "shape", "name", "scope", "consts", "held", "lowered")
 
     def compile(self) -> Callable:
         """run(slots, args): fill the argument list from the slots and parameters, run forward."""
-        ctx, forward, a, kwargs, out = self.ctx, self.forward, self.args, self.kwargs, self.out
+        ctx, a, kwargs, out = self.ctx, self.args, self.kwargs, self.out
+        forward = self.forward if self.lowered is None else self.lowered.forward
         from_slots, from_tensors, from_items = map(tuple, (self.from_slots, self.from_tensors,
                                                            self.from_items))
         shape = self.shape
@@ -127,14 +129,16 @@ class _Backward:
     """One `backward()` as recorded: the roots' gradients and, in the engine's order, each node
     with the routes of its inputs' gradients (to the node that made the input, or a leaf)."""
 
-    __slots__ = ("roots", "plan", "release")
+    __slots__ = ("roots", "plan", "release", "lowered")
 
     def compile(self) -> Callable:
-        """run(slots, args): the rules in the engine's order, each gradient summed in arrival
-        order at the node that made the input or accumulated into a leaf's .grad, as eager does."""
+        """run(slots, args): the rules in the engine's order (an op's replay kernel where it has
+        one), each gradient summed in arrival order at the node that made the input or
+        accumulated into a leaf's .grad, as eager does."""
         roots, release, n = self.roots, self.release, 1 + max(k for k, *_ in self.plan)
-        plan = [(k, ctx, owns, tuple((i, shape, parent) for i, shape, parent, _ in routes
-                                     if parent is not None),
+        plan = [(k, ctx, self.lowered[k].backward if k in self.lowered else type(ctx).backward,
+                 owns or k in self.lowered,
+                 tuple((i, shape, parent) for i, shape, parent, _ in routes if parent is not None),
                  tuple((i, shape, leaf) for i, shape, parent, leaf in routes if parent is None))
                 for k, ctx, owns, routes in self.plan]
 
@@ -145,12 +149,12 @@ class _Backward:
                 g = slots[g] if type(g) is int else g
                 given.add(id(g))
                 grads[k] = g if grads[k] is None else grads[k] + g
-            for k, ctx, owns, to_nodes, to_leaves in plan:
+            for k, ctx, backward, owns, to_nodes, to_leaves in plan:
                 g = grads[k]
                 if g is None:
                     continue
                 grads[k] = None
-                gin = ctx.backward(ctx, g)
+                gin = backward(ctx, g)
                 gin = gin if type(gin) is tuple else (gin,)
                 if not owns:
                     given.update(id(x) for x in gin if x is not None)
@@ -227,6 +231,17 @@ def _build(spec, slots: list):
     if kind == "dict":
         return {k: _build(v, slots) for k, v in value.items()}
     return value
+
+
+def _slots_of(spec) -> list[int]:
+    """The slots whose arrays a result spec returns."""
+    kind, value = spec
+    if kind == "slot":
+        return [value]
+    if kind in ("seq", "dict"):
+        items = value[1] if kind == "seq" else value.values()
+        return [s for v in items for s in _slots_of(v)]
+    return []
 
 
 # ---- recording -------------------------------------------------------------------------------
@@ -311,6 +326,7 @@ class _Recorder:
             else:
                 k.consts.append((pos, array))
         k.out, k.shape = self._slot(result.data), result.data.shape
+        k.lowered = lower(ctx, arrays, kwargs, result.data)
         self.kernel_of[id(ctx)] = len(self.events)
         self.kernels.append(k)
         self.events.append(k)
@@ -408,6 +424,17 @@ class _Recorder:
         self._check_unrecorded_writes()
         spec = self._spec(returned.pop())
         first, n_slots = _build(spec, self.keep), len(self.keep)
+        # A kernel whose output leaves the step (returned, or a view of it) must not write into
+        # the same buffer at the next replay: it runs the op's own functions.
+        returned = [self.keep[s] for s in _slots_of(spec)]
+        for k in self.kernels:
+            if k.lowered is not None and not k.lowered.new_output and any(
+                    np.may_share_memory(self.keep[k.out], r) for r in returned):
+                k.lowered = None
+        for e in self.events:
+            if isinstance(e, _Backward):
+                e.lowered = {i: self.events[i].lowered for i, *_ in e.plan
+                             if self.events[i].lowered is not None}
         self.keep = None  # the step's values: an array only they held (through a view) was made in it
         for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
             ctx = k.ctx

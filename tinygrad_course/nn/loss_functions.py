@@ -17,6 +17,7 @@ import numpy as np
 from .. import ops
 from ..autograd import Function
 from ..dtypes import get_default_dtype
+from ..lowering import Lowered, grad_buffer, lowering
 from ..creation import arange
 from ..ops.common import OpError, is_tensor, no_grad_op
 from ..tensor import Tensor
@@ -297,6 +298,43 @@ class SoftmaxCrossEntropy(Function):
         if ny:
             gy = -logp * scale
         return gz, gy, None, None
+
+
+@lowering(SoftmaxCrossEntropy)
+def _softmax_cross_entropy_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
+    """The fused loss's replay kernels for integer labels (mean or sum): the same passes, into
+    buffers. A batch with a label to ignore (-100) or out of range runs the op's own functions."""
+    logits, y, labels, reduction = args
+    if (y is not None or labels is None or logits.ndim != 2 or reduction not in ("mean", "sum")
+            or ctx.keep is not None or not ctx.needs_input_grad[0]):
+        return None
+    (m, c), dtype = logits.shape, logits.dtype
+    rows = np.arange(0, m * c, c)
+    biggest, total = np.empty((m, 1), dtype), np.empty((m, 1), dtype)
+    shifted, p = np.empty((m, c), dtype), np.empty((m, c), dtype)
+    lse, picked, loss = np.empty(m, dtype), np.empty(m, dtype), np.empty(m, dtype)
+    flat, grads, own = np.empty(m, (rows + labels).dtype), [None], [False]
+
+    def forward(ctx, z, y, labels, reduction):
+        own[0] = bool(labels.size) and (labels.min() < 0 or labels.max() >= c)
+        if own[0]:  # (the op checks the labels, and ignores -100)
+            return SoftmaxCrossEntropy.forward(ctx, z, y, labels, reduction)
+        np.subtract(z, np.maximum.reduce(z, 1, None, biggest, True), shifted)
+        np.exp(shifted, p)
+        np.divide(p, np.add.reduce(p, 1, None, total, True), p)
+        np.log(total[:, 0], lse)
+        np.add(rows, labels, flat)
+        return _reduce(np.subtract(lse, shifted.take(flat, out=picked), loss), reduction)
+
+    def backward(ctx, g):
+        if own[0]:
+            return SoftmaxCrossEntropy.backward(ctx, g)
+        dz = grad_buffer(grads, 0, p.shape, dtype)
+        np.copyto(dz, p)
+        dz.reshape(-1)[flat] -= 1
+        dz *= _upstream(g, reduction, m, (m, 1))
+        return dz, None, None, None
+    return Lowered(forward, backward, new_output=True)  # the loss is reduced into a new array
 
 
 def _labels(target, m: int, op: str) -> np.ndarray:

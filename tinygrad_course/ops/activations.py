@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..lowering import Lowered, grad_buffer, lowering
 from ..tensor import Tensor
 from .common import expand_reduced, normalize_axis, torch_axis
 from .math import _erf_parts, erf
@@ -23,6 +24,22 @@ class ReLU(Function):
     def backward(ctx, g):
         (mask,) = ctx.saved
         return g * mask
+
+
+@lowering(ReLU)
+def _relu_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
+    """ReLU's replay kernels: the mask, the max and the masked gradient, into buffers."""
+    z, mask, dtype, grads = np.empty_like(out), np.empty(out.shape, bool), out.dtype, [None]
+
+    def forward(ctx, x):
+        ctx.saved = (np.greater(x, 0, mask),)
+        return np.maximum(x, 0, out=z)
+
+    def backward(ctx, g):
+        if g.dtype is not dtype:
+            return ReLU.backward(ctx, g)
+        return np.multiply(g, mask, grad_buffer(grads, 0, z.shape, dtype))
+    return Lowered(forward, backward)
 
 
 class LeakyReLU(Function):
@@ -75,6 +92,26 @@ class Tanh(Function):
     def backward(ctx, g):
         (t,) = ctx.saved
         return g * (1 - t * t)
+
+
+@lowering(Tanh)
+def _tanh_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
+    """Tanh's replay kernels: tanh, then g * (1 - t * t) through one scratch buffer."""
+    t, dtype, grads = np.empty_like(out), out.dtype, [None, None]  # dx; a scratch array
+
+    def forward(ctx, x):
+        ctx.saved = (np.tanh(x, t),)
+        return t
+
+    def backward(ctx, g):
+        if g.dtype is not dtype:
+            return Tanh.backward(ctx, g)
+        if grads[1] is None:  # (made at the first backward: a forward-only step needs none)
+            grads[1] = np.empty_like(t)
+        scratch = np.multiply(t, t, grads[1])
+        np.subtract(1, scratch, scratch)
+        return np.multiply(g, scratch, grad_buffer(grads, 0, t.shape, dtype))
+    return Lowered(forward, backward)
 
 
 def _logsumexp(x: np.ndarray, axes: tuple) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..inplace import change
+from ..lowering import Lowered, grad_buffer, lowering
 from ..tensor import Tensor
 from .common import as_scalar
 
@@ -48,6 +49,36 @@ class Mul(Function):
         x, y = ctx.saved
         nx, ny = ctx.needs_input_grad
         return (g * y if nx else None), (g * x if ny else None)
+
+
+@lowering(Add)
+def _add_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
+    """Add's replay kernel: the sum into a buffer (the gradient is g itself)."""
+    if out.ndim == 0:  # 0-d math gives NumPy scalars, which cannot be written into
+        return None
+    z = np.empty_like(out)
+    return Lowered(lambda ctx, x, y: np.add(x, y, z), Add.backward)
+
+
+@lowering(Mul)
+def _mul_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
+    """Mul's replay kernels: x * y, g * y and g * x, into buffers."""
+    if out.ndim == 0:
+        return None
+    nx, ny = ctx.needs_input_grad
+    z, dtype, grads = np.empty_like(out), out.dtype, [None] * 2  # out; dx, dy
+
+    def forward(ctx, x, y):
+        ctx.saved = (x, y)
+        return np.multiply(x, y, z)
+
+    def backward(ctx, g):
+        if g.dtype is not dtype:
+            return Mul.backward(ctx, g)
+        x, y = ctx.saved
+        return (np.multiply(g, y, grad_buffer(grads, 0, z.shape, dtype)) if nx else None,
+                np.multiply(g, x, grad_buffer(grads, 1, z.shape, dtype)) if ny else None)
+    return Lowered(forward, backward)
 
 
 class Div(Function):

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from ..lowering import Lowered, grad_buffer, lowering
 from .common import shape_constant
 
 
@@ -105,6 +106,30 @@ class Linear(Function):
             else:
                 gb = g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
         return gx, gw, gb
+
+
+@lowering(Linear)
+def _linear_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
+    """Linear's replay kernels for a batch of rows (x 2-D): the same matmuls, into buffers."""
+    if args[0].ndim != 2:
+        return None
+    nx, nw, nb = ctx.needs_input_grad
+    z, dtype, grads = np.empty_like(out), out.dtype, [None] * 3  # out; dx, dW, db
+
+    def forward(ctx, x, w, b):
+        ctx.saved = (x, w)  # (let go of as eager's are: by the backward plan, or at the end)
+        np.matmul(x, w.T, z)
+        return z if b is None else np.add(z, b, z)
+
+    def backward(ctx, g):
+        if g.dtype is not dtype:
+            return Linear.backward(ctx, g)
+        x, w = ctx.saved
+        return (np.matmul(g, w, grad_buffer(grads, 0, x.shape, dtype)) if nx else None,
+                np.matmul(g.T, x, grad_buffer(grads, 1, w.shape, dtype)) if nw else None,
+                np.matmul(_ones(g.shape[0], dtype), g, grad_buffer(grads, 2, w.shape[:1], dtype))
+                if nb else None)
+    return Lowered(forward, backward)
 
 
 def matmul(a, b) -> Tensor:

@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..autograd import Function
+from ..lowering import Lowered, grad_buffer, lowering
 from ..tensor import Tensor
 from .common import as_tensor, expand_reduced, no_grad_op, normalize_axis, torch_axis
 from .elementwise import astype, sqrt
@@ -56,6 +57,23 @@ class SumAll(Function):
         out = np.empty(ctx.shape, g.dtype)  # inlined expand_to: this is every loss's last step
         out[...] = g
         return (out,)
+
+
+@lowering(SumAll)
+def _sum_all_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
+    """SumAll's replay kernels: the sum into a 0-d buffer, g broadcast into a buffer."""
+    if args[0].dtype.kind != "f":
+        return None
+    total, shape, grads = np.empty((), out.dtype), args[0].shape, [None]
+
+    def forward(ctx, x):
+        return np.add.reduce(x, None, None, total)
+
+    def backward(ctx, g):
+        dx = grad_buffer(grads, 0, shape, g.dtype)
+        dx[...] = g
+        return (dx,)
+    return Lowered(forward, backward)
 
 
 class Mean(Function):
