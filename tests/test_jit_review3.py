@@ -517,3 +517,25 @@ def test_a_replayed_gather_names_an_index_out_of_range(op, bad):
     assert step.recordings == 1
     with pytest.raises(IndexError, match=rf"{op}: index {bad} is out of range for axis 1 of size 5"):
         step(tc.Tensor(np.array([0, bad, 1, 2])))
+
+
+def test_a_step_comparing_a_parameter_replays_as_eager_when_the_optimizer_moves_the_weights():
+    # The first optimizer step (recorded) moves the weights into its flat buffer; the comparison
+    # must read the weight through its tensor, not keep the array it had when it was recorded.
+    x = tc.Tensor(RNG.standard_normal((4, 3)).astype(np.float32))
+
+    def run(use_jit):
+        tc.manual_seed(0)
+        m = nn.Linear(3, 2)
+        opt = optim.Momentum(m.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = m(x).sum() + tc.where(m.weight > 0, m.weight, 0.0).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        step = tc.jit(step) if use_jit else step
+        return [float(step(x).item()) for _ in range(4)], m.weight.data.copy()
+    (eager, w_eager), (jitted, w_jitted) = run(False), run(True)
+    assert eager == jitted and np.array_equal(w_eager, w_jitted)

@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..autograd import Function, _state
+from ..autograd import Function, _state, no_grad
 from ..tensor import Tensor
 
 
@@ -117,21 +117,19 @@ def _call(fn, args: list, options: dict) -> np.ndarray:
 
 
 class OpError(ValueError):
-    """A ValueError already named after its op: apply and no_grad_op leave it as it is (a
-    function run by no_grad_op raises it to name the op the user called)."""
+    """A ValueError whose message already names the op the user called: apply passes it on as
+    it is (a function run by no_grad_op, or a kernel, raises it for a bad value)."""
 
 
 def no_grad_op(fn, *args, **options) -> Tensor:
     """fn of the arrays of `args` (tensors unwrapped) as a tensor with no gradient. A NumPy
     float scalar keeps its type (apply would make it a Python float): t > np.float64(0.1)
     compares as NumPy does, the same as np.float64(0.1) < t."""
-    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-    try:
-        if _state.recorder is None:  # only a recording needs the op (and its cost): call fn
-            return Tensor._wrap(_call(fn, arrays, options))
-        scalars = tuple((i, a) for i, a in enumerate(args) if isinstance(a, np.floating))
-        if scalars:
-            options["numpy_scalars"] = scalars
-        return NoGrad.apply(fn, *arrays, **options)
-    except OpError as e:  # a plain ValueError for the user
-        raise ValueError(str(e)) from None
+    if _state.recorder is None:  # only a recording needs the op (and its cost): call fn
+        return Tensor._wrap(_call(fn, [a.data if isinstance(a, Tensor) else a for a in args],
+                                  options))
+    scalars = tuple((i, a) for i, a in enumerate(args) if isinstance(a, np.floating))
+    if scalars:
+        options["numpy_scalars"] = scalars
+    with no_grad():  # tensors go in as tensors, so that tc.jit reads them by reference
+        return NoGrad.apply(fn, *args, **options)
