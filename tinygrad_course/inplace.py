@@ -22,7 +22,7 @@ class BackwardError(RuntimeError):
 
 
 def bump_version(*ts: Tensor) -> None:
-    """Record that the tensors' memory changed in place (optimizers call this after `p.data -= ...`)."""
+    """Record that the tensors' memory changed in place (optimizers call it after p.data -= ...)."""
     _clock[0] += 1
     for t in ts:
         t._vc = t._vc or [0]

@@ -24,7 +24,8 @@ class EmbeddingFunction(Function):
         n = weight.shape[0]  # checked here, in the kernel, so a replayed step checks each batch
         if ids.size and (ids.min() < -n or ids.max() >= n):
             bad = ids[(ids < -n) | (ids >= n)].flat[0]
-            raise IndexError(f"embedding: id {bad} is out of range for an embedding table of {n} rows")
+            raise IndexError(f"embedding: id {bad} is out of range for an embedding table of "
+                             f"{n} rows")
         ctx.ids, ctx.keep, ctx.shape = ids, keep, weight.shape
         return weight[ids]
 

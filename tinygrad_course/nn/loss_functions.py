@@ -49,6 +49,7 @@ def _check_binary_targets(target, op: str) -> None:
 
 
 def _binary_targets_in_range(target, op: str) -> np.ndarray:
+    """Raise unless every target is in [0, 1]; the op's result (True) is not used."""
     t = np.asarray(target)
     if t.size and (t.min() < 0 or t.max() > 1):
         raise OpError(f"{op}: targets must be in [0, 1] (labels 0/1 or probabilities), got "
@@ -258,7 +259,7 @@ class SoftmaxCrossEntropy(Function):
                                   f"{c} classes (0..{c - 1}); -100 marks a row to ignore")
                 labels = np.where(keep, labels, 0)
             # Flat positions of each row's label: one gather, cheaper than a 2-D fancy index.
-            ctx.flat = np.arange(0, m * z.shape[1], z.shape[1]) + labels
+            ctx.flat = np.arange(0, m * c, c) + labels
             loss = lse - shifted.take(ctx.flat)
             if keep is not None:
                 loss *= keep

@@ -17,7 +17,8 @@ from ..nn.functional import is_weight
 from ..serialization import StateDictError, check_state_keys
 from ..tensor import Tensor
 
-_DATA, _GRAD, _SHAPE, _DTYPE, _BASE = map(attrgetter, ("data", "grad", "shape", "dtype", "base"))
+_DATA, _GRAD, _SHAPE, _DTYPE, _BASE = map(attrgetter, ("data", "grad", "shape", "dtype",
+                                                       "base"))
 
 _RULES = {
     "nonneg": (lambda x: x >= 0.0, ">= 0"),
@@ -109,10 +110,10 @@ class Optimizer:
     group over flat buffers, as PyTorch's foreach optimizers do: each parameter's `state` entries
     are views into them, and the weights come out bit for bit as with `foreach=False`. A
     parameter whose array nothing else holds moves into the flat weights too (`p.data` becomes
-    a view of them, so the update subtracts once for the group); one you hold is written where
-    it is. If a parameter changes
-    dtype (`Module.to`), its state and scratch follow at the next step. A float16 parameter is
-    updated as mixed-precision training does (PyTorch's AMP, apex's master weights): its state,
+    a view of them, so the update subtracts once for the group; a weakref to the old array dies);
+    one you hold is written where it is. If a parameter changes dtype (`Module.to`), its state
+    and scratch follow at the next step. A float16 parameter is updated as mixed-precision
+    training does (PyTorch's AMP, apex's master weights): its state,
     the update and a master copy of it are float32, rounded to float16 after each step.
     """
 
@@ -281,7 +282,7 @@ class Optimizer:
             keyed[key][-1].append(i)
             filled[key] += p.data.size
         params = group["params"]
-        buckets = [_Bucket(self, [params[i - start] for i in idx], idx)
+        buckets = [_Bucket(self, [params[i - start] for i in idx], idx, start)
                    for chunks in keyed.values() for idx in chunks]
         skipped = tuple(i for i, p in enumerate(params, start) if p.grad is None)
         plan = _Plan(params, start, buckets, rest, skipped)
@@ -302,14 +303,18 @@ class Optimizer:
                 or keeps_state and any(isinstance(v, np.ndarray) and v.dtype != w.dtype
                                        for v in s.values())):
             return None
-        return (w.dtype.str, tuple(sorted((k, v) for k, v in s.items() if not isinstance(v, np.ndarray))),
-                tuple(sorted(k for k, v in s.items() if isinstance(v, np.ndarray))))
+        scalars = sorted((k, v) for k, v in s.items() if not isinstance(v, np.ndarray))
+        arrays = sorted(k for k, v in s.items() if isinstance(v, np.ndarray))
+        return w.dtype.str, tuple(scalars), tuple(arrays)
 
     def _step_bucket(self, b: "_Bucket", group: dict) -> None:
         """The fused path: gather the bucket's gradients (decayed where the filter says) into
         one flat buffer, run `_update` once over the flat arrays, subtract the result from the
         weights (their flat buffer at once, or each parameter's own `p.data`) and bump versions."""
-        grads, b.grads = b.grads or [p.grad.data for p in b.params], None  # (a new plan: not held yet)
+        grads = b.grads  # what holds() found; a plan made at this step was not checked yet
+        if grads is None:
+            grads = [p.grad.data for p in b.params]
+        b.grads = None
         if group["weight_decay"] and True in b.decays:
             for w, g, gv, decays in zip(b.ws, grads, b.grad_views, b.decays):
                 d = self._weight_decay(w, g, group, out=gv) if decays else g
@@ -454,12 +459,14 @@ class _Bucket:
     whose data was replaced (Module.to, a user's `p.data = ...`) ends the bucket. When no one
     else holds them, the weights move into one flat buffer `w` too, and `ws` are its views."""
 
-    def __init__(self, opt: Optimizer, params: list[Tensor], indices: list[int]):
+    def __init__(self, opt: Optimizer, params: list[Tensor], indices: list[int], start: int):
         self.params, self.indices = params, indices
         # Flat weights when no one but its tensor holds a parameter's array (the test of
         # ndarray.resize(refcheck=True)): the parameters become views of one buffer, so the
         # update subtracts once for all of them. An array held elsewhere keeps being written.
-        flat = all(sys.getrefcount(p.data) <= 2 and p.data.base is None for p in params)
+        movable = hasattr(sys, "getrefcount") and all(
+            sys.getrefcount(p.data) <= 2 and p.data.base is None and p.data.flags.writeable
+            for p in params)
         self.ws = [p.data for p in params]
         dtype = self.ws[0].dtype
         sizes = [w.size for w in self.ws]
@@ -468,7 +475,7 @@ class _Bucket:
         self.shapes = [w.shape for w in self.ws]
         self.grad, self.tmp = np.empty(sum(sizes), dtype), np.empty(sum(sizes), dtype)
         self.grad_views, self.tmp_views = self._views(self.grad), self._views(self.tmp)
-        self.w = np.empty(sum(sizes), dtype) if flat and len(params) > 1 else None
+        self.w = np.empty(sum(sizes), dtype) if movable and len(params) > 1 else None
         if self.w is not None:
             self.ws = self._views(self.w)
             for p, view in zip(params, self.ws):
@@ -488,7 +495,7 @@ class _Bucket:
         # state key -> what each parameter's state must still hold (None before the first step)
         self.bound: dict[str, list] | None = None
         self.grads: list | None = None  # the gradients `holds` found, for the step to gather
-        self._start, self._positions = None, []
+        self.positions = [i - start for i in indices]  # in the group's list of parameters
         if first:
             self.share_state(opt.state)
         for i, tv in zip(indices, self.tmp_views):
@@ -512,14 +519,14 @@ class _Bucket:
                 for i in self.indices:
                     states[i][k] = v
 
-    def holds(self, params: list[Tensor], start: int, states: list[dict]) -> bool:
+    def holds(self, params: list[Tensor], states: list[dict]) -> bool:
         """Whether this step can run fused: every parameter still the one in the group, with
         its data array, a gradient of its dtype and shape, and its state still the bucket's
         views. (Checked with map, in C: a deep model has many parameters, and this runs at
         every step.)"""
         if self.bound is None:  # a step that stopped half way: start again
             return False
-        if not (all(map(is_, map(params.__getitem__, self.positions(start)), self.params))
+        if not (all(map(is_, map(params.__getitem__, self.positions), self.params))
                 and all(map(is_, map(_DATA, self.params), self.ws))):
             return False
         # the weights still views of the flat buffer (a deepcopy or pickle copies them apart)
@@ -542,12 +549,6 @@ class _Bucket:
         self.grads = grads  # what _step_bucket gathers
         return True
 
-    def positions(self, start: int) -> list[int]:
-        """The parameters' positions in their group's list."""
-        if self._start != start:
-            self._start, self._positions = start, [i - start for i in self.indices]
-        return self._positions
-
 
 class _Plan:
     """How one group steps: its buckets (fused), the parameters stepped one by one (`rest`),
@@ -564,4 +565,4 @@ class _Plan:
             return False
         if any(params[i - start].grad is not None for i in self.skipped):
             return False
-        return all(b.holds(params, start, states) for b in self.buckets)
+        return all(b.holds(params, states) for b in self.buckets)
