@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 PACKAGE = "tinygrad_course"
 # Public modules that no __all__ or _SUBMODULES names (they are reached as attributes).
-EXTRA_MODULES = ("tinygrad_course.random", "tinygrad_course.jit",
+EXTRA_MODULES = ("tinygrad_course.random", "tinygrad_course.jit", "tinygrad_course.lowering",
                  "tinygrad_course.optim.schedules", "tinygrad_course.optim.lr_scheduler",
                  "tinygrad_course.nn.init", "tinygrad_course.nn.functional")
 
