@@ -67,19 +67,24 @@ def _time(step, n: int) -> float:
         gc.enable()
 
 
-def peak_memory(make_step) -> int:
-    """Peak bytes allocated during one step (after warm-up), as traced by tracemalloc."""
+def step_memory(make_step) -> tuple[int, int]:
+    """(peak bytes allocated during one step after warm-up, bytes the first two calls left
+    allocated for later ones: a jitted step's recording and buffers, lazily made optimizer
+    state), as traced by tracemalloc once the step is made."""
+    gc.collect()
+    tracemalloc.start()
     step = make_step()
+    made = tracemalloc.get_traced_memory()[0]
     step()
     step()
     gc.collect()
-    tracemalloc.start()
+    kept = tracemalloc.get_traced_memory()[0] - made
     base = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
     step()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return peak - base
+    return peak - base, kept
 
 
 def check_same_losses(w, impls: dict) -> None:
@@ -110,7 +115,12 @@ def run(workloads, rounds: int, seconds: float) -> list:
             for name, s in steps.items():
                 times[name].append(_time(s, n[name]))
         # tracemalloc sees NumPy's allocations, not PyTorch's, so memory compares ours to NumPy.
-        mem = {name: peak_memory(make) for name, make in impls.items() if name != "torch"}
+        # A step's memory is its peak while it runs; a jitted step's also counts what it keeps
+        # between calls beyond what the eager step keeps (the same optimizer state): its
+        # recording and its kernels' buffers, allocated before the step it serves.
+        traced = {name: step_memory(make) for name, make in impls.items() if name != "torch"}
+        mem = {name: peak for name, (peak, _) in traced.items()}
+        mem["tc.jit"] += max(traced["tc.jit"][1] - traced["tinygrad_course"][1], 0)
         ref = float(np.median(times["numpy"]))
         row = {"workload": w.name, "impls": {}}
         for name, ts in times.items():

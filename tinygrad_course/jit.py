@@ -32,7 +32,7 @@ import numpy as np
 from .autograd import _state
 from .backward import _accumulate, _own, graph_nodes, unbroadcast
 from .inplace import _clock
-from .lowering import lower
+from .lowering import PASSED_ON, lower
 from .tensor import Tensor
 
 __all__ = ["jit", "replayed", "JitError"]
@@ -435,6 +435,11 @@ class _Recorder:
             if isinstance(e, _Backward):
                 e.lowered = {i: self.events[i].lowered for i, *_ in e.plan
                              if self.events[i].lowered is not None}
+                for i, _, _, routes in e.plan:  # a gradient sent to a node needs no buffer kept
+                    grads = e.lowered[i].grads if i in e.lowered else None
+                    for j, _, parent, _ in routes if grads is not None else ():
+                        if parent is not None:
+                            grads[j] = PASSED_ON
         self.keep = None  # the step's values: an array only they held (through a view) was made in it
         for k in self.kernels:  # the eager graph is gone: its nodes are now the kernels' contexts
             ctx = k.ctx

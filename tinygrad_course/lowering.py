@@ -31,10 +31,14 @@ class Lowered:
     """An op's replay kernels, with the signatures of `Function.forward` and `Function.backward`.
     `new_output`: forward returns a new array at every call (a loss), which may leave the step."""
 
-    __slots__ = ("forward", "backward", "new_output")
+    __slots__ = ("forward", "backward", "grads", "new_output")
 
-    def __init__(self, forward: Callable, backward: Callable, new_output: bool = False):
-        self.forward, self.backward, self.new_output = forward, backward, new_output
+    def __init__(self, forward: Callable, backward: Callable, grads: list | None = None,
+                 new_output: bool = False):
+        # grads[i]: the buffer of input i's gradient (see grad_buffer), which tc.jit marks
+        # PASSED_ON when the gradient goes to the node before, not to a leaf's .grad
+        self.forward, self.backward, self.grads, self.new_output = (forward, backward, grads,
+                                                                    new_output)
 
 
 def lowering(op: type) -> Callable:
@@ -63,9 +67,16 @@ def _refs(buffers: list, i: int) -> int:
 _ALONE = _refs([np.empty(0)], 0) if hasattr(sys, "getrefcount") else -1
 
 
+# A gradient only passed on to the node before lives for a moment: it gets a new array at each
+# call, so a jitted step keeps no buffer for it (memory of the order of one step's activations).
+PASSED_ON = "passed on"
+
+
 def grad_buffer(buffers: list, i: int, shape: tuple, dtype) -> np.ndarray:
     """buffers[i] to write a gradient into, unless something else still holds it (a `.grad`
     kept from the last step): then a new array, kept there for the next replay."""
+    if buffers[i] is PASSED_ON:
+        return np.empty(shape, dtype)
     if buffers[i] is None or _ALONE < 0 or _refs(buffers, i) > _ALONE:
         buffers[i] = np.empty(shape, dtype)
     return buffers[i]

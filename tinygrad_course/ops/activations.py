@@ -39,7 +39,7 @@ def _relu_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
         if g.dtype is not dtype:
             return ReLU.backward(ctx, g)
         return np.multiply(g, mask, grad_buffer(grads, 0, z.shape, dtype))
-    return Lowered(forward, backward)
+    return Lowered(forward, backward, grads)
 
 
 class LeakyReLU(Function):
@@ -96,8 +96,8 @@ class Tanh(Function):
 
 @lowering(Tanh)
 def _tanh_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
-    """Tanh's replay kernels: tanh, then g * (1 - t * t) through one scratch buffer."""
-    t, dtype, grads = np.empty_like(out), out.dtype, [None, None]  # dx; a scratch array
+    """Tanh's replay kernels: tanh, then g * (1 - t * t) computed in the gradient's buffer."""
+    t, dtype, grads = np.empty_like(out), out.dtype, [None]
 
     def forward(ctx, x):
         ctx.saved = (np.tanh(x, t),)
@@ -106,12 +106,10 @@ def _tanh_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
     def backward(ctx, g):
         if g.dtype is not dtype:
             return Tanh.backward(ctx, g)
-        if grads[1] is None:  # (made at the first backward: a forward-only step needs none)
-            grads[1] = np.empty_like(t)
-        scratch = np.multiply(t, t, grads[1])
-        np.subtract(1, scratch, scratch)
-        return np.multiply(g, scratch, grad_buffer(grads, 0, t.shape, dtype))
-    return Lowered(forward, backward)
+        dx = np.multiply(t, t, grad_buffer(grads, 0, t.shape, dtype))
+        np.subtract(1, dx, dx)
+        return np.multiply(g, dx, dx)
+    return Lowered(forward, backward, grads)
 
 
 def _logsumexp(x: np.ndarray, axes: tuple) -> np.ndarray:

@@ -78,7 +78,7 @@ def _mul_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
         x, y = ctx.saved
         return (np.multiply(g, y, grad_buffer(grads, 0, z.shape, dtype)) if nx else None,
                 np.multiply(g, x, grad_buffer(grads, 1, z.shape, dtype)) if ny else None)
-    return Lowered(forward, backward)
+    return Lowered(forward, backward, grads)
 
 
 class Div(Function):

@@ -129,7 +129,7 @@ def _linear_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
                 np.matmul(g.T, x, grad_buffer(grads, 1, w.shape, dtype)) if nw else None,
                 np.matmul(_ones(g.shape[0], dtype), g, grad_buffer(grads, 2, w.shape[:1], dtype))
                 if nb else None)
-    return Lowered(forward, backward)
+    return Lowered(forward, backward, grads)
 
 
 def matmul(a, b) -> Tensor:
