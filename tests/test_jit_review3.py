@@ -539,3 +539,20 @@ def test_a_step_comparing_a_parameter_replays_as_eager_when_the_optimizer_moves_
         return [float(step(x).item()) for _ in range(4)], m.weight.data.copy()
     (eager, w_eager), (jitted, w_jitted) = run(False), run(True)
     assert eager == jitted and np.array_equal(w_eager, w_jitted)
+
+
+def test_reading_a_gradient_backward_made_in_the_step_is_refused():
+    # A gradient norm computed in the step from p.grad would be the first step's at every replay.
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @tc.jit
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        norm = sum((p.grad * p.grad).sum() for p in model.parameters())
+        opt.step()
+        return loss, norm
+    with pytest.raises(JitError, match=r"reads a \.grad that backward\(\) made in the step"):
+        step(tc.Tensor(np.ones((4, 3), np.float32)), tc.Tensor(np.array([0, 1, 0, 1])))

@@ -197,3 +197,42 @@ def test_a_jitted_step_keeps_about_its_activations_and_no_buffers_for_passed_on_
     activations = 8 * 64 * 64 * 4  # 4 linear and 4 tanh outputs of 64 x 64 float32
     extra = kept_by(True) - kept_by(False)  # both keep .grad and the optimizer's state
     assert activations <= extra < 1.5 * activations, extra
+
+
+def test_a_model_made_float64_between_calls_records_again_as_eager():
+    # The kernels' buffers are float32; float64 weights must not be cast down into them.
+    rng = np.random.default_rng(6)
+    x = tc.Tensor(rng.standard_normal((4, 3)))  # float64 data, for the float64 model
+    y = tc.Tensor(np.array([0, 1, 2, 1]))
+    results = {}
+    for use_jit in (False, True):
+        model, step = _mlp_step()
+        step = tc.jit(step) if use_jit else step
+        step(tc.Tensor(x.data.astype(np.float32)), y)
+        model.to(np.float64)
+        out = step(x, y)
+        results[use_jit] = (out.data, [p.data.copy() for p in model.parameters()])
+    (eager, we), (jitted, wj) = results[False], results[True]
+    assert _bits(eager, jitted) and eager.dtype == np.float64
+    assert all(_bits(a, b) for a, b in zip(we, wj))
+
+
+def test_a_weight_replaced_by_float64_between_calls_records_again_as_eager():
+    rng = np.random.default_rng(7)
+    x = tc.Tensor(rng.standard_normal((8, 4)).astype(np.float32))
+    y = tc.Tensor(rng.integers(0, 3, 8))
+    results = {}
+    for use_jit in (False, True):
+        w = tc.Tensor(np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32),
+                      requires_grad=True)
+
+        def step(x, y):
+            loss = F.cross_entropy(tc.linear(x, w).tanh(), y)
+            loss.backward()
+            return loss
+        step = tc.jit(step) if use_jit else step
+        step(x, y)
+        w.data, w.grad = w.data.astype(np.float64), None
+        results[use_jit] = (step(x, y).data, w.grad.data)
+    (eager, ge), (jitted, gj) = results[False], results[True]
+    assert _bits(eager, jitted) and eager.dtype == np.float64 and _bits(ge, gj)

@@ -22,6 +22,7 @@ differs from the recorded one (another op, or another constant), naming the op a
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 import weakref
 from collections import OrderedDict
@@ -36,6 +37,10 @@ from .lowering import PASSED_ON, lower
 from .tensor import Tensor
 
 __all__ = ["jit", "replayed", "JitError"]
+
+
+_REQUIRES_GRAD = operator.attrgetter("requires_grad")
+_SHAPE_AND_DTYPE = operator.attrgetter("data.shape", "data.dtype")
 
 
 class JitError(RuntimeError):
@@ -198,7 +203,7 @@ class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
     __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
-                 "needs", "held")
+                 "needs", "arrays", "held")
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
@@ -214,10 +219,12 @@ class _Entry:
         return _build(self.result, slots)
 
     def matches(self) -> bool:
-        """Whether the modules' train/eval modes and the parameters' requires_grad are still
-        those the step was recorded with (a frozen layer gets no gradient)."""
+        """Whether the modules' train/eval modes and the parameters' requires_grad, shapes and
+        dtypes are still those the step was recorded with (a frozen layer gets no gradient; a
+        model made float64 computes in float64, not in buffers recorded for float32)."""
         return ([m.training for m in self.modules] == self.flags
-                and [t.requires_grad for t in self.tensors] == self.needs)
+                and list(map(_REQUIRES_GRAD, self.tensors)) == self.needs
+                and list(map(_SHAPE_AND_DTYPE, self.tensors)) == self.arrays)
 
 
 def _build(spec, slots: list):
@@ -274,6 +281,7 @@ class _Recorder:
         self.modules: dict = {}
         self.call_results: dict[int, int] = {}  # id(what a @replayed call returned) -> slot
         self.read: dict[int, tuple] = {}  # id(tensor read by reference) -> its state when first read
+        self.grads_before: list = []  # (leaf, its .grad) when a backward() of the step began
         self.calls = 0  # @replayed calls so far
         self.depth = 0
         self.clock = _clock[0]
@@ -378,6 +386,7 @@ class _Recorder:
                 else:
                     leaf = self.arg_tensors.get(id(inp), inp)
                     routes.append((i, inp.data.shape, None, leaf))
+                    self.grads_before.append((inp, inp.grad))
             if node.retained:
                 raise JitError("tc.jit: retain_grad() inside a jitted step is not replayed; read "
                                "the gradient of a step input or parameter instead")
@@ -451,6 +460,8 @@ class _Recorder:
                            if isinstance(v, (np.ndarray, tuple, list)))
             for name in k.held:
                 ctx.__dict__[name] = None
+        made = {id(t.grad) for t, before in self.grads_before  # .grad tensors new in the step
+                if t.grad is not None and t.grad is not before}
         for k in self.kernels:
             for pos, _, _ in k.from_items:
                 seq = k.args[pos]
@@ -458,6 +469,13 @@ class _Recorder:
             # A tensor still held elsewhere is read by reference (its current .data at each
             # replay); one made in the step around an array held elsewhere, that array.
             tensors = [(pos, ref()) for pos, ref in k.from_tensors]
+            for _, t in tensors:
+                if t is not None and id(t) in made:
+                    raise JitError(
+                        f"tc.jit: {k.describe()} reads a .grad that backward() made in the step; "
+                        "a replay would read that first gradient again. Read gradients outside "
+                        "the step, or in a function marked @tc.jit.replayed (as clip_grad_norm_ "
+                        "is)")
             k.from_tensors = [(pos, t) for pos, t in tensors if t is not None]
             for pos, t in k.from_tensors:
                 k.args[pos] = None
@@ -489,7 +507,8 @@ class _Recorder:
         entry.modules = [m for m, flag in self.modules.values() if flag is not None]
         entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
-        entry.needs = [t.requires_grad for t in entry.tensors]
+        entry.needs = list(map(_REQUIRES_GRAD, entry.tensors))
+        entry.arrays = list(map(_SHAPE_AND_DTYPE, entry.tensors))
         return entry, first
 
     def _check_unrecorded_writes(self) -> None:

@@ -1,8 +1,8 @@
 """Replay kernels: an op's forward and backward as the same NumPy calls, written into buffers the
 kernel keeps (`out=`), for `tc.jit` to replay instead of the op's own functions.
 
-A replayed step then allocates no activations and no gradients: every replay writes the same
-arrays. That keeps the step off the allocator, whose heap trimming otherwise makes a step of
+A replayed step then allocates no activations and no gradient that outlives its node: every
+replay writes the same arrays. That keeps the step off the allocator, whose heap trimming otherwise makes a step of
 many mid-sized arrays fault its pages in again at every call (glibc gives memory back when a
 step frees it all at its end). A rule is registered next to its op (`@lowering(Linear)` in
 ops/linalg.py); it gets the recorded node, the arguments its forward had and its output, and
@@ -14,8 +14,10 @@ Buffers come in two kinds. An output read only inside the step (an activation, a
 is made with the rule and written again at every replay. A gradient may leave the step as a
 leaf's `.grad`: `grad_buffer` hands its array out again only when nothing else holds it (the
 test of `ndarray.resize(refcheck=True)`), else a new one, so a gradient a user kept from an
-earlier step never changes under them. A rule whose gradient comes in another dtype than its
-output runs the op's own backward (its forward saves what that needs).
+earlier step never changes under them. A rule's backward must return new arrays or
+`grad_buffer` arrays (tc.jit hands them to leaves without a copy). Rules whose buffers have the
+output's dtype run the op's own backward for a gradient of another dtype (their forward saves
+what it needs); a parameter that changes dtype or shape makes tc.jit record the step again.
 """
 from __future__ import annotations
 
@@ -77,6 +79,7 @@ def grad_buffer(buffers: list, i: int, shape: tuple, dtype) -> np.ndarray:
     kept from the last step): then a new array, kept there for the next replay."""
     if buffers[i] is PASSED_ON:
         return np.empty(shape, dtype)
-    if buffers[i] is None or _ALONE < 0 or _refs(buffers, i) > _ALONE:
+    if (buffers[i] is None or _ALONE < 0 or _refs(buffers, i) > _ALONE
+            or buffers[i].shape != shape or buffers[i].dtype != dtype):
         buffers[i] = np.empty(shape, dtype)
     return buffers[i]
