@@ -2,9 +2,9 @@
 kernel keeps (`out=`), for `tc.jit` to replay instead of the op's own functions.
 
 A replayed step then allocates no activations and no gradient that outlives its node: every
-replay writes the same arrays. That keeps the step off the allocator, whose heap trimming otherwise makes a step of
-many mid-sized arrays fault its pages in again at every call (glibc gives memory back when a
-step frees it all at its end). A rule is registered next to its op (`@lowering(Linear)` in
+replay writes the same arrays. That keeps the step off the allocator, whose heap trimming
+otherwise makes a step of many mid-sized arrays fault its pages in again at every call (glibc
+gives memory back when a step frees it all at its end; benchmarks/allocator.py). A rule is registered next to its op (`@lowering(Linear)` in
 ops/linalg.py); it gets the recorded node, the arguments its forward had and its output, and
 returns a `Lowered`, or None where it does not apply (another rank, an option it does not
 cover): then tc.jit replays the op's own functions. The results are the op's bit for bit: the
