@@ -556,3 +556,40 @@ def test_reading_a_gradient_backward_made_in_the_step_is_refused():
         return loss, norm
     with pytest.raises(JitError, match=r"reads a \.grad that backward\(\) made in the step"):
         step(tc.Tensor(np.ones((4, 3), np.float32)), tc.Tensor(np.array([0, 1, 0, 1])))
+
+
+def test_a_replayed_slogdet_computes_the_sign_of_each_batch():
+    step = tc.jit(lambda a: (lambda r: r.sign * r.logabsdet.exp())(tc.linalg.slogdet(a)))
+    first = np.stack([np.eye(2), np.diag([1.0, -1.0])]).astype(np.float32)
+    then = np.stack([np.diag([-1.0, 1.0]), np.diag([2.0, 2.0])]).astype(np.float32)
+    step(tc.Tensor(first))
+    step(tc.Tensor(first))
+    np.testing.assert_array_equal(step(tc.Tensor(then)).data, [-1.0, 4.0])
+    assert step.recordings == 1
+
+
+def test_a_replayed_clip_refuses_bounds_that_cross():
+    step = tc.jit(lambda x, lo, hi: tc.clip(x, lo, hi))
+    x = tc.Tensor(np.linspace(-1, 1, 4).astype(np.float32))
+    half = np.full(4, 0.5, np.float32)
+    for _ in range(2):
+        step(x, tc.Tensor(-half), tc.Tensor(half))
+    with pytest.raises(ValueError, match="clip: min .* is greater than max"):
+        step(x, tc.Tensor(half), tc.Tensor(-half))
+
+
+@pytest.mark.parametrize("read", ["accuracy", "allclose", "total_grad_norm"])
+def test_functions_returning_values_read_from_tensors_are_refused_in_a_step(read):
+    # They read .data directly, so the jit's patched .item()/float() never sees them; a replay
+    # would return the first value.
+    model = nn.Linear(3, 2)
+    calls = {"accuracy": lambda z, y: F.accuracy(z, y), "allclose": lambda z, y: tc.allclose(z, z),
+             "total_grad_norm": lambda z, y: nn.utils.total_grad_norm(model.parameters())}
+
+    @tc.jit
+    def step(x, y):
+        z = model(x)
+        z.sum().backward()
+        return z, calls[read](z, y)
+    with pytest.raises(JitError, match=rf"{read}\(\) returns values read from tensors"):
+        step(tc.Tensor(np.ones((4, 3), np.float32)), tc.Tensor(np.array([0, 1, 0, 1])))

@@ -365,6 +365,14 @@ class _Recorder:
                                "its first value: use the tensor op (t[:, 0]) instead")
             base = base.base
 
+    def value_read(self, name: str) -> None:
+        """A function that returns values read from tensors (ops.common.reads_values) ran."""
+        if not self.depth:
+            raise JitError(
+                f"tc.jit: {name}() returns values read from tensors inside a jitted step; a replay "
+                "does not call it again, so it would return its first value. Call it outside the "
+                "step on the tensors the step returns (or in a function marked @tc.jit.replayed)")
+
     def backward(self, roots, root_grads, retain_graph: bool, create_graph: bool, inputs) -> None:
         if self.depth:
             return

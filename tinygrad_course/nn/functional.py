@@ -15,7 +15,7 @@ from ..ops.activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh
 from ..ops.conv import conv1d, conv2d, conv_transpose2d, fold, unfold  # noqa: F401  (F.conv2d, ...)
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d,  # noqa: F401
                         avg_pool2d, interpolate, max_pool1d, max_pool2d)
-from ..ops.common import is_tensor
+from ..ops.common import is_tensor, reads_values
 from ..tensor import Tensor
 from .batchnorm import batch_norm  # noqa: F401  (F.batch_norm, as in PyTorch)
 from .dropout import dropout  # noqa: F401  (F.dropout)
@@ -64,6 +64,7 @@ def _predicted_and_true(output, target, threshold: float | None, op: str) -> tup
     return pred, t
 
 
+@reads_values
 def accuracy(output, target, threshold: float | None = None) -> float:
     """Fraction of correct predictions. With C > 1 columns the prediction is the argmax; with one
     column (or 1-D) it is output > threshold: pass 0 for logits; the default is 0.5, for
@@ -73,6 +74,7 @@ def accuracy(output, target, threshold: float | None = None) -> float:
     return float(np.mean(pred == t)) if pred.size else float("nan")
 
 
+@reads_values
 def confusion_matrix(output, target, threshold: float | None = None,
                      num_classes: int | None = None) -> np.ndarray:
     """counts[i, j] = how many examples of true class i were predicted as class j (rows: truth,

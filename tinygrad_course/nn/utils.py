@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd import bump_version
 from ..jit import replayed
+from ..ops.common import reads_values
 from ..ops.shape import concatenate
 from ..tensor import Tensor
 
@@ -21,6 +22,7 @@ def _grads(parameters) -> list:
     return [p.grad for p in _params(parameters) if p.grad is not None]
 
 
+@reads_values
 def total_grad_norm(parameters, norm_type: float = 2.0) -> float:
     """||(g_1, ..., g_n)||_p of every gradient taken together as one vector (max |g| for inf)."""
     p = float(norm_type)

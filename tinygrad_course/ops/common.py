@@ -116,6 +116,18 @@ def _call(fn, args: list, options: dict) -> np.ndarray:
         raise OpError(f"{getattr(fn, '__name__', 'op')}: {e}") from None
 
 
+def reads_values(fn: Callable) -> Callable:
+    """Mark a function that returns Python values read from tensors (accuracy, allclose): inside
+    a step tc.jit records, it is refused as `.item()` is, since a replay would not call it again
+    and would return its first value."""
+    @functools.wraps(fn)
+    def read(*args, **kwargs):
+        if _state.recorder is not None:
+            _state.recorder.value_read(fn.__name__)
+        return fn(*args, **kwargs)
+    return read
+
+
 class OpError(ValueError):
     """A ValueError whose message already names the op the user called: apply passes it on as
     it is (a function run by no_grad_op, or a kernel, raises it for a bad value)."""

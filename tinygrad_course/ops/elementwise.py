@@ -234,6 +234,9 @@ class Clip(Function):
 
     @staticmethod
     def forward(ctx, x, lo, hi):
+        # checked here, in the kernel, so a step replayed by tc.jit checks each call's bounds
+        if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
+            raise ValueError(f"clip: min {lo} is greater than max {hi}")
         inside = np.ones(np.shape(x), dtype=bool)
         if lo is not None:
             inside &= x >= lo
@@ -339,8 +342,6 @@ def clip(x, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's/PyTorch's arg
     """x limited to [min, max]; the gradient passes where min <= x <= max."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    if min is not None and max is not None and np.any(np.asarray(min) > np.asarray(max)):
-        raise ValueError(f"clip: min {min} is greater than max {max}")
     return Clip.apply(x, as_scalar(min), as_scalar(max))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .common import no_grad_op, normalize_axis, reflected, torch_axis
+from .common import no_grad_op, normalize_axis, reads_values, reflected, torch_axis
 
 
 def _data(x):
@@ -60,6 +60,7 @@ def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = Fals
     return no_grad_op(np.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
+@reads_values
 def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     """Whether isclose(a, b) holds everywhere, as a Python bool (as NumPy and PyTorch)."""
     return bool(np.allclose(_data(a), _data(b), rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_tensor, expand_reduced, keepdims_shape, normalize_axis, torch_axis
+from .common import (as_tensor, expand_reduced, keepdims_shape, no_grad_op, normalize_axis,
+                     torch_axis)
 from .einsum import _data
 
 
@@ -108,18 +109,15 @@ def _cofactor(a: np.ndarray) -> np.ndarray:
 
 
 class LogAbsDet(Function):
-    """l = log|det(A)|; dA = g inv(A)^T. `sign` (no gradient) is appended to `sign_out`."""
+    """l = log|det(A)|; dA = g inv(A)^T (slogdet's sign, with no gradient, is an op of its own)."""
 
     name = "slogdet"
 
     @staticmethod
-    def forward(ctx, a, sign_out=None):
+    def forward(ctx, a):
         _check_square(a, "slogdet")
-        sign, out = np.linalg.slogdet(a)
-        if sign_out is not None:
-            sign_out.append(sign)
         ctx.save_for_backward(a)
-        return out
+        return np.linalg.slogdet(a)[1]
 
     @staticmethod
     def backward(ctx, g):
@@ -182,9 +180,13 @@ class SlogdetResult(NamedTuple):
 def slogdet(a) -> SlogdetResult:
     """(sign, log|det A|) of each square matrix, overflow-free; only logabsdet has a gradient
     (inv(A)^T). A singular matrix gives sign 0 and logabsdet -inf, as in NumPy."""
-    sign: list = []
-    logabsdet = LogAbsDet.apply(a, sign_out=sign)
-    return SlogdetResult(Tensor._wrap(np.asarray(sign[0])), logabsdet)
+    logabsdet = LogAbsDet.apply(a)
+    # The sign by an op (no gradient), so a step replayed by tc.jit computes it again.
+    return SlogdetResult(no_grad_op(_slogdet_sign, a), logabsdet)
+
+
+def _slogdet_sign(a: np.ndarray) -> np.ndarray:
+    return np.linalg.slogdet(a)[0]
 
 
 def solve(a, b) -> Tensor:
