@@ -593,3 +593,29 @@ def test_functions_returning_values_read_from_tensors_are_refused_in_a_step(read
         return z, calls[read](z, y)
     with pytest.raises(JitError, match=rf"{read}\(\) returns values read from tensors"):
         step(tc.Tensor(np.ones((4, 3), np.float32)), tc.Tensor(np.array([0, 1, 0, 1])))
+
+
+CONVERTED_INPUTS = {
+    # (step, first input, later input): each converts its input inside the library (an int32
+    # index to int64, a float64 target or mask to float32, a column of labels to a row), which
+    # must happen in an op, or the step is refused as one that makes an array without an op.
+    "int32 gather index": (lambda x, i: x.gather(1, i).sum(),
+                           np.array([[0], [1], [2]], np.int32), np.array([[3], [2], [1]], np.int32)),
+    "float64 ndarray target": (lambda x, t: F.mse_loss(x, t), np.full((3, 4), 0.5), np.eye(3, 4)),
+    "ndarray column of labels": (lambda x, y: F.cross_entropy(x, y),
+                                 np.array([[0], [1], [2]]), np.array([[3], [3], [0]])),
+    "float64 attention mask": (
+        lambda x, m: nn.attention.scaled_dot_product_attention(x[:, :3], x[:, :3], x[:, :3], m)[0].sum(),
+        np.zeros((3, 3)), np.triu(np.full((3, 3), -1e9), 1)),
+}
+
+
+@pytest.mark.parametrize("case", CONVERTED_INPUTS)
+def test_inputs_the_library_converts_are_converted_again_at_every_replay(case):
+    f, first, then = CONVERTED_INPUTS[case]
+    x = tc.Tensor(RNG.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    step = tc.jit(lambda a: f(x, a))
+    step(first)
+    step(first)
+    got, want = step(then).data, f(x, then).data
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes() and step.recordings == 1

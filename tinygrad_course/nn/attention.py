@@ -7,6 +7,7 @@ import numpy as np
 
 from ..dtypes import get_default_dtype
 from ..ops.common import no_grad_op
+from ..ops.elementwise import astype
 from ..ops.indexing import where
 from ..random import Generator
 from ..tensor import Tensor
@@ -24,8 +25,10 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None):
         m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if m.dtype == np.bool_:
             scores = where(m, -np.inf, scores)
-        else:
-            scores = scores + m.astype(scores.dtype, copy=False)
+        elif m.dtype == scores.dtype:
+            scores = scores + m
+        else:  # converted by an op, so a step recorded by tc.jit converts each call's mask
+            scores = scores + astype(Tensor._wrap(m), scores.dtype)
     weights = scores.softmax(-1)
     return weights @ v, weights
 

@@ -67,7 +67,9 @@ def _as_float_target(y, like: np.ndarray):
             return y
         return ops.astype(y, like.dtype)  # an op, so a step replayed by tc.jit converts again
     y = np.asarray(y)
-    return y if y.dtype == like.dtype else y.astype(like.dtype)
+    # (converted by the op too: in a step tc.jit records, an array converted here would be
+    # one the step made without an op, and its first value would be replayed)
+    return y if y.dtype == like.dtype else ops.astype(Tensor._wrap(y), like.dtype)
 
 
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
@@ -340,8 +342,8 @@ def _softmax_cross_entropy_kernels(ctx, args: list, out: np.ndarray) -> Lowered 
 
 def _labels(target, m: int, op: str) -> np.ndarray:
     labels = _array(target)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
+    if labels.ndim == 2 and labels.shape[1] == 1:  # a column: flattened by an op, for tc.jit
+        labels = no_grad_op(np.reshape, labels, (-1,)).data
     if labels.shape != (m,):
         raise ValueError(f"{op}: integer labels must have shape ({m},) for logits with {m} rows, "
                          f"got shape {labels.shape}")

@@ -23,7 +23,8 @@ def _int_index(index, op: str) -> np.ndarray:
     if a.dtype.kind not in "iu" and not (a.size == 0 and a.dtype.kind == "f"):
         raise TypeError(f"{op}: index must hold integers, got dtype {a.dtype} "
                         "(convert with .astype(np.int64))")
-    return a.astype(np.int64, copy=False)
+    # (converted to int64 by the op that checks it, so a step recorded by tc.jit converts again)
+    return a if a.dtype.kind in "iu" else a.astype(np.int64)
 
 
 def _check_range(index: np.ndarray, n: int, axis: int, shape: tuple, op: str) -> None:
@@ -56,7 +57,7 @@ def _op_index(index: np.ndarray, shape: tuple, n: int, axis: int, input_shape: t
 def _checked_index(index: np.ndarray, shape: tuple, n: int, axis: int, input_shape: tuple,
                    op: str) -> np.ndarray:
     _check_range(index, n, axis, input_shape, op)
-    return index.reshape(shape)
+    return index.astype(np.int64, copy=False).reshape(shape)
 
 
 def _gather_index(x: Tensor, dim, index, op: str) -> tuple:
