@@ -337,6 +337,10 @@ class _Recorder:
                 k.consts.append((pos, array))
         k.out, k.shape = self._slot(result.data), result.data.shape
         k.lowered = lower(ctx, arrays, kwargs, result.data)
+        # what forward keeps on ctx besides `saved`, let go of at the end of each replay (noted
+        # now: a releasing backward empties it before the recording ends)
+        k.held = tuple(name for name, v in ctx.__dict__.items()
+                       if isinstance(v, (np.ndarray, tuple, list)))
         self.kernel_of[id(ctx)] = len(self.events)
         self.kernels.append(k)
         self.events.append(k)
@@ -466,8 +470,6 @@ class _Recorder:
             # What the contexts keep does not count as held outside the step: forward sets it
             # again at each replay.
             ctx.saved = None
-            k.held = tuple(name for name, v in ctx.__dict__.items()
-                           if isinstance(v, (np.ndarray, tuple, list)))
             for name in k.held:
                 ctx.__dict__[name] = None
         made = {id(t.grad) for t, before in self.grads_before  # .grad tensors new in the step
