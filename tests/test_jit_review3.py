@@ -639,3 +639,16 @@ def test_a_replay_lets_go_of_what_a_kernel_keeps_on_its_node_besides_saved():
     z.grad = None
     held = held_after_calls(lambda y: (step(y), setattr(z, "grad", None))[0], (labels,))
     assert held < 100_000, f"a replay keeps {held} bytes"
+
+
+def test_repeat_interleave_with_tensor_counts_and_norm_0_replay_as_eager():
+    x = tc.Tensor(np.arange(3, dtype=np.float32), requires_grad=True)
+    repeat = tc.jit(lambda r: tc.repeat_interleave(x, r).sum())
+    counts = [np.array(c) for c in ([1, 2, 0], [2, 1, 0], [0, 0, 3])]
+    assert [repeat(tc.Tensor(c)).item() for c in counts] == [
+        tc.repeat_interleave(x, tc.Tensor(c)).sum().item() for c in counts]
+    with pytest.raises(JitError, match="its shape depends on values"):
+        repeat(tc.Tensor(np.array([1, 1, 2])))  # another length: a replay cannot follow
+    count = tc.jit(lambda a: tc.linalg.norm(a, 0) * 1.0)
+    values = [np.array(v, np.float32) for v in ([0, 1, 2], [0, 0, 1], [3, 1, 2])]
+    assert [count(tc.Tensor(v)).item() for v in values] == [2.0, 1.0, 3.0]

@@ -245,12 +245,15 @@ def _vector_norm(x: Tensor, ord, axes: tuple, keepdims: bool) -> Tensor:
     if ord == np.inf or ord == -np.inf:
         m = np.abs(x)
         return m.max(axis=axes, keepdims=keepdims) if ord > 0 else m.min(axis=axes, keepdims=keepdims)
-    if ord == 0:  # the count of nonzeros: piecewise constant, no gradient
-        count = np.sum(_data(x) != 0, axis=axes, keepdims=keepdims).astype(x.dtype)
-        return Tensor._wrap(np.asarray(count))
+    if ord == 0:  # the count of nonzeros: piecewise constant, no gradient (an op, for tc.jit)
+        return no_grad_op(_count_nonzero, x, axes, keepdims)
     if ord > 0:
         return VectorNorm.apply(x, float(ord), axes, keepdims)
     return (np.abs(x) ** ord).sum(axis=axes, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _count_nonzero(x: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
+    return np.sum(x != 0, axis=axes, keepdims=keepdims).astype(x.dtype)
 
 
 class SingularValueNorm(Function):

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import as_tensor, is_tensor, normalize_axis, shape_constant, torch_axis
+from .common import (OpError, as_tensor, is_tensor, no_grad_op, normalize_axis, shape_constant,
+                     torch_axis)
 from .gather import index_select
 from .indexing import getitem, scatter_add, where
 from .shape import broadcast_to, reshape, split, transpose
@@ -133,11 +134,18 @@ def repeat_interleave(x, repeats, axis: int | None = None, *, dim: int | None = 
         x, axis = x.reshape(-1), 0
     ax = normalize_axis(axis, x.ndim, "repeat_interleave")[0]
     n = x.shape[ax] if x.ndim else 1
-    counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    # The index comes from an op, so a step recorded by tc.jit repeats each call's counts (and
+    # refuses a replay whose counts change the output's length).
+    return index_select(x, ax, no_grad_op(_repeated_positions, repeats, n, ax).data)
+
+
+def _repeated_positions(counts, n: int, ax: int) -> np.ndarray:
+    """0..n-1, each position repeated counts[i] times (or counts times)."""
+    counts = np.asarray(counts)
     if counts.dtype.kind not in "iu" or counts.ndim > 1 or counts.size not in (1, n) or (counts < 0).any():
-        raise ValueError(f"repeat_interleave: repeats must be a non-negative int or one per "
-                         f"element along axis {ax} ({n}), got {repeats!r}")
-    return index_select(x, ax, np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else counts))
+        raise OpError(f"repeat_interleave: repeats must be a non-negative int or one per "
+                      f"element along axis {ax} ({n}), got {counts.tolist()!r}")
+    return np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else counts)
 
 
 def chunk(x, chunks: int, axis: int | None = None, *, dim: int | None = None) -> list:
