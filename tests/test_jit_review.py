@@ -11,6 +11,8 @@ from tinygrad_course import nn, optim
 from tinygrad_course.jit import JitError
 from tinygrad_course.nn import functional as F
 
+from jit_helpers import compare
+
 RNG = np.random.default_rng(1)
 X = RNG.standard_normal((8, 5)).astype(np.float32)
 LABELS = [np.array([0, 1, 0, 1, 0, 1, 0, 1]), np.array([2, 2, 0, 1, 2, 1, 0, 2]),
@@ -25,19 +27,8 @@ def mlp():
 def run_both(make_step, batches=BATCHES, steps=4, make_model=mlp):
     """make_step(model) -> step(x, y); run it eagerly and jitted from the same seed over
     `batches`: for each, the step's outputs as float arrays per call and the final parameters."""
-    results = []
-    for use_jit in (False, True):
-        tc.manual_seed(0)
-        model = make_model()
-        step = make_step(model)
-        f = tc.jit(step) if use_jit else step
-        outs = []
-        for i in range(steps):
-            r = f(*batches[i % len(batches)])
-            rs = r if isinstance(r, (tuple, list)) else (r,)
-            outs.append([np.array(getattr(v, "data", v), dtype=np.float64) for v in rs])
-        results.append((outs, [p.data.copy() for p in model.parameters()]))
-    return results
+    calls = [batches[i % len(batches)] for i in range(steps)]
+    return [(outs, params) for outs, params, _ in compare(make_step, calls, make_model)]
 
 
 def assert_same(results):

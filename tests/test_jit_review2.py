@@ -10,6 +10,9 @@ from tinygrad_course import nn, optim
 from tinygrad_course.jit import JitError
 from tinygrad_course.nn import functional as F
 
+import jit_helpers
+from jit_helpers import Embed
+
 RNG = np.random.default_rng(2)
 XS = [RNG.standard_normal((8, 5)).astype(np.float32) for _ in range(4)]
 YS = [RNG.integers(0, 3, 8) for _ in range(4)]
@@ -25,25 +28,7 @@ def mlp(dropout: bool = False, dtype=np.float32):
 
 
 def compare(make_step, calls, make_model=mlp, between=None):
-    """Run make_step(model) eagerly and jitted from the same seed; calls: one argument tuple
-    per call. Returns ((outputs, parameters, grads) eager, (...) jitted)."""
-    runs = []
-    for use_jit in (False, True):
-        tc.manual_seed(0)
-        model = make_model()
-        step = make_step(model)
-        f = tc.jit(step) if use_jit else step
-        outs = []
-        for i, args in enumerate(calls):
-            if between is not None and i:
-                between(model, i)
-            r = f(*args)
-            rs = r if isinstance(r, (tuple, list)) else (r,)
-            outs.append([np.array(getattr(v, "data", v), dtype=np.float64) for v in rs])
-        params = [p.data.copy() for p in model.parameters()]
-        grads = [None if p.grad is None else p.grad.data.copy() for p in model.parameters()]
-        runs.append((outs, params, grads))
-    return runs
+    return jit_helpers.compare(make_step, calls, make_model, between)
 
 
 def assert_same(runs):
@@ -183,19 +168,10 @@ def test_boolean_mask_indexing_replays_or_is_refused_with_jit_error():
         assert np.array_equal(x.grad.data, (a > 0).astype(np.float32))
 
 
-class _Emb(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb, self.out = nn.Embedding(10, 4, padding_idx=0), nn.Linear(4, 3)
-
-    def forward(self, ids):
-        return self.out(self.emb(ids).mean(axis=1))
-
-
 def test_an_embedding_with_a_padding_index_replays():
     calls = [(tc.Tensor(RNG.integers(0, 10, (4, 5)).astype(np.int32)), tc.Tensor(YS[i][:4]))
              for i in range(3)]
-    assert_same(compare(sgd_step(), calls, make_model=_Emb))
+    assert_same(compare(sgd_step(), calls, make_model=Embed))
 
 
 @pytest.mark.parametrize("fn", [

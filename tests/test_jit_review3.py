@@ -20,6 +20,8 @@ from tinygrad_course.nn.dropout import dropout2d
 from tinygrad_course.nn.embedding import embedding
 from tinygrad_course.nn.norm import group_norm, layer_norm
 
+from jit_helpers import Embed
+
 RNG = np.random.default_rng(3)
 
 
@@ -196,15 +198,6 @@ class _Attend(nn.Module):
         return self.out(h.mean(axis=1))
 
 
-class _Embed(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb, self.out = nn.Embedding(10, 4, padding_idx=0), nn.Linear(4, 3)
-
-    def forward(self, ids):
-        return self.out(self.emb(ids).mean(axis=1))
-
-
 @pytest.mark.parametrize("make, inputs", [
     pytest.param(lambda: nn.Sequential(nn.Conv2d(2, 3, 3, stride=2, padding=2, dilation=2),
                                        nn.Flatten(), nn.Linear(27, 3)), images, id="conv"),
@@ -220,7 +213,7 @@ class _Embed(nn.Module):
     pytest.param(lambda: nn.Sequential(nn.LayerNorm(4), nn.Flatten(), nn.Linear(12, 3)),
                  sequences, id="layernorm"),
     pytest.param(_Attend, sequences, id="attention"),
-    pytest.param(_Embed, lambda: [tc.Tensor(RNG.integers(0, 10, (4, 3))) for _ in range(3)],
+    pytest.param(Embed, lambda: [tc.Tensor(RNG.integers(0, 10, (4, 3))) for _ in range(3)],
                  id="embedding_padding_idx"),
     pytest.param(lambda: nn.Sequential(nn.Dropout2d(0.7), nn.Flatten(), nn.Linear(72, 3)), images,
                  id="dropout2d"),

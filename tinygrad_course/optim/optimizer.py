@@ -311,10 +311,7 @@ class Optimizer:
         """The fused path: gather the bucket's gradients (decayed where the filter says) into
         one flat buffer, run `_update` once over the flat arrays, subtract the result from the
         weights (their flat buffer at once, or each parameter's own `p.data`) and bump versions."""
-        grads = b.grads  # what holds() found; a plan made at this step was not checked yet
-        if grads is None:
-            grads = [p.grad.data for p in b.params]
-        b.grads = None
+        grads = list(map(_DATA, map(_GRAD, b.params)))
         if group["weight_decay"] and True in b.decays:
             for w, g, gv, decays in zip(b.ws, grads, b.grad_views, b.decays):
                 d = self._weight_decay(w, g, group, out=gv) if decays else g
@@ -494,7 +491,6 @@ class _Bucket:
                 self.state[k] = v
         # state key -> what each parameter's state must still hold (None before the first step)
         self.bound: dict[str, list] | None = None
-        self.grads: list | None = None  # the gradients `holds` found, for the step to gather
         self.positions = [i - start for i in indices]  # in the group's list of parameters
         if first:
             self.share_state(opt.state)
@@ -546,7 +542,6 @@ class _Bucket:
                     return False
         except KeyError:  # an entry deleted
             return False
-        self.grads = grads  # what _step_bucket gathers
         return True
 
 
