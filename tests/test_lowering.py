@@ -106,6 +106,29 @@ def test_cross_entropy_kernels_equal_the_op_and_run_it_for_an_ignored_label(redu
     _same_as_the_op(SoftmaxCrossEntropy, (True, False, False, False), calls)
 
 
+@settings(max_examples=30)
+@given(m=st.sampled_from([1, 5, 64, 300]), c=st.integers(2, 20),
+       dtype=st.sampled_from([np.float16, np.float32, np.float64]), seed=st.integers(0, 99))
+def test_row_max_sum_and_division_by_columns_give_numpy_reductions_bits(m, c, dtype, seed):
+    # Rows of few classes go column by column (faster there); the bits must be NumPy's own.
+    from tinygrad_course.nn.loss_functions import _divide_rows, _row_max, _row_sum
+    rng = np.random.default_rng(seed)
+    z = (rng.standard_normal((m, c)) * 10).astype(dtype)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    assert _bits(_row_max(z, np.empty((m, 1), dtype)), z.max(axis=1, keepdims=True))
+    total = p.sum(axis=1, keepdims=True)
+    assert _bits(_row_sum(p, np.empty((m, 1), dtype)), total)
+    assert _bits(_divide_rows(p.copy(), total), p / total)
+
+
+@pytest.mark.parametrize("m, c", [(300, 3), (400, 10), (64, 10), (8, 2)])
+def test_cross_entropy_kernels_equal_the_op_for_narrow_and_wide_rows(m, c):
+    rng = np.random.default_rng(2)
+    calls = [([rng.standard_normal((m, c)).astype(np.float32) * 3, None,
+               rng.integers(0, c, m), "mean"], np.array(1.0, np.float32)) for _ in range(2)]
+    _same_as_the_op(SoftmaxCrossEntropy, (True, False, False, False), calls)
+
+
 def test_a_gradient_held_by_someone_is_not_written_again():
     rng = np.random.default_rng(2)
     x, w, b, g = _arrays(rng, (3, 2), (4, 2), (4,), (3, 4))
