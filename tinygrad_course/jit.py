@@ -41,8 +41,8 @@ from .tensor import Tensor
 __all__ = ["jit", "replayed", "JitError"]
 
 
-_REQUIRES_GRAD = operator.attrgetter("requires_grad")
-_SHAPE_AND_DTYPE = operator.attrgetter("data.shape", "data.dtype")
+_STATE = operator.attrgetter("requires_grad", "data.shape", "data.dtype")
+_TRAINING = operator.attrgetter("training")
 
 
 class JitError(RuntimeError):
@@ -100,6 +100,20 @@ class _Kernel:
             return y
         tuples = {pos: a[pos] for pos, _, _ in from_items}
         filled = tuple({pos for pos, _ in from_slots} | set(tuples))
+        if self.lowered is not None and not self.lowered.new_output and not tuples and not kwargs:
+            def run_into_buffer(slots: list, _args: tuple) -> None:
+                # (the common case, without the checks below: a replay kernel writes its one
+                # output buffer, whose shape cannot change)
+                for pos, s in from_slots:
+                    a[pos] = slots[s]
+                for pos, t in from_tensors:
+                    a[pos] = t.data
+                ctx.saved = ()
+                slots[out] = forward(ctx, *a)
+                for pos in filled:
+                    a[pos] = None
+            return run_into_buffer
+
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:
                 a[pos] = slots[s]
@@ -205,7 +219,7 @@ class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
     __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
-                 "needs", "arrays", "held")
+                 "states", "held")
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
@@ -224,9 +238,8 @@ class _Entry:
         """Whether the modules' train/eval modes and the parameters' requires_grad, shapes and
         dtypes are still those the step was recorded with (a frozen layer gets no gradient; a
         model made float64 computes in float64, not in buffers recorded for float32)."""
-        return ([m.training for m in self.modules] == self.flags
-                and list(map(_REQUIRES_GRAD, self.tensors)) == self.needs
-                and list(map(_SHAPE_AND_DTYPE, self.tensors)) == self.arrays)
+        return (list(map(_TRAINING, self.modules)) == self.flags
+                and list(map(_STATE, self.tensors)) == self.states)
 
 
 def _build(spec, slots: list):
@@ -519,8 +532,7 @@ class _Recorder:
         entry.modules = [m for m, flag in self.modules.values() if flag is not None]
         entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
-        entry.needs = list(map(_REQUIRES_GRAD, entry.tensors))
-        entry.arrays = list(map(_SHAPE_AND_DTYPE, entry.tensors))
+        entry.states = list(map(_STATE, entry.tensors))
         return entry, first
 
     def _check_unrecorded_writes(self) -> None:
@@ -692,7 +704,11 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             if len(set(ids)) < len(ids):
                 key += (("same", tuple(ids.index(i) for i in ids)),)
         entries = self.cache.get(key, ())
-        entry = next((e for e in entries if e.matches()), None)
+        for entry in entries:
+            if entry.matches():
+                break
+        else:
+            entry = None
         if entry is not None and not self.check:
             if entries is not self._last:  # least recently used goes first when the cache is full
                 self.cache.move_to_end(key)
