@@ -19,6 +19,8 @@ from .autograd import Function, _state, enable_grad
 from .inplace import BackwardError, _clock, check_input, check_saved
 from .tensor import Tensor
 
+_PLAIN = nullcontext()  # (reusable: plain backward changes no mode)
+
 
 def graph_nodes(roots: Sequence[Tensor]) -> list:
     """The nodes `roots` depend on, in the order backward runs them: the newest first, so each
@@ -59,9 +61,11 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
 
     def send(node, inp, g) -> None:  # g adds to the gradient of inp's node, or to a leaf's
         if node is not None:
-            if node not in grads:  # its first gradient: the node joins the heap
+            if node in grads:
+                grads[node] = grads[node] + g
+            else:  # its first gradient: the node joins the heap
+                grads[node] = g
                 heapq.heappush(ready, (-node.seq, node))
-            grads[node] = g if node not in grads else grads[node] + g
         elif wanted is None:
             _accumulate(inp, g, create_graph, given)
         elif id(inp) in wanted:
@@ -70,7 +74,7 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     for r, g in zip(roots, root_grads):
         given.add(id(g.data if isinstance(g, Tensor) else g))
         send(r._ctx, r, g)
-    with enable_grad() if create_graph else nullcontext():  # plain rules run on arrays
+    with enable_grad() if create_graph else _PLAIN:  # plain rules run on arrays
         while ready:
             # Every user of a node was made after it, so once the node is the newest one
             # holding a gradient, all its users have run: its gradient is complete.

@@ -16,15 +16,10 @@ from .dtypes import get_default_dtype
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        arr = np.array(data, dtype=dtype)
-    elif isinstance(data, np.ndarray):
-        arr = data.copy()
-    else:
-        arr = np.array(data)
-        if arr.dtype == np.float64 and not isinstance(data, np.generic):
-            # Python floats become the default float dtype (float32 unless set_default_dtype).
-            arr = arr.astype(get_default_dtype())
+    arr = np.array(data, dtype=dtype, order="C")  # (a C-ordered copy, of an ndarray too)
+    if dtype is None and arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+        # Python floats become the default float dtype (float32 unless set_default_dtype).
+        arr = arr.astype(get_default_dtype())
     if arr.dtype == object or arr.dtype.kind in "USVM":
         raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} of dtype "
                         f"{arr.dtype}; give numbers, lists of numbers or a numeric ndarray "
