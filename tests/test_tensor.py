@@ -31,6 +31,17 @@ def test_constructor_copies_an_ndarray():
     assert t.data[0] == 1.0
 
 
+@pytest.mark.parametrize("dtype", [None, np.float32])
+def test_constructor_copies_a_strided_or_fortran_array_into_c_order(dtype):
+    # (gradcheck and in-place ops write through .data.reshape(-1), which must be a view)
+    a = np.arange(12.0).reshape(3, 4)
+    for source in (np.asfortranarray(a), a.T, a[:, ::2]):
+        t = tc.Tensor(source, dtype=dtype)
+        assert t.data.flags.c_contiguous and not np.shares_memory(t.data, source)
+        np.testing.assert_array_equal(t.data, source)
+        assert t.dtype == (source.dtype if dtype is None else dtype)
+
+
 def test_len_item_and_detach():
     t = tc.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
     assert len(t) == 1
