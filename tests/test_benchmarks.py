@@ -35,3 +35,13 @@ def test_the_replay_ceiling_benchmark_runs_and_checks_its_losses():
     for name in ("course", "deep"):
         line = next(l for l in proc.stdout.splitlines() if l.startswith(name))
         assert "tc.jit" in line and "unrolled ops" in line
+
+
+def test_the_replay_overhead_benchmark_runs_on_the_jits_recordings():
+    # (it reaches into tc.jit's recorded events: this keeps it in step with jit.py)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "replay_overhead.py"),
+                           "--rounds", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("tiny", "course", "deep"):
+        line = next(l for l in proc.stdout.splitlines() if l.startswith(name))
+        assert "replay without its NumPy work" in line and "still doing" not in line
