@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import tinygrad_course as tc
 from tinygrad_course.testing import (Domain, broadcastable_shapes, check_op, domains,
                                      index_expressions, shapes, tensors, upstream_gradients,
-                                     valid_axes)
+                                     valid_axes, well_conditioned_matrices)
 
 
 # ---- strategies -------------------------------------------------------------------------
@@ -118,6 +118,14 @@ def test_index_expressions_are_valid_numpy_indices(data):
 def test_upstream_gradients_are_non_uniform_magnitudes_with_signs(v):
     assert v.shape == (3, 4)
     assert np.all((np.abs(v.data) >= 0.5) & (np.abs(v.data) <= 1.5))
+
+
+@given(well_conditioned_matrices())
+def test_well_conditioned_matrices_have_a_positive_det_and_a_bounded_inverse(t):
+    # Gaussian + n*I could be singular (a 1x1 of 5.5e-6 broke slogdet's gradcheck); diagonal
+    # dominance by 1 bounds the inverse's largest row sum by 1 (Varah's bound).
+    assert np.all(np.linalg.det(t.data) > 0)
+    assert np.abs(np.linalg.inv(t.data)).sum(axis=-1).max() <= 1 + 1e-12
 
 
 def test_unknown_domain_name_is_an_error():

@@ -280,16 +280,21 @@ def upstream_gradients(shape: tuple, dtype=np.float64) -> st.SearchStrategy[Tens
 @st.composite
 def well_conditioned_matrices(draw, n: int | None = None, batch=None, dtype=np.float64,
                               requires_grad: bool = False) -> Tensor:
-    """Square matrices safe to invert (for inv, det, solve): Gaussian entries plus n*I, so
-    the eigenvalues stay well away from 0. `n` is 1..3 by default, `batch` the leading shape
-    (a tuple or a strategy; by default (), (2,) or (2, 1)). Drawn from a seed: cheap."""
+    """Square matrices safe to invert (for inv, det, solve): Gaussian entries, with each
+    diagonal entry made |a_ii| + 1 + the sum of its row's other |a_ij| (strictly diagonally
+    dominant by 1, so det > 0 and ||A^-1||_inf <= 1: Gaussian + n*I alone can be singular).
+    `n` is 1..3 by default, `batch` the leading shape (a tuple or a strategy; by default (),
+    (2,) or (2, 1)). Drawn from a seed: cheap."""
     n = draw(st.integers(1, 3), label="n") if n is None else n
     if batch is None:
         batch = st.sampled_from([(), (2,), (2, 1)])
     if isinstance(batch, st.SearchStrategy):
         batch = draw(batch, label="batch")
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="seed"))
-    data = (rng.standard_normal(tuple(batch) + (n, n)) + n * np.eye(n)).astype(dtype)
+    data = rng.standard_normal(tuple(batch) + (n, n))
+    diag = np.abs(data).sum(axis=-1) + 1.0
+    data[..., np.arange(n), np.arange(n)] = diag
+    data = data.astype(dtype)
     return Tensor._wrap(data).requires_grad_(requires_grad)
 
 
