@@ -151,6 +151,29 @@ def test_bad_data_and_epochs_raise():
         fit(model, bce_with_logits, opt, (X, y), epochs=1, schedule=other)
 
 
+def test_loss_and_optimizer_swapped_raise_naming_fits_argument_order():
+    X, y = circles(40, seed=3)
+    model = TinyMLP()
+    opt = SGD(model.parameters(), lr=0.1)
+    order = r"the order is fit\(model, loss_fn, optimizer, \(X, y\), epochs\)"
+    with pytest.raises(TypeError, match=r"optimizer must have step\(\) and zero_grad\(\).*, got "
+                                        "function bce_with_logits; " + order):
+        fit(model, opt, bce_with_logits, (X, y), epochs=1)
+    with pytest.raises(TypeError, match="loss_fn must be callable.*got str; " + order):
+        fit(model, "bce", opt, (X, y), epochs=1)
+
+
+def test_x_and_y_given_apart_raise_asking_for_one_pair():
+    X, y = circles(40, seed=3)
+    model = TinyMLP()
+    opt = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"data must be an \(X, y\) pair, got one array of shape "
+                                        r"\(40, 2\); pass X and y as one pair"):
+        fit(model, bce_with_logits, opt, X, y)
+    with pytest.raises(TypeError, match=r"data must be an \(X, y\) pair"):
+        fit(model, bce_with_logits, opt, tc.tensor(X), 2)
+
+
 def test_diverging_cost_raises_naming_the_learning_rate():
     X, y = circles(40, seed=3)
     model = TinyMLP()

@@ -111,6 +111,25 @@ def _check_parameters_finite(model, optimizer, epoch: int, iteration: int) -> No
                 f"epoch's last); lower the learning rate (now {optimizer.lr:g}) or check the data")
 
 
+FIT_CALL = "fit(model, loss_fn, optimizer, (X, y), epochs)"
+
+
+def _check_fit_arguments(loss_fn, optimizer, data) -> None:
+    """Name fit's argument order when loss_fn, optimizer or data is of the wrong kind, instead
+    of failing later on an attribute or an unpacking."""
+    def kind(x) -> str:
+        return " ".join(filter(None, (type(x).__name__, getattr(x, "__name__", None))))
+    if not all(callable(getattr(optimizer, m, None)) for m in ("step", "zero_grad")):
+        raise TypeError(f"fit: optimizer must have step() and zero_grad() (an optim.Optimizer), "
+                        f"got {kind(optimizer)}; the order is {FIT_CALL}")
+    if not callable(loss_fn):
+        raise TypeError(f"fit: loss_fn must be callable, as loss_fn(model(X), y), got "
+                        f"{kind(loss_fn)}; the order is {FIT_CALL}")
+    if isinstance(data, (np.ndarray, Tensor)):
+        raise TypeError(f"fit: data must be an (X, y) pair, got one array of shape {data.shape}; "
+                        f"pass X and y as one pair: {FIT_CALL}")
+
+
 def _batch_source(data, what: str, batch_size: int, shuffle: bool, seed) -> Callable[[], Iterable]:
     """A function giving one epoch's batches, from (X, y) arrays, a function or a re-iterable."""
     if _is_arrays(data):
@@ -307,6 +326,7 @@ def _jitted_forward_backward(model, loss_fn, optimizer) -> Callable:
 def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, callbacks, progress,
            batch_size, shuffle, seed, checkpoint=None, resume=False, use_jit=False) -> History:
     """`fit`'s loop, run under its generator."""
+    _check_fit_arguments(loss_fn, optimizer, data)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     if schedule is not None and getattr(schedule, "optimizer", optimizer) is not optimizer:
