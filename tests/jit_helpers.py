@@ -29,6 +29,20 @@ def compare(make_step, calls, make_model, between=None):
     return runs
 
 
+def assert_same(runs):
+    """compare()'s two runs are equal bit for bit: every output, parameter and gradient."""
+    (eo, ep, eg), (jo, jp, jg) = runs
+    for call, (a, b) in enumerate(zip(eo, jo)):
+        for k, (x, y) in enumerate(zip(a, b)):
+            assert np.array_equal(x, y, equal_nan=True), \
+                f"call {call}, output {k}: eager {x.ravel()[:4]}, jit {y.ravel()[:4]}"
+    for k, (x, y) in enumerate(zip(ep, jp)):
+        assert np.array_equal(x, y), f"parameter {k} differs"
+    for k, (x, y) in enumerate(zip(eg, jg)):
+        assert (x is None) == (y is None) and (x is None or np.array_equal(x, y)), \
+            f"gradient {k} differs"
+
+
 class Embed(nn.Module):
     """Mean of the embeddings of a row of ids (id 0 pads), then a linear layer to 3 classes."""
 

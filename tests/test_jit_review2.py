@@ -11,7 +11,7 @@ from tinygrad_course.jit import JitError
 from tinygrad_course.nn import functional as F
 
 import jit_helpers
-from jit_helpers import Embed
+from jit_helpers import Embed, assert_same
 
 RNG = np.random.default_rng(2)
 XS = [RNG.standard_normal((8, 5)).astype(np.float32) for _ in range(4)]
@@ -29,19 +29,6 @@ def mlp(dropout: bool = False, dtype=np.float32):
 
 def compare(make_step, calls, make_model=mlp, between=None):
     return jit_helpers.compare(make_step, calls, make_model, between)
-
-
-def assert_same(runs):
-    (eo, ep, eg), (jo, jp, jg) = runs
-    for call, (a, b) in enumerate(zip(eo, jo)):
-        for k, (x, y) in enumerate(zip(a, b)):
-            assert np.array_equal(x, y, equal_nan=True), \
-                f"call {call}, output {k}: eager {x.ravel()[:4]}, jit {y.ravel()[:4]}"
-    for k, (x, y) in enumerate(zip(ep, jp)):
-        assert np.array_equal(x, y), f"parameter {k} differs"
-    for k, (x, y) in enumerate(zip(eg, jg)):
-        assert (x is None) == (y is None) and (x is None or np.array_equal(x, y)), \
-            f"gradient {k} differs"
 
 
 def batches(n=4, dtype=np.float32, labels=np.int64):

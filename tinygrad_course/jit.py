@@ -219,7 +219,7 @@ class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
     __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
-                 "states", "held")
+                 "states", "held", "pinned")
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
@@ -234,12 +234,19 @@ class _Entry:
                 ctx.__dict__[name] = None
         return _build(self.result, slots)
 
-    def matches(self) -> bool:
+    def matches(self, inputs: tuple) -> bool:
         """Whether the modules' train/eval modes and the parameters' requires_grad, shapes and
         dtypes are still those the step was recorded with (a frozen layer gets no gradient; a
-        model made float64 computes in float64, not in buffers recorded for float32)."""
+        model made float64 computes in float64, not in buffers recorded for float32), and each
+        input that was a parameter or buffer of the model is that one again."""
         return (list(map(_TRAINING, self.modules)) == self.flags
-                and list(map(_STATE, self.tensors)) == self.states)
+                and list(map(_STATE, self.tensors)) == self.states
+                and all(inputs[pos] is t or _array_of(inputs[pos]) is t.data
+                        for pos, t in self.pinned))
+
+
+def _array_of(value):
+    return value.data if isinstance(value, Tensor) else value
 
 
 def _build(spec, slots: list):
@@ -292,6 +299,7 @@ class _Recorder:
         self.events: list = []
         self.kernel_of: dict[int, int] = {}  # id(ctx) -> index of its kernel in events
         self.kernels: list[_Kernel] = []
+        self.args = args
         self.arg_tensors = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
         self.modules: dict = {}
         self.call_results: dict[int, int] = {}  # id(what a @replayed call returned) -> slot
@@ -533,7 +541,21 @@ class _Recorder:
         entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
         entry.states = list(map(_STATE, entry.tensors))
+        entry.pinned = self._pinned()
         return entry, first
+
+    def _pinned(self) -> list:
+        """(position, tensor) of each input that is a parameter or buffer of a module that ran
+        (step(x, model.fc.weight), or an array it holds): the step's kernels found it through
+        the argument and through the module alike (they are one array), so a replay given another
+        tensor there would compute the module with it; such a call records again instead."""
+        owned = {}
+        for m, _ in self.modules.values():
+            for t in (*getattr(m, "parameters", tuple)(), *getattr(m, "buffers", tuple)()):
+                owned[id(t)] = owned[id(t.data)] = t
+        return [(pos, owned.get(id(a), owned.get(id(_array_of(a)))))
+                for pos, a in enumerate(self.args)
+                if id(a) in owned or id(_array_of(a)) in owned]
 
     def _check_unrecorded_writes(self) -> None:
         # A parameter changed after the step read it, with no version bump (an optimizer bumps)
@@ -583,8 +605,13 @@ class _Recorder:
                             [self._spec(v) for v in value]))
         if isinstance(value, dict):
             return ("dict", {k: self._spec(v) for k, v in value.items()})
-        if value is None or isinstance(value, (str, int, float, bool)):
+        if value is None:
             return ("const", value)
+        if isinstance(value, (str, int, float, bool)):
+            raise JitError(f"tc.jit: the step returns a Python {type(value).__name__} "
+                           f"({value!r}); a replay does not run the step's Python, so it would "
+                           "return that first value at every call (a counter, opt.lr read in the "
+                           "step). Return tensors, and read Python values outside the step")
         raise JitError(f"tc.jit: the step returns a {type(value).__name__}; a jitted step returns "
                        "tensors (or tuples, lists and dicts of them)")
 
@@ -705,7 +732,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
                 key += (("same", tuple(ids.index(i) for i in ids)),)
         entries = self.cache.get(key, ())
         for entry in entries:
-            if entry.matches():
+            if entry.matches(inputs):
                 break
         else:
             entry = None

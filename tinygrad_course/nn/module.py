@@ -28,7 +28,8 @@ class RemovableHandle:
         RemovableHandle._next_id += 1
 
     def remove(self) -> None:
-        self.hooks.pop(self.id, None)
+        if self.hooks.pop(self.id, None) is not None:
+            module_changed()  # a step recorded by tc.jit ran the hook: it records again
 
 
 class _ModuleHooks:
@@ -302,6 +303,7 @@ class Module:
         registry = getattr(self._hooks, kind)
         handle = RemovableHandle(registry)
         registry[handle.id] = hook
+        module_changed()  # a step recorded by tc.jit without the hook records again
         return handle
 
     def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
