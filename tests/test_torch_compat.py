@@ -219,3 +219,33 @@ def test_step_lr_is_pytorchs_staircase():
         lrs.append(opt.param_groups[0]["lr"])
         sched.step()
     assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25]
+
+
+def _lrs(sched, opt, n=4):
+    lrs = []
+    for _ in range(n):
+        lrs.append(opt.param_groups[0]["lr"])
+        sched.step()
+    return lrs
+
+
+def test_exponential_lr_is_pytorchs_gamma_to_the_epoch():
+    opt = optim.SGD([_param()], lr=1.0)
+    assert _lrs(optim.ExponentialLR(opt, gamma=0.5), opt) == [1.0, 0.5, 0.25, 0.125]
+
+
+def test_lambda_lr_multiplies_each_groups_initial_lr():
+    opt = optim.SGD([{"params": [_param()], "lr": 2.0}, {"params": [_param()]}], lr=1.0)
+    sched = optim.LambdaLR(opt, lambda epoch: 1 / (epoch + 1))
+    assert [g["lr"] for g in opt.param_groups] == [2.0, 1.0]
+    sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [1.0, 0.5]
+    with pytest.raises(TypeError, match="lr_lambda must be a function"):
+        optim.LambdaLR(opt, [0.1, 0.01])
+
+
+def test_pytorchs_scheduler_names_are_in_lr_scheduler_as_in_torch():
+    from tinygrad_course.optim import lr_scheduler
+    assert lr_scheduler.StepLR is optim.StepLR
+    assert lr_scheduler.ExponentialLR is optim.ExponentialLR
+    assert lr_scheduler.LambdaLR is optim.LambdaLR

@@ -6,12 +6,14 @@ from .optimizer import Optimizer, check_hyperparameter
 from .rmsprop import RMSprop
 from .lr_scheduler import (ChainedScheduler, CosineAnnealingLR, CosineAnnealingWarmRestarts,
                            LinearLR, LRScheduler, OneCycleLR, ReduceLROnPlateau, SequentialLR)
-from .schedules import (ExponentialDecay, InverseSqrtDecay, InverseTimeDecay, LRSchedule,
-                        ManualSchedule, ScheduledInverseTimeDecay, StaircaseDecay, StepLR)
+from .schedules import (ExponentialDecay, ExponentialLR, InverseSqrtDecay, InverseTimeDecay,
+                        LambdaLR, LRSchedule, ManualSchedule, ScheduledInverseTimeDecay,
+                        StaircaseDecay, StepLR)
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Momentum", "RMSprop", "Adam", "AdamW", "check_hyperparameter",
            "LRSchedule", "InverseTimeDecay", "ScheduledInverseTimeDecay",
            "ExponentialDecay", "InverseSqrtDecay", "StaircaseDecay", "ManualSchedule",
            "LRScheduler", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LinearLR",
-           "OneCycleLR", "ReduceLROnPlateau", "ChainedScheduler", "SequentialLR", "StepLR"]
+           "OneCycleLR", "ReduceLROnPlateau", "ChainedScheduler", "SequentialLR", "StepLR",
+           "ExponentialLR", "LambdaLR"]

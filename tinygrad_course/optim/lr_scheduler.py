@@ -1,5 +1,6 @@
 """PyTorch's learning-rate schedulers (torch.optim.lr_scheduler's names and formulas): each
-step reads and sets every parameter group's "lr". The course's decay formulas are in schedules.py."""
+step reads and sets every parameter group's "lr". The course's decay formulas are in schedules.py,
+whose StepLR, ExponentialLR and LambdaLR (PyTorch's names for them) are importable from here too."""
 from __future__ import annotations
 
 import bisect
@@ -12,6 +13,7 @@ from ..jit import replayed
 from ..serialization import check_state_keys
 from .optimizer import check_hyperparameter
 from .schedules import _check_schedule_state
+from .schedules import ExponentialLR, LambdaLR, StepLR  # noqa: F401 (PyTorch's names, here too)
 
 
 def _check_int(owner: str, name: str, value, low: int) -> int:

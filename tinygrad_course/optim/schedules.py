@@ -211,6 +211,14 @@ class StepLR(StaircaseDecay):
         super().__init__(optimizer, step_size, gamma, lr0, by)
 
 
+class ExponentialLR(ExponentialDecay):
+    """PyTorch's ExponentialLR(optimizer, gamma): lr = lr0 * gamma**epoch, the course's
+    ExponentialDecay with base=gamma."""
+
+    def __init__(self, optimizer, gamma: float, lr0: float | None = None, by: str = "epoch"):
+        super().__init__(optimizer, gamma, lr0, by)
+
+
 class ManualSchedule(LRSchedule):
     """The learning rate you choose, epoch by epoch (the lecture's "manual decay"):
     a list (lr of epoch i; the last value holds after the end), a dict {epoch: lr} (each lr holds
@@ -247,3 +255,18 @@ class ManualSchedule(LRSchedule):
                                         self._fn(epoch))
         i = bisect.bisect_right(self._epochs, epoch) - 1
         return lr0 if i < 0 else self._lrs[i]
+
+
+class LambdaLR(ManualSchedule):
+    """PyTorch's LambdaLR(optimizer, lr_lambda): lr = lr0 * lr_lambda(epoch), each group's own
+    lr0 (ManualSchedule's function gives the lr itself: ManualSchedule(lambda e: lr0 * f(e)))."""
+
+    def __init__(self, optimizer, lr_lambda: Callable[[int], float], lr0: float | None = None,
+                 by: str = "epoch"):
+        if not callable(lr_lambda):
+            raise TypeError(f"LambdaLR: lr_lambda must be a function epoch -> factor, got "
+                            f"{type(lr_lambda).__name__}; a list of lrs is ManualSchedule's")
+        super().__init__(optimizer, lr_lambda, lr0, by)
+
+    def _formula(self, epoch: int, lr0: float) -> float:
+        return check_hyperparameter("LambdaLR", f"lr of epoch {epoch}", lr0 * self._fn(epoch))
