@@ -145,3 +145,10 @@ def test_y_none_gives_x_only_batches_as_pytorchs_dataloader_over_x():
     np.testing.assert_array_equal(np.concatenate(batches), X)
     loaded = list(DataLoader(X, None, batch_size=4, seed=0))
     assert len(loaded) == 3 and sorted(np.concatenate(loaded)[:, 0]) == list(X[:, 0])
+
+
+def test_dataloader_of_an_x_y_tuple_names_the_two_ways_to_write_it():
+    X, y = np.zeros((10, 2)), np.zeros(10)
+    with pytest.raises(TypeError, match=r"tuple of two arrays as X.*write DataLoader\(X, y, "
+                                        r"\.\.\.\) or DataLoader\(TensorDataset\(X, y\)"):
+        DataLoader((X, y), batch_size=4)

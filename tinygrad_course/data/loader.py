@@ -71,6 +71,11 @@ class DataLoader:
                  seed: int | np.random.Generator | Generator | None = None, *,
                  generator: Generator | None = None, drop_last: bool = False,
                  collate_fn: Callable[[list], Any] | None = None):
+        if (y is None and isinstance(X, tuple) and len(X) == 2
+                and all(isinstance(a, (np.ndarray, Tensor)) for a in X)):
+            raise TypeError("DataLoader: got a tuple of two arrays as X, which would be a dataset "
+                            "of 2 examples; write DataLoader(X, y, ...) or "
+                            "DataLoader(TensorDataset(X, y), ...)")
         if y is None and _is_dataset(X):
             self.dataset, self.X, self.y, self.m = X, None, None, len(X)
         else:
