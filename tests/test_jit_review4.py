@@ -86,6 +86,26 @@ def test_a_parameter_passed_as_an_argument_then_another_tensor_records_again(det
     assert_same(runs)
 
 
+def test_a_parameter_used_functionally_and_passed_as_an_argument_records_again():
+    # The same without a module: the weight is known as the optimizer's parameter.
+    runs = []
+    for use_jit in (False, True):
+        w = nn.Parameter(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4))
+        other = tc.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x, y, v):
+            opt.zero_grad()
+            loss = F.cross_entropy(tc.linear(x, w), y) + (v * v).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        f = tc.jit(step) if use_jit else step
+        losses = [f(x, y, v).data.copy() for (x, y), v in zip(CALLS, [w, other, w, other])]
+        runs.append(([losses], [w.data.copy()], [other.grad.data.copy()]))
+    assert_same(runs)
+
+
 def test_returning_a_python_number_read_in_the_step_is_refused():
     # A replay returned the recording's lr and counter at every call.
     model = mlp()
@@ -139,6 +159,8 @@ SCHEDULES = {
     "StaircaseDecay": lambda o: schedules.StaircaseDecay(o, step_size=2),
     "StepLR": lambda o: schedules.StepLR(o, step_size=2),
     "ManualSchedule": lambda o: schedules.ManualSchedule(o, lambda epoch: 0.01 / (1 + epoch)),
+    "ExponentialLR": lambda o: schedules.ExponentialLR(o, gamma=0.8),
+    "LambdaLR": lambda o: schedules.LambdaLR(o, lambda epoch: 1 / (1 + epoch)),
 }
 
 

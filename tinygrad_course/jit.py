@@ -545,14 +545,19 @@ class _Recorder:
         return entry, first
 
     def _pinned(self) -> list:
-        """(position, tensor) of each input that is a parameter or buffer of a module that ran
-        (step(x, model.fc.weight), or an array it holds): the step's kernels found it through
-        the argument and through the module alike (they are one array), so a replay given another
-        tensor there would compute the module with it; such a call records again instead."""
+        """(position, tensor) of each input that is a parameter or buffer of a module that ran,
+        or a parameter of an optimizer the step called (step(x, model.fc.weight), or an array
+        it holds): the step's kernels found it through the argument and through the model alike
+        (they are one array), so a replay given another tensor there would compute the model
+        with it; such a call records again instead."""
+        held = [t for m, _ in self.modules.values()
+                for t in (*getattr(m, "parameters", tuple)(), *getattr(m, "buffers", tuple)())]
+        held += [p for c in self.events if isinstance(c, _Call)
+                 for a in (*c.args, *c.kwargs.values())
+                 for group in getattr(a, "param_groups", ()) for p in group["params"]]
         owned = {}
-        for m, _ in self.modules.values():
-            for t in (*getattr(m, "parameters", tuple)(), *getattr(m, "buffers", tuple)()):
-                owned[id(t)] = owned[id(t.data)] = t
+        for t in held:
+            owned[id(t)] = owned[id(t.data)] = t
         return [(pos, owned.get(id(a), owned.get(id(_array_of(a)))))
                 for pos, a in enumerate(self.args)
                 if id(a) in owned or id(_array_of(a)) in owned]
