@@ -124,6 +124,24 @@ def test_returning_a_python_number_read_in_the_step_is_refused():
         step(*CALLS[0])
 
 
+def test_an_input_whose_requires_grad_the_step_sets_is_refused_and_set_before_the_call_works():
+    # A replay left the next input's requires_grad False, though it gave it a .grad.
+    model = mlp()
+
+    def step(x, y):
+        x.requires_grad_(True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+    with pytest.raises(JitError, match="set requires_grad=True on its input 0.*before the call"):
+        tc.jit(step)(tc.Tensor(CALLS[0][0].data), CALLS[0][1])
+    f = tc.jit(step)
+    for x, y in CALLS[:3]:
+        x = tc.Tensor(x.data).requires_grad_(True)
+        f(x, y)
+        assert x.requires_grad and x.grad is not None
+
+
 def test_a_hook_registered_or_removed_between_calls_records_again():
     # Registering a hook did not set a module attribute, so the replay ran without it (and went
     # on running a removed one).

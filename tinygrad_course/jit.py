@@ -300,6 +300,7 @@ class _Recorder:
         self.kernel_of: dict[int, int] = {}  # id(ctx) -> index of its kernel in events
         self.kernels: list[_Kernel] = []
         self.args = args
+        self.needs = [isinstance(a, Tensor) and a.requires_grad for a in args]  # (at the call)
         self.arg_tensors = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
         self.modules: dict = {}
         self.call_results: dict[int, int] = {}  # id(what a @replayed call returned) -> slot
@@ -465,6 +466,13 @@ class _Recorder:
         `returned` holds what the step returned; it is emptied, so that only what the step
         made and something outside it still holds stays alive for the checks below."""
         self._check_clock("at the end of the step")
+        for i, (a, needed) in enumerate(zip(self.args, self.needs)):
+            if isinstance(a, Tensor) and a.requires_grad != needed:
+                raise JitError(f"tc.jit: the step set requires_grad={a.requires_grad} on its input "
+                               f"{i} (shape {a.shape}); a replay does not run that Python again, "
+                               "so the next input would keep its flag while the recording "
+                               "follows the changed one. Set it before the call "
+                               "(x.requires_grad_(True); step(x))")
         self._check_unrecorded_writes()
         spec = self._spec(returned.pop())
         first, n_slots = _build(spec, self.keep), len(self.keep)
