@@ -524,6 +524,41 @@ def test_backward_into_a_graph_made_outside_the_step_is_refused():
         tc.jit(lambda x: (x * outside).sum().backward())(tc.Tensor(X))
 
 
+def test_a_step_that_keeps_a_tensor_it_made_is_refused_and_returning_it_works():
+    # losses.append(loss) inside the step would append once, at the recording, and never again.
+    model, losses, holder = mlp(), [], type("Holder", (), {})()
+
+    def appending(x):
+        loss = model(x).sum()
+        losses.append(loss)
+        return loss
+
+    def storing(x):
+        holder.hidden = model[0](x)
+        return holder.hidden.sum()
+    for step in (appending, storing):
+        with pytest.raises(JitError, match=r"keeps a tensor it made.*losses\.append\(step\(X, y\)\)"):
+            tc.jit(step)(tc.Tensor(X))
+    step = tc.jit(lambda x: model(x).sum())
+    kept = [step(tc.Tensor(X * k)) for k in (1.0, 2.0, 3.0)]
+    assert [float(t.item()) for t in kept] == pytest.approx(
+        [float(model(tc.Tensor(X * k)).sum().item()) for k in (1.0, 2.0, 3.0)], rel=1e-6)
+
+
+def test_a_reference_cycle_of_the_steps_own_is_not_a_kept_tensor():
+    model = mlp()
+
+    def step(x):
+        h = model(x)
+        cycle = [h]
+        cycle.append(cycle)  # dies with the step, after a collection
+        return h.sum()
+    f = tc.jit(step)
+    f(tc.Tensor(X))
+    assert float(f(tc.Tensor(X * 2)).item()) == pytest.approx(
+        float(model(tc.Tensor(X * 2)).sum().item()), rel=1e-6)
+
+
 def test_nested_jit_and_odd_return_values_are_refused():
     inner = tc.jit(lambda x: x * 2)
     with pytest.raises(JitError, match="jit the outer step only"):

@@ -16,14 +16,15 @@ Limits, as jax.jit and tinygrad's TinyJit state theirs: Python control flow that
 tensor values is traced along the path taken when recording, and the step's other Python (an
 attribute set, a print) runs only then. Reading a value inside the step (`.item()`, `.numpy()`,
 `float(t)`, `if t:`) is refused; so are changes in place, `tc.grad`, `create_graph`, containers
-of tensors as arguments, and tensors or arrays the step makes without an op (their first value
-would be replayed).
+of tensors as arguments, tensors or arrays the step makes without an op, and tensors it keeps
+beyond the call (`losses.append(loss)`): their first value would be replayed.
 `tc.jit(fn, check=True)` re-traces every call eagerly and raises at the first step whose trace
 differs from the recorded one (another op, or another constant), naming the op and its module.
 """
 from __future__ import annotations
 
 import functools
+import gc
 import operator
 import threading
 import weakref
@@ -76,7 +77,7 @@ class _Kernel:
     """One op's forward as recorded: where each argument comes from, and where the output goes."""
 
     __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "from_items", "kwargs",
-                 "out", "shape", "name", "scope", "consts", "held", "lowered")
+                 "out", "shape", "name", "scope", "consts", "held", "lowered", "result")
 
     def compile(self) -> Callable:
         """run(slots, args): fill the argument list from the slots and parameters, run forward."""
@@ -359,6 +360,7 @@ class _Recorder:
                 k.consts.append((pos, array))
         k.out, k.shape = self._slot(result.data), result.data.shape
         k.lowered = lower(ctx, arrays, kwargs, result.data)
+        k.result = weakref.ref(result)  # (alive after the step only if something kept it)
         # what forward keeps on ctx besides `saved`, let go of at the end of each replay (noted
         # now: a releasing backward empties it before the recording ends)
         k.held = tuple(name for name, v in ctx.__dict__.items()
@@ -501,6 +503,7 @@ class _Recorder:
             ctx.saved = None
             for name in k.held:
                 ctx.__dict__[name] = None
+        self._check_kept_tensors()
         made = {id(t.grad) for t, before in self.grads_before  # .grad tensors new in the step
                 if t.grad is not None and t.grad is not before}
         for k in self.kernels:
@@ -569,6 +572,22 @@ class _Recorder:
         return [(pos, owned.get(id(a), owned.get(id(_array_of(a)))))
                 for pos, a in enumerate(self.args)
                 if id(a) in owned or id(_array_of(a)) in owned]
+
+    def _check_kept_tensors(self) -> None:
+        # A tensor an op made in the step that is still alive once the step returned (its result
+        # is rebuilt) is kept by the step's own Python: losses.append(loss), self.out = h. A
+        # replay does not run that Python, so what it keeps would stay the first call's.
+        kept = [k for k in self.kernels if k.result() is not None]
+        if kept:
+            gc.collect()  # (a reference cycle of the step's own is not a keeper)
+            kept = [k for k in kept if k.result() is not None]
+        if kept:
+            raise JitError(
+                f"tc.jit: the step keeps a tensor it made (shape {kept[0].result().shape}, from "
+                f"{kept[0].describe()}) where it outlives the call: a list (losses.append(loss)), "
+                "an attribute (self.out = h) or a global. A replay does not run that Python "
+                "again, so it would keep the first call's tensor. Return the tensor and keep it "
+                "outside the step (losses.append(step(X, y)))")
 
     def _check_unrecorded_writes(self) -> None:
         # A parameter changed after the step read it, with no version bump (an optimizer bumps)
