@@ -87,6 +87,8 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                 if need and gi is not None:
                     if gi.shape != inp.data.shape:
                         gi = unbroadcast(gi, inp.data.shape, node)
+                    if gi.dtype != inp.data.dtype:  # a gradient has its input's dtype (as in PyTorch)
+                        gi = gi.astype(inp.data.dtype)
                     if parent is not None and parent.epoch != node.epoch:  # a change in between?
                         check_input(node, inp, parent)
                     send(parent, inp, gi)
@@ -168,8 +170,7 @@ def _accumulate(t: Tensor, g, create_graph: bool, given: set) -> None:
     else:
         if id(t.grad.data) in given or t.grad._ctx is not None or not t.grad.data.flags.writeable:
             t.grad = Tensor._wrap(t.grad.data.copy())  # a copy, not np.add's result: 0-d stays an array
-        np.add(t.grad.data, g.data if isinstance(g, Tensor) else g, out=t.grad.data,
-               casting="unsafe")
+        np.add(t.grad.data, g.data if isinstance(g, Tensor) else g, out=t.grad.data)
 
 
 class FreedInput:

@@ -50,18 +50,16 @@ def check_input(node, t: Tensor, parent) -> None:
     computed it and before `node` used it: the gradient would follow the values before the change."""
     v = t._vc
     if v is not None and parent.epoch < v[0] <= node.epoch:
-        raise BackwardError(
-            f"{type(node).__name__}: its input of shape {t.shape} was changed in place (through "
-            "a view or its base, or under no_grad) after it was computed and before it was used "
-            "here, so its gradient would follow the values before the change; recompute it after "
-            "the change instead (e.g. take the view v = h[1:] again after h *= 3)")
+        raise BackwardError(f"{type(node).__name__}: its input of shape {t.shape} was changed in place "
+                            "(through a view or its base, or under no_grad) after it was computed and before "
+                            "it was used here, so its gradient would follow the values before the change; "
+                            "recompute it after the change instead (e.g. take the view v = h[1:] again after h *= 3)")
 
 
 def _raise_modified(node, what: str) -> None:
-    raise BackwardError(
-        f"{type(node).__name__}: {what}, which it saved for backward, was changed in place after it "
-        "was saved; use an out-of-place op (x = x + y) instead of x += y, or clone the tensor "
-        "before changing it")
+    raise BackwardError(f"{type(node).__name__}: {what}, which it saved for backward, was changed in place "
+                        "after it was saved; use an out-of-place op (x = x + y) instead of x += y, or "
+                        "clone the tensor before changing it")
 
 
 def change(t: Tensor, symbol: str, recording: bool, needs_graph: bool,

@@ -1,6 +1,8 @@
 """Indexing: x[index] (basic and advanced), its adjoint index_add, where, and x[index] = v."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
@@ -25,6 +27,16 @@ def _is_basic(index) -> bool:
     # Basic indexing (ints, slices, None, Ellipsis) never repeats an element, so assignment is exact.
     items = index if isinstance(index, tuple) else (index,)
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
+
+
+def _kept(index):
+    """`index` with its writeable arrays copied, as a node keeps it for backward: changing the
+    index array (or the Tensor it came from) after the op must not move the op's gradient."""
+    if isinstance(index, tuple):
+        return tuple(_kept(i) for i in index)
+    if isinstance(index, list):
+        return copy.deepcopy(index)
+    return index.copy() if isinstance(index, np.ndarray) and index.flags.writeable else index
 
 
 def normalize_index(index):
@@ -60,7 +72,7 @@ class GetItem(Function):
             out = x[index]
         except IndexError as e:
             raise IndexError(f"getitem: index {index!r} for a tensor of shape {x.shape}: {e}") from None
-        ctx.index, ctx.shape = index, x.shape
+        ctx.index, ctx.shape = _kept(index), x.shape
         return out
 
     @staticmethod
@@ -77,7 +89,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, g, index, shape):
-        ctx.index = index
+        ctx.index = _kept(index)
         return scatter_add(g, index, shape)
 
     @staticmethod
@@ -116,7 +128,7 @@ class SetItem(Function):
                           f"to a value of shape {np.shape(v)}: {e}") from None
         keep = np.ones(x.shape, dtype=x.dtype)
         keep[index] = 0
-        ctx.index = index
+        ctx.index = _kept(index)
         ctx.save_for_backward(keep)
         return out
 
