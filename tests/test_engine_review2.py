@@ -1,6 +1,9 @@
 """Engine review 2: silent wrong answers of the eager engine, each pinned by a test that failed
 before its fix (an index or a constant array changed after the op moved the gradient; a gradient
 under create_graph took another input's dtype), and cases checked to be right already."""
+import gc
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -104,3 +107,45 @@ def test_float16_and_float64_leaves_each_get_a_gradient_of_their_own_dtype():
     x, w = leaf([1.0, 2.0], np.float16), leaf([3.0, 4.0])
     (x * w).sum().backward()
     assert (x.grad.dtype, w.grad.dtype) == (np.float16, np.float64)
+
+
+# ---- max pooling's indices: returned as the user's own, not held by a kept loss -----------------
+
+def test_changing_the_indices_max_pool2d_returned_keeps_its_gradient():
+    x = leaf(np.arange(16.0).reshape(1, 1, 4, 4))
+    out, idx = tc.nn.functional.max_pool2d(x, 2, return_indices=True)
+    idx -= 1
+    out.sum().backward()
+    want = np.zeros((4, 4))
+    want[1::2, 1::2] = 1
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], want)
+
+
+def _bytes_a_kept_loss_holds(make_loss) -> int:
+    x = leaf(np.random.default_rng(0).standard_normal((4, 4, 32, 32)))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        loss = make_loss(x * 1.0)
+        loss.backward()
+        x.grad = None
+        gc.collect()
+        with_loss = tracemalloc.get_traced_memory()[0]
+        del loss
+        gc.collect()
+        return with_loss - tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_loss_kept_after_backward_does_not_hold_max_pool2d_indices():
+    # the input is 128 KiB, its window indices 32 KiB: what stays is the graph's small change
+    assert _bytes_a_kept_loss_holds(lambda h: tc.nn.functional.max_pool2d(h, 2).sum()) < 16_000
+
+
+def test_backward_lets_go_of_an_index_tuple_kept_on_a_node():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    y = x[np.array([1, 0]), np.array([2, 2])]
+    node = y._ctx
+    y.sum().backward()
+    assert node.index is None

@@ -194,8 +194,8 @@ def _release(node) -> None:
     node.saved = None
     attrs = node.__dict__
     for k, v in attrs.items():
-        if type(v) is np.ndarray:
-            attrs[k] = None
+        if type(v) is np.ndarray or type(v) is tuple and any(type(i) is np.ndarray for i in v):
+            attrs[k] = None  # (an array, or an index tuple holding arrays)
     freed = []
     for inp, parent in zip(node.inputs, node.parents):
         if parent is not None:  # an op's output

@@ -202,15 +202,16 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indic
 
 
 def _pooled(out: Tensor, sink: list, unbatched: bool, return_indices: bool):
+    # An op reading the list forward filled, so a step replayed by tc.jit reads this call's.
+    indices = no_grad_op(_indices_in, sink, unbatched) if return_indices else None
+    sink.clear()  # the node keeps the list as an argument: a loss kept after backward must not hold them
     if not return_indices:
         return out[0] if unbatched else out
-    # An op reading the list forward filled, so a step replayed by tc.jit reads this call's.
-    indices = no_grad_op(_indices_in, sink, unbatched)
     return (out[0], indices) if unbatched else (out, indices)
 
 
 def _indices_in(sink: list, unbatched: bool) -> np.ndarray:
-    indices = sink[0].astype(np.int64, copy=False)
+    indices = sink[0].astype(np.int64)  # a copy: backward reads forward's, which the user may change
     return indices[0] if unbatched else indices
 
 
