@@ -87,8 +87,8 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                 if need and gi is not None:
                     if gi.shape != inp.data.shape:
                         gi = unbroadcast(gi, inp.data.shape, node)
-                    if gi.dtype != inp.data.dtype:  # a gradient has its input's dtype (as in PyTorch)
-                        gi = gi.astype(inp.data.dtype)
+                    if gi.dtype is not inp.data.dtype and gi.dtype != inp.data.dtype:
+                        gi = gi.astype(inp.data.dtype)  # a gradient has its input's dtype (as in PyTorch)
                     if parent is not None and parent.epoch != node.epoch:  # a change in between?
                         check_input(node, inp, parent)
                     send(parent, inp, gi)
