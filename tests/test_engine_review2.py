@@ -143,6 +143,15 @@ def test_a_loss_kept_after_backward_does_not_hold_max_pool2d_indices():
     assert _bytes_a_kept_loss_holds(lambda h: tc.nn.functional.max_pool2d(h, 2).sum()) < 16_000
 
 
+@pytest.mark.parametrize("op", [lambda h: tc.sort(h, axis=-1)[0], lambda h: tc.topk(h, 16)[0],
+                                lambda h: h.reshape(16, 1024)[np.arange(16).repeat(1024),
+                                                              np.tile(np.arange(1024), 16)]])
+def test_a_loss_kept_after_backward_does_not_hold_the_index_arrays_of_its_gathers(op):
+    # sort and topk gather with an index as large as their input (128 KiB here): a kept loss
+    # must not hold it through the node's arguments
+    assert _bytes_a_kept_loss_holds(lambda h: op(h).sum()) < 16_000
+
+
 def test_backward_lets_go_of_an_index_tuple_kept_on_a_node():
     x = leaf(np.arange(6.0).reshape(2, 3))
     y = x[np.array([1, 0]), np.array([2, 2])]

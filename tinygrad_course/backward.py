@@ -61,11 +61,9 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
 
     def send(node, inp, g) -> None:  # g adds to the gradient of inp's node, or to a leaf's
         if node is not None:
-            if node in grads:
-                grads[node] = grads[node] + g
-            else:  # its first gradient: the node joins the heap
-                grads[node] = g
+            if node not in grads:  # its first gradient: the node joins the heap
                 heapq.heappush(ready, (-node.seq, node))
+            grads[node] = g if node not in grads else grads[node] + g
         elif wanted is None:
             _accumulate(inp, g, create_graph, given)
         elif id(inp) in wanted:
@@ -206,6 +204,8 @@ def _release(node) -> None:
             inp = FreedInput(inp.shape, inp.dtype, inp.name)
         elif isinstance(inp, np.ndarray) and inp.nbytes > 4096:  # small ones (running averages) stay
             inp = FreedInput(inp.shape, inp.dtype)
+        elif type(inp) is tuple and any(type(i) is np.ndarray for i in inp):  # an index (sort's)
+            inp = tuple(None if type(i) is np.ndarray else i for i in inp)
         freed.append(inp)
     node.inputs = tuple(freed)
 
