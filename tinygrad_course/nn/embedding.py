@@ -6,7 +6,7 @@ import numpy as np
 from ..autograd import Function, bump_version
 from ..dtypes import get_default_dtype
 from ..ops.common import shape_constant
-from ..ops.indexing import scatter_add
+from ..ops.indexing import _kept, scatter_add
 from ..random import Generator
 from ..tensor import Tensor
 from . import init as nn_init
@@ -26,7 +26,7 @@ class EmbeddingFunction(Function):
             bad = ids[(ids < -n) | (ids >= n)].flat[0]
             raise IndexError(f"embedding: id {bad} is out of range for an embedding table of "
                              f"{n} rows")
-        ctx.ids, ctx.keep, ctx.shape = ids, keep, weight.shape
+        ctx.ids, ctx.keep, ctx.shape = _kept(ids), keep, weight.shape  # (ids changed later must not move dW)
         return weight[ids]
 
     @staticmethod

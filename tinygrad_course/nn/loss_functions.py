@@ -85,7 +85,8 @@ def _row_max(z: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def _row_sum(p: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out (m, 1) = the sum of each row of p (m, c), in NumPy's order."""
+    """out (m, 1) = the sum of each row of p (m, c), in NumPy's order, for p >= 0 (softmax's
+    numerators: NumPy starts from +0.0, so a row of only -0.0 would sum to 0.0 there, -0.0 here)."""
     # (float16 sums accumulate in float32 in NumPy: only float32 and float64 go by columns)
     if p.dtype.itemsize >= 4 and _narrow(*p.shape, exact_sum=True):
         return _by_columns(np.add, p, out)
@@ -334,8 +335,10 @@ class SoftmaxCrossEntropy(Function):
             if ctx.labels is None:
                 # Rows of y that do not sum to 1 (smoothed or partial targets) scale softmax(z).
                 gz = (p * y.sum(axis=1, keepdims=True) - y) * scale
-            elif is_tensor(g):
-                gz = (p - one_hot(ctx.labels, z.shape[1], dtype=z.dtype).data) * scale
+            elif is_tensor(g):  # (one-hot from ctx.flat: the labels passed may have changed since)
+                onehot = np.zeros(z.shape, z.dtype)
+                onehot.reshape(-1)[ctx.flat] = 1
+                gz = (p - onehot) * scale
             else:
                 gz = p.copy()
                 gz.reshape(-1)[ctx.flat] -= 1
