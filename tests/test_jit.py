@@ -545,6 +545,28 @@ def test_a_step_that_keeps_a_tensor_it_made_is_refused_and_returning_it_works():
         [float(model(tc.Tensor(X * k)).sum().item()) for k in (1.0, 2.0, 3.0)], rel=1e-6)
 
 
+def test_a_step_that_keeps_a_detached_value_is_refused_and_a_detached_parameter_is_not():
+    model, losses = mlp(), []
+
+    def appending(x):
+        loss = model(x).sum()
+        losses.append(loss.detach())  # a PyTorch habit: the replay would not append
+        return loss
+    with pytest.raises(JitError, match=r"keeps a tensor it made.*from `detach\(\)`"):
+        tc.jit(appending)(tc.Tensor(X))
+    frozen = []
+
+    def target_net(x):  # detached inside and used by ops, or a parameter detached: both fine
+        h = model(x)
+        frozen.append(model[0].weight.detach())
+        return (h - h.detach() * 0.5).sum()
+    f = tc.jit(target_net)
+    for k in (1.0, 2.0):
+        h = model(tc.Tensor(X * k))
+        assert float(f(tc.Tensor(X * k)).item()) == pytest.approx(
+            float((h - h.detach() * 0.5).sum().item()), rel=1e-6)
+
+
 def test_a_reference_cycle_of_the_steps_own_is_not_a_kept_tensor():
     model = mlp()
 

@@ -307,6 +307,7 @@ class _Recorder:
         self.call_results: dict[int, int] = {}  # id(what a @replayed call returned) -> slot
         self.read: dict[int, tuple] = {}  # id(tensor read by reference) -> its state when first read
         self.grads_before: list = []  # (leaf, its .grad) when a backward() of the step began
+        self.detached: list = []  # weak references to x.detach() of step values (see _detaching)
         self.calls = 0  # @replayed calls so far
         self.depth = 0
         self.clock = _clock[0]
@@ -577,14 +578,15 @@ class _Recorder:
         # A tensor an op made in the step that is still alive once the step returned (its result
         # is rebuilt) is kept by the step's own Python: losses.append(loss), self.out = h. A
         # replay does not run that Python, so what it keeps would stay the first call's.
-        kept = [k for k in self.kernels if k.result() is not None]
+        made = [(k.describe(), k.result) for k in self.kernels] + self.detached
+        kept = [(what, ref) for what, ref in made if ref() is not None]
         if kept:
             gc.collect()  # (a reference cycle of the step's own is not a keeper)
-            kept = [k for k in kept if k.result() is not None]
+            kept = [(what, ref) for what, ref in kept if ref() is not None]
         if kept:
             raise JitError(
-                f"tc.jit: the step keeps a tensor it made (shape {kept[0].result().shape}, from "
-                f"{kept[0].describe()}) where it outlives the call: a list (losses.append(loss)), "
+                f"tc.jit: the step keeps a tensor it made (shape {kept[0][1]().shape}, from "
+                f"{kept[0][0]}) where it outlives the call: a list (losses.append(loss)), "
                 "an attribute (self.out = h) or a global. A replay does not run that Python "
                 "again, so it would keep the first call's tensor. Return the tensor and keep it "
                 "outside the step (losses.append(step(X, y)))")
@@ -672,6 +674,19 @@ def _refusing(name: str, original: Callable) -> Callable:
     return read
 
 
+def _detaching(original: Callable) -> Callable:
+    @functools.wraps(original)
+    def detach(self):
+        # x.detach() of a value of the step wraps its array without an op: noted, so that one
+        # kept beyond the call (losses.append(loss.detach())) is refused like the tensors ops make
+        t = original(self)
+        recorder = _state.recorder
+        if recorder is not None and not recorder.depth and id(self.data) in recorder.slots:
+            recorder.detached.append(("`detach()`", weakref.ref(t)))
+        return t
+    return detach
+
+
 def _guard(on: bool) -> None:
     with _guard_lock:
         users, originals = _guard_users
@@ -679,6 +694,8 @@ def _guard(on: bool) -> None:
             for name in _VALUE_READS:
                 originals[name] = Tensor.__dict__[name]
                 setattr(Tensor, name, _refusing(name, originals[name]))
+            originals["detach"] = Tensor.__dict__["detach"]
+            Tensor.detach = _detaching(originals["detach"])
         if not on and users == 1:
             for name, method in originals.items():
                 setattr(Tensor, name, method)
