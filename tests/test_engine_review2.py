@@ -78,6 +78,16 @@ def test_changing_an_ndarray_operand_after_the_op_keeps_the_gradient(op):
     np.testing.assert_array_equal(x.grad.numpy(), want)
 
 
+def test_changing_the_base_of_a_read_only_view_operand_after_the_op_keeps_the_gradient():
+    # np.broadcast_to gives a read-only view: its base can still change under it
+    x = leaf(np.ones(3))
+    w = np.array([1.0, 2.0, 3.0])
+    y = (x * np.broadcast_to(w, (2, 3))).sum()
+    w[:] = 100.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+
+
 def test_a_read_only_ndarray_operand_is_not_copied():
     m = np.array([2.0, 4.0])
     m.flags.writeable = False

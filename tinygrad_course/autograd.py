@@ -209,8 +209,8 @@ class Function:
             ctx.epoch, ctx.seq, ctx.out_id, ctx.out_vc = _clock[0], next(_made), id(out), None
             if ctx.saved:  # the output's memory gets a version counter, to check at backward
                 result._vc = ctx.out_vc = [0]
-                for a in args:  # a plain ndarray argument has no version counter: keep a copy
-                    if type(a) is np.ndarray and a.flags.writeable:
+                for a in args:  # a plain ndarray (or a view of one) has no version counter: a copy
+                    if type(a) is np.ndarray and (a.flags.writeable or a.base is not None):
                         ctx.saved = tuple(s.copy() if s is a else s for s in ctx.saved)
         if cls.is_view:
             share_version(result, args[0])
