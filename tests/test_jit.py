@@ -567,6 +567,34 @@ def test_a_step_that_keeps_a_detached_value_is_refused_and_a_detached_parameter_
             float((h - h.detach() * 0.5).sum().item()), rel=1e-6)
 
 
+def test_a_tensor_the_step_names_and_also_gets_as_an_argument_is_pinned_to_it():
+    # The ops read w through the closure and through the argument alike (one array): a call
+    # with another tensor there must compute with both, as eager does, not replay w's route.
+    w = tc.Tensor(np.full(6, 2.0, np.float32))
+
+    def step(x, v):
+        return (x * w + v).sum()
+    f = tc.jit(step)
+    x, other = tc.Tensor(X), tc.Tensor(np.full(6, 5.0, np.float32))
+    assert float(f(x, w).item()) == pytest.approx(float(step(x, w).item()), rel=1e-6)
+    assert float(f(x, other).item()) == pytest.approx(float(step(x, other).item()), rel=1e-6)
+    assert f.recordings == 2
+
+
+def test_new_batches_bound_to_a_global_name_are_not_pinned():
+    # A script's loop at module level rebinds its batch to a global at every step: the step does
+    # not name it, so each new batch replays
+    f = tc.jit(_sum_of_squares)
+    for k in range(4):
+        globals()["_BATCH"] = tc.Tensor(X * (k + 1))
+        assert float(f(_BATCH).item()) == pytest.approx(float(((X * (k + 1)) ** 2).sum()), rel=1e-5)
+    assert f.recordings == 1
+
+
+def _sum_of_squares(x):
+    return (x * x).sum()
+
+
 def test_a_reference_cycle_of_the_steps_own_is_not_a_kept_tensor():
     model = mlp()
 

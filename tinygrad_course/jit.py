@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 import operator
 import threading
 import weakref
@@ -246,6 +247,18 @@ class _Entry:
                         for pos, t in self.pinned))
 
 
+def _captured(fn) -> list:
+    """The values of the names `fn`'s own code reads from outside (its closure and the globals it
+    names): a tensor there that is also passed as an argument reaches the step by both routes."""
+    while isinstance(fn, functools.partial) or hasattr(fn, "__wrapped__"):
+        fn = fn.func if isinstance(fn, functools.partial) else fn.__wrapped__
+    try:
+        names = inspect.getclosurevars(getattr(fn, "__func__", fn))
+    except (TypeError, ValueError):  # not a Python function (a callable object, a builtin)
+        return []
+    return [*names.nonlocals.values(), *names.globals.values()]
+
+
 def _array_of(value):
     return value.data if isinstance(value, Tensor) else value
 
@@ -294,7 +307,8 @@ class _Scopes(list):
 class _Recorder:
     """Listens to the engine's hook during the eager run of a step and builds an `_Entry`."""
 
-    def __init__(self, args: tuple):
+    def __init__(self, args: tuple, fn: Callable | None = None):
+        self.fn = fn  # the step (its closure and globals may hold tensors it also gets as arguments)
         self.slots: dict[int, int] = {}  # id(array) -> slot; `keep` keeps the ids unique
         self.keep: list = []
         self.events: list = []
@@ -558,15 +572,16 @@ class _Recorder:
 
     def _pinned(self) -> list:
         """(position, tensor) of each input that is a parameter or buffer of a module that ran,
-        or a parameter of an optimizer the step called (step(x, model.fc.weight), or an array
-        it holds): the step's kernels found it through the argument and through the model alike
-        (they are one array), so a replay given another tensor there would compute the model
-        with it; such a call records again instead."""
+        a parameter of an optimizer the step called, or a tensor the step's code names from its
+        closure or globals (step(x, model.fc.weight), or an array it holds): the step's kernels
+        found it through the argument and through the model alike (they are one array), so a
+        replay given another tensor there would compute with it; such a call records again."""
         held = [t for m, _ in self.modules.values()
                 for t in (*getattr(m, "parameters", tuple)(), *getattr(m, "buffers", tuple)())]
         held += [p for c in self.events if isinstance(c, _Call)
                  for a in (*c.args, *c.kwargs.values())
                  for group in getattr(a, "param_groups", ()) for p in group["params"]]
+        held += [v for v in _captured(self.fn) if isinstance(v, Tensor)]
         owned = {}
         for t in held:
             owned[id(t)] = owned[id(t.data)] = t
@@ -804,7 +819,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         return result
 
     def _record(self, args: tuple, kwargs: dict, inputs: tuple):
-        recorder = _Recorder(inputs)
+        recorder = _Recorder(inputs, self.fn)
         scopes = _state.scopes
         _state.scopes = _Scopes(scopes, recorder.modules)
         _state.recorder = recorder
