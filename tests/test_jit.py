@@ -595,6 +595,31 @@ def _sum_of_squares(x):
     return (x * x).sum()
 
 
+def test_a_float32_layer_under_a_float64_op_replays_eagers_bits():
+    # Eager's backward casts a gradient to its input's dtype before the node that made the
+    # input: the float32 layer's rule runs on float32, and so must the replay's.
+    w64 = tc.Tensor(np.linspace(0.1, 1.7, 3))
+
+    def grads(jitted: bool) -> list:
+        lin = nn.Linear(6, 3)
+        lin.weight.data[...] = np.arange(18, dtype=np.float32).reshape(3, 6) / 7
+
+        def step(x):
+            loss = (lin(x).tanh() * w64).sum()
+            loss.backward()
+            return loss
+        f = tc.jit(step) if jitted else step
+        out = []
+        for k in (1.0, 2.0, 3.0):
+            lin.weight.grad = lin.bias.grad = None
+            f(tc.Tensor(X * k))
+            out.append(lin.weight.grad.data.copy())
+        return out
+    for eager, replayed in zip(grads(False), grads(True)):
+        assert eager.dtype == replayed.dtype == np.float32
+        assert eager.tobytes() == replayed.tobytes()
+
+
 def test_a_reference_cycle_of_the_steps_own_is_not_a_kept_tensor():
     model = mlp()
 

@@ -161,8 +161,9 @@ class _Backward:
         roots, release, n = self.roots, self.release, 1 + max(k for k, *_ in self.plan)
         plan = [(k, ctx, self.lowered[k].backward if k in self.lowered else type(ctx).backward,
                  owns or k in self.lowered,
-                 tuple((i, shape, parent) for i, shape, parent, _ in routes if parent is not None),
-                 tuple((i, shape, leaf) for i, shape, parent, leaf in routes if parent is None))
+                 tuple((i, shape, dtype, parent) for i, shape, dtype, parent, _ in routes
+                       if parent is not None),
+                 tuple((i, shape, leaf) for i, shape, _, parent, leaf in routes if parent is None))
                 for k, ctx, owns, routes in self.plan]
 
         def run(slots: list, args: tuple) -> None:
@@ -181,11 +182,13 @@ class _Backward:
                 gin = gin if type(gin) is tuple else (gin,)
                 if not owns:
                     given.update(id(x) for x in gin if x is not None)
-                for i, shape, parent in to_nodes:
+                for i, shape, dtype, parent in to_nodes:
                     gi = gin[i]
                     if gi is not None:
                         if gi.shape != shape:
                             gi = unbroadcast(gi, shape, ctx)
+                        if gi.dtype is not dtype and gi.dtype != dtype:  # as eager's backward
+                            gi = gi.astype(dtype)
                         sent = grads[parent]
                         grads[parent] = gi if sent is None else sent + gi
                 for i, shape, leaf in to_leaves:
@@ -435,10 +438,11 @@ class _Recorder:
                 if not need:
                     continue
                 if parent is not None:
-                    routes.append((i, inp.data.shape, self._kernel_index(parent), None))
+                    routes.append((i, inp.data.shape, inp.data.dtype, self._kernel_index(parent),
+                                   None))
                 else:
                     leaf = self.arg_tensors.get(id(inp), inp)
-                    routes.append((i, inp.data.shape, None, leaf))
+                    routes.append((i, inp.data.shape, inp.data.dtype, None, leaf))
                     self.grads_before.append((inp, inp.grad))
             if node.retained:
                 raise JitError("tc.jit: retain_grad() inside a jitted step is not replayed; read "
@@ -506,7 +510,7 @@ class _Recorder:
                              if self.events[i].lowered is not None}
                 for i, _, _, routes in e.plan:  # a gradient sent to a node needs no buffer kept
                     grads = e.lowered[i].grads if i in e.lowered else None
-                    for j, _, parent, _ in routes if grads is not None else ():
+                    for j, _, _, parent, _ in routes if grads is not None else ():
                         if parent is not None:
                             grads[j] = PASSED_ON
         self.keep = None  # the step's values: an array only they held (through a view) was made in it
