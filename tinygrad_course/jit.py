@@ -163,7 +163,8 @@ class _Backward:
                  owns or k in self.lowered,
                  tuple((i, shape, dtype, parent) for i, shape, dtype, parent, _ in routes
                        if parent is not None),
-                 tuple((i, shape, leaf) for i, shape, _, parent, leaf in routes if parent is None))
+                 tuple((i, shape, dtype, leaf) for i, shape, dtype, parent, leaf in routes
+                       if parent is None))
                 for k, ctx, owns, routes in self.plan]
 
         def run(slots: list, args: tuple) -> None:
@@ -191,11 +192,15 @@ class _Backward:
                             gi = gi.astype(dtype)
                         sent = grads[parent]
                         grads[parent] = gi if sent is None else sent + gi
-                for i, shape, leaf in to_leaves:
+                for i, shape, dtype, leaf in to_leaves:
                     gi = gin[i]
                     if gi is not None:
                         if gi.shape != shape:
                             gi = unbroadcast(gi, shape, ctx)
+                        # cast before it is summed into .grad, as eager's backward: np.add of a
+                        # float64 gradient into a float32 .grad would round once, not twice
+                        if gi.dtype is not dtype and gi.dtype != dtype:
+                            gi = gi.astype(dtype)
                         t = leaf if type(leaf) is not int else args[leaf]
                         if t.grad is None:
                             t.grad = Tensor._wrap(_own(gi, t, given))
