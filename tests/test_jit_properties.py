@@ -27,6 +27,8 @@ _UNARY = {
     "flip_columns": lambda a: a[:, ::-1],
     "flip_rows": lambda a: a[::-1],
     "scale": lambda a: a * 0.5,
+    "numpy_scalars": lambda a: a * np.float64(0.5) + np.float32(0.25),  # (do not upcast)
+    "dropout": lambda a: nn.F.dropout(a, keep_prob=0.75),  # (a new mask at every call)
     "neg": lambda a: -a,
     "twice": lambda a: a + a,
     "center_rows": lambda a: a - a.mean(axis=1, keepdims=True),
@@ -41,6 +43,12 @@ _WITH_PARAMETER = {
     "mul": lambda a, p: a * p,
     "sub": lambda a, p: p - a,
     "where": lambda a, p: tc.where(a > 0, a, p),
+}
+_THROUGH = {  # an op on the parameter itself, whose gradient then goes to the leaf
+    "tanh": lambda a, p: a + p.tanh(),
+    "relu": lambda a, p: a * p.relu(),
+    "sigmoid": lambda a, p: a - tc.sigmoid(p),
+    "exp": lambda a, p: a * tc.exp(p * 0.5),
 }
 _WITH_VALUE = {
     "add": lambda a, b: a + b,
@@ -72,6 +80,10 @@ ops = st.one_of(
     st.tuples(st.just("value"), st.sampled_from(sorted(_WITH_VALUE)), st.integers(0, 7)),
     st.tuples(st.just("int"), st.sampled_from(sorted(_WITH_INT))),
     st.tuples(st.just("input_scalar"), st.sampled_from(["mul", "add"])),
+    st.tuples(st.just("input_again"), st.sampled_from(["mul", "add"])),
+    st.tuples(st.just("through"), st.sampled_from(sorted(_THROUGH)),
+              st.sampled_from(["row", "vector", "scalar"])),
+    st.tuples(st.just("index"), st.sampled_from(["columns", "rows"])),
 )
 
 
@@ -87,16 +99,17 @@ class Drawn(nn.Module):
             setattr(self, name, nn.Parameter(np.asarray(value, kinds[name])))
 
 
-def _optimizer(kind: str, foreach: bool, params):
+def _optimizer(kind: str, foreach: bool, decay: float, params):
     if kind == "SGD":
-        return optim.SGD(params, lr=0.1, foreach=foreach)
+        return optim.SGD(params, lr=0.1, weight_decay=decay, foreach=foreach)
     if kind == "Momentum":
-        return optim.Momentum(params, lr=0.1, beta=0.9, foreach=foreach)
-    return optim.Adam(params, lr=0.01, foreach=foreach)
+        return optim.Momentum(params, lr=0.1, beta=0.9, weight_decay=decay, foreach=foreach)
+    return optim.Adam(params, lr=0.01, weight_decay=decay, foreach=foreach)
 
 
-def _make_step(model, opt, program, loss_name, reuse, zero_grad):
-    def step(x, k, labels, t):
+def _make_step(model, opt, program, loss_name, reuse, zero_grad, scale, returns_value, second,
+               clip):
+    def step(x, k, labels, t, columns, rows):
         if zero_grad is not None:
             opt.zero_grad(set_to_none=zero_grad == "none")
         a = tc.linear(x, model.weight, model.bias)
@@ -114,16 +127,33 @@ def _make_step(model, opt, program, loss_name, reuse, zero_grad):
                 a = _WITH_VALUE[op[1]](a, pool[op[2] % len(pool)])
             elif kind == "int":
                 a = _WITH_INT[op[1]](a, k)
-            else:
+            elif kind == "through":
+                a = _THROUGH[op[1]](a, getattr(model, op[2]))
+            elif kind == "index":  # by int arrays the step gets (new at every call)
+                a = a * a[:, columns] if op[1] == "columns" else a + a[rows]
+            elif kind == "input_scalar":
                 a = a * t if op[1] == "mul" else t + a
+            else:  # x used a second time (a step input that may require grad)
+                r = x.sum(axis=1, keepdims=True)
+                a = a * r if op[1] == "mul" else a + r
             pool.append(a)
         loss = _LOSSES[loss_name](a, labels, model)
         if reuse is not None:  # a parameter used a second time, in a penalty
             p = getattr(model, reuse)
             loss = loss + (p * p).sum() * 0.01
-        loss.backward()
+        if scale:  # 0-d times 0-d, of two drawn dtypes
+            loss = loss * model.scalar
+        loss.backward(retain_graph=second == "retained")
+        if second == "retained":  # a second backward through the same graph
+            (a * a).mean().backward()
+        elif second == "separate":  # a second backward of another graph, into the same .grad
+            (model.row * model.vector).sum().backward()
+        if clip == "norm":
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        elif clip == "value":
+            nn.utils.clip_grad_value_(model.parameters(), 0.5)
         opt.step()
-        return loss
+        return (loss, a) if returns_value else loss
     return step
 
 
@@ -137,34 +167,50 @@ def _snapshot(*tensors) -> list:
 
 
 def _run(case, use_jit: bool) -> list:
-    (m, n, h, kinds, x_dtype, x_grad, t_dtype, program, loss_name, reuse, zero_grad, opt_kind,
-     foreach, seed) = case
+    (sizes, n, h, kinds, x_dtype, x_grad, t_dtype, t_grad, int_dtype, ignored, program, loss_name, reuse, scale,
+     returns_value, second, clip, zero_grad, opt_kind, foreach, decay, hold, seed) = case
+    tc.manual_seed(seed)  # (dropout's masks: the same draws eagerly and jitted)
     model = Drawn(n, h, kinds, np.random.default_rng(seed))
-    opt = _optimizer(opt_kind, foreach, model.parameters())
-    step = _make_step(model, opt, program, loss_name, reuse, zero_grad)
+    params = list(model.parameters())
+    opt = _optimizer(opt_kind, foreach, decay, params)
+    step = _make_step(model, opt, program, loss_name, reuse, zero_grad, scale, returns_value,
+                      second, clip)
     f = tc.jit(step) if use_jit else step
-    seen = []
-    for call in range(4):
+    seen, held = [], []
+    for call, m in enumerate(sizes):  # (another batch size records again)
         rng = np.random.default_rng(seed + 1 + call)  # new input values at every call
         x = tc.Tensor(rng.standard_normal((m, n)).astype(x_dtype), requires_grad=x_grad)
-        k = tc.Tensor(rng.integers(0, 3, (m, h)))
-        labels = tc.Tensor(rng.integers(0, h, m))
-        t = tc.Tensor(np.asarray(rng.standard_normal(), t_dtype))
-        loss = f(x, k, labels, t)
-        seen.append((call, _snapshot(loss, x, *model.parameters())))
+        k = tc.Tensor(rng.integers(0, 3, (m, h)).astype(int_dtype))
+        labels = rng.integers(0, h, m).astype(int_dtype)
+        if call in ignored and m > 1:  # ignore_index: that batch runs the loss's own kernels
+            labels[0] = -100  # (not every row: a mean over no rows is NaN)
+        labels = tc.Tensor(labels)
+        t = tc.Tensor(np.asarray(rng.standard_normal(), t_dtype), requires_grad=t_grad)
+        columns, rows = (tc.Tensor(rng.integers(0, size, size).astype(int_dtype))
+                         for size in (h, m))
+        out = f(x, k, labels, t, columns, rows)
+        out = out if isinstance(out, tuple) else (out,)
+        # .grad arrays kept from the last call (a replay must not write into them where eager
+        # makes new ones, nor make new ones where eager sums into them)
+        seen.append((call, _snapshot(*out, x, t, *params) + _snapshot(*held)))
+        held = [p.grad for p in params if p.grad is not None] if hold else []
     return seen
 
 
 cases = st.tuples(
-    st.integers(1, 3), st.integers(1, 3), st.integers(2, 3),
+    st.lists(st.integers(1, 3), min_size=4, max_size=4).filter(lambda s: len(set(s)) <= 2),
+    st.integers(1, 3), st.integers(2, 3),
     st.fixed_dictionaries({name: dtypes for name in ("weight", "bias", "row", "vector", "scalar",
                                                      "matrix", "head_weight", "head_bias")}),
-    dtypes, st.booleans(), dtypes,
+    dtypes, st.booleans(), dtypes, st.booleans(), st.sampled_from([np.int64, np.int32]),
+    st.sets(st.integers(0, 3), max_size=2),
     st.lists(ops, min_size=0, max_size=6),
     st.sampled_from(sorted(_LOSSES)),
-    st.sampled_from([None, "weight", "row", "scalar", "matrix"]),
+    st.sampled_from([None, "weight", "row", "scalar", "matrix"]), st.booleans(), st.booleans(),
+    st.sampled_from([None, "retained", "separate"]), st.sampled_from([None, "norm", "value"]),
     st.sampled_from([None, "none", "zeros"]),
-    st.sampled_from(["SGD", "Momentum", "Adam"]), st.booleans(),
+    st.sampled_from(["SGD", "Momentum", "Adam"]), st.booleans(), st.sampled_from([0.0, 0.01]),
+    st.booleans(),
     st.integers(0, 2 ** 16))
 
 
@@ -173,7 +219,7 @@ def test_drawn_training_steps_replay_bit_for_bit_with_their_dtypes(case):
     eager, jitted = _run(case, False), _run(case, True)
     for (call, a), (_, b) in zip(eager, jitted):
         for i, (x, y) in enumerate(zip(a, b)):
-            assert x == y, f"call {call}, value {i} (loss, x, then parameters; each then its .grad)"
+            assert x == y, f"call {call}, value {i} (outputs, x, t, then parameters; each then its .grad)"
 
 
 def test_a_float64_gradient_sums_into_a_float32_parameter_as_eager():
