@@ -17,6 +17,7 @@ from tinygrad_course import nn, optim
 from test_jit_properties import _snapshot
 
 C = 4  # classes, and the width of the dense layers
+CAUSAL = tc.Tensor(np.triu(np.full((3, 3), -np.inf), 1))  # (a token sees the earlier ones)
 
 _DENSE = {  # (m, C) -> (m, C)
     "linear": lambda: nn.Linear(C, C),
@@ -29,9 +30,9 @@ _DENSE = {  # (m, C) -> (m, C)
     "leaky_relu": lambda: nn.LeakyReLU(0.1), "softplus": nn.Softplus, "elu": nn.ELU,
     "log_softmax": lambda: nn.LogSoftmax(axis=1),
 }
-_IMAGE = ["conv", "conv_transpose", "batchnorm2d", "groupnorm", "dropout2d", "relu", "max_pool",
+_IMAGE = ["conv", "conv_strided", "conv_transpose", "batchnorm2d", "groupnorm", "dropout2d", "relu", "max_pool",
           "max_pool_indices", "avg_pool", "adaptive_pool"]
-_TOKENS = ["attention", "layernorm", "relu"]
+_TOKENS = ["attention", "attention_causal", "layernorm", "relu"]
 _LOSSES = ["cross_entropy", "cross_entropy_options", "cross_entropy_soft", "cross_entropy_module",
            "nll_loss", "bce", "bce_with_logits",
            "bce_pos_weight", "mse", "huber", "kl_div", "kl_div_log_target"]
@@ -71,6 +72,9 @@ class Drawn(nn.Module):
             for name in front:
                 if name == "conv":
                     layers.append(nn.Conv2d(2, 2, 3, padding=1))
+                elif name == "conv_strided" and side >= 2:  # (grouped, stride 2: half the side)
+                    layers.append(nn.Conv2d(2, 2, 3, stride=2, padding=1, groups=2))
+                    side = (side + 1) // 2
                 elif name == "conv_transpose":
                     layers.append(nn.ConvTranspose2d(2, 2, 3, padding=1))
                 elif name == "groupnorm":
@@ -93,6 +97,7 @@ class Drawn(nn.Module):
             layers.append(nn.Embedding(6, C, padding_idx=0))
             for name in front:
                 layers.append(nn.MultiheadAttention(C, 2, batch_first=True) if name == "attention"
+                              else nn.MultiheadAttention(C, 1) if name == "attention_causal"
                               else nn.LayerNorm(C) if name == "layernorm" else nn.ReLU())
         else:  # x (m, 3)
             layers.append(nn.Linear(3, C))
@@ -103,9 +108,13 @@ class Drawn(nn.Module):
         extras = []  # max pool's indices and attention weights, returned by the step
         pad = x == 0 if x.dtype.kind in "iu" else None  # tokens: padding keys, by an op
         for layer in self.front:
-            if isinstance(layer, nn.MultiheadAttention):
+            if isinstance(layer, nn.MultiheadAttention) and layer.batch_first:
                 x, weights = layer(x, x, x, key_padding_mask=pad)
                 extras.append(weights)
+            elif isinstance(layer, nn.MultiheadAttention):  # (L, N, E), a float causal mask
+                t = x.swapaxes(0, 1)
+                x, weights = layer(t, t, t, attn_mask=CAUSAL, need_weights=False)
+                x = x.swapaxes(0, 1)
             else:
                 x = layer(x)
                 if isinstance(x, tuple):  # MaxPool2d(return_indices=True)
@@ -196,8 +205,8 @@ def _between(model, opt, change: str, dtype) -> None:
 
 def _run(case, use_jit: bool) -> list:
     (kind, front, dense, dtype, x_dtype, loss_name, options, opt_kind, foreach, decay,
-     schedule_name, schedule_where, clip, twice, set_to_none, change, hooks, modes, sizes,
-     seed) = case
+     schedule_name, schedule_where, clip, twice, set_to_none, change, hooks, after, modes,
+     sizes, seed) = case
     tc.manual_seed(seed)  # (the weights and dropout's masks: the same draws both ways)
     model = Drawn(kind, front, dense).to(dtype)
     for name in hooks:
@@ -226,10 +235,14 @@ def _run(case, use_jit: bool) -> list:
         opt.step()
         if schedule is not None and schedule_where == "inside":
             schedule.step()
+        if after == "evaluate":  # the updated model once more, without a graph
+            with tc.no_grad():
+                v, _ = model(x)
+            return (loss, z[:, 1:], v, *extras)  # (a view of z: its buffer must not be reused)
         return (loss, z, *extras)
 
     f = tc.jit(step) if use_jit else step
-    seen = []
+    seen, held = [], []
     for call, (m, training) in enumerate(zip(sizes, modes)):
         if call == 2 and change is not None:
             _between(model, opt, change, dtype)
@@ -245,7 +258,9 @@ def _run(case, use_jit: bool) -> list:
             break
         if schedule is not None and schedule_where == "between":
             schedule.step()
-        seen.append((call, _snapshot(*out) + _state(model, opt, schedule)))
+        # .grad arrays kept from the last call must keep their values (a replay writes new ones)
+        seen.append((call, _snapshot(*out) + _state(model, opt, schedule) + _snapshot(*held)))
+        held = [p.grad for p in model.parameters() if p.grad is not None] if after == "hold" else []
     return seen
 
 
@@ -266,6 +281,7 @@ cases = st.tuples(
     st.sampled_from([None, "norm", "value"]), st.booleans(), st.booleans(),
     st.sampled_from([None, None, "to_float64", "to_float32", "freeze", "lr"]),
     st.lists(st.sampled_from(sorted(_HOOKS)), max_size=2, unique=True),
+    st.sampled_from([None, "evaluate", "hold"]),
     st.lists(st.booleans(), min_size=4, max_size=4),
     st.lists(st.integers(2, 3), min_size=4, max_size=4),
     st.integers(0, 2 ** 16),
