@@ -102,19 +102,6 @@ class _Kernel:
             return y
         tuples = {pos: a[pos] for pos, _, _ in from_items}
         filled = tuple({pos for pos, _ in from_slots} | set(tuples))
-        if self.lowered is not None and not self.lowered.new_output and not tuples and not kwargs:
-            def run_into_buffer(slots: list, _args: tuple) -> None:
-                # (the common case, without the checks below: a replay kernel writes its one
-                # output buffer, whose shape cannot change)
-                for pos, s in from_slots:
-                    a[pos] = slots[s]
-                for pos, t in from_tensors:
-                    a[pos] = t.data
-                ctx.saved = ()
-                slots[out] = forward(ctx, *a)
-                for pos in filled:
-                    a[pos] = None
-            return run_into_buffer
 
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:
@@ -160,11 +147,7 @@ class _Backward:
         accumulated into a leaf's .grad, as eager does."""
         roots, release, n = self.roots, self.release, 1 + max(k for k, *_ in self.plan)
         plan = [(k, ctx, self.lowered[k].backward if k in self.lowered else type(ctx).backward,
-                 owns or k in self.lowered,
-                 tuple((i, shape, dtype, parent) for i, shape, dtype, parent, _ in routes
-                       if parent is not None),
-                 tuple((i, shape, dtype, leaf) for i, shape, dtype, parent, leaf in routes
-                       if parent is None))
+                 owns or k in self.lowered, routes)
                 for k, ctx, owns, routes in self.plan]
 
         def run(slots: list, args: tuple) -> None:
@@ -174,7 +157,7 @@ class _Backward:
                 g = slots[g] if type(g) is int else g
                 given.add(id(g))
                 grads[k] = g if grads[k] is None else grads[k] + g
-            for k, ctx, backward, owns, to_nodes, to_leaves in plan:
+            for k, ctx, backward, owns, routes in plan:
                 g = grads[k]
                 if g is None:
                     continue
@@ -183,29 +166,25 @@ class _Backward:
                 gin = gin if type(gin) is tuple else (gin,)
                 if not owns:
                     given.update(id(x) for x in gin if x is not None)
-                for i, shape, dtype, parent in to_nodes:
+                for i, shape, dtype, parent, leaf in routes:  # as eager's backward, input by input
                     gi = gin[i]
-                    if gi is not None:
-                        if gi.shape != shape:
-                            gi = unbroadcast(gi, shape, ctx)
-                        if gi.dtype is not dtype and gi.dtype != dtype:  # as eager's backward
-                            gi = gi.astype(dtype)
+                    if gi is None:
+                        continue
+                    if gi.shape != shape:
+                        gi = unbroadcast(gi, shape, ctx)
+                    # (cast before it is summed: np.add of a float64 gradient into a float32
+                    # .grad would round once, where eager rounds twice)
+                    if gi.dtype is not dtype and gi.dtype != dtype:
+                        gi = gi.astype(dtype)
+                    if parent is not None:
                         sent = grads[parent]
                         grads[parent] = gi if sent is None else sent + gi
-                for i, shape, dtype, leaf in to_leaves:
-                    gi = gin[i]
-                    if gi is not None:
-                        if gi.shape != shape:
-                            gi = unbroadcast(gi, shape, ctx)
-                        # cast before it is summed into .grad, as eager's backward: np.add of a
-                        # float64 gradient into a float32 .grad would round once, not twice
-                        if gi.dtype is not dtype and gi.dtype != dtype:
-                            gi = gi.astype(dtype)
-                        t = leaf if type(leaf) is not int else args[leaf]
-                        if t.grad is None:
-                            t.grad = Tensor._wrap(_own(gi, t, given))
-                        else:
-                            _accumulate(t, gi, False, given)
+                        continue
+                    t = leaf if type(leaf) is not int else args[leaf]
+                    if t.grad is None:
+                        t.grad = Tensor._wrap(_own(gi, t, given))
+                    else:
+                        _accumulate(t, gi, False, given)
                 if release:
                     ctx.saved = None
         return run
