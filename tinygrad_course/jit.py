@@ -45,6 +45,8 @@ __all__ = ["jit", "replayed", "JitError"]
 
 _STATE = operator.attrgetter("requires_grad", "data.shape", "data.dtype")
 _TRAINING = operator.attrgetter("training")
+_REQUIRES = operator.attrgetter("requires_grad")
+_DATA = operator.attrgetter("data")
 
 
 class JitError(RuntimeError):
@@ -80,12 +82,20 @@ class _Kernel:
     __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "from_items", "kwargs",
                  "out", "shape", "name", "scope", "consts", "held", "lowered", "result")
 
-    def compile(self) -> Callable:
-        """run(slots, args): fill the argument list from the slots and parameters, run forward."""
-        ctx, a, kwargs, out = self.ctx, self.args, self.kwargs, self.out
+    def compile(self, fixed: dict) -> Callable:
+        """run(slots, args): fill the argument list from the slots, run forward. `fixed` maps
+        the slots that are a replay kernel's own output buffer (the same array at every replay)
+        to that array: bound into the arguments now, as are the parameters' arrays (the entry
+        checks before each replay, and after each @replayed call, that they still are)."""
+        ctx, kwargs, out = self.ctx, self.kwargs, self.out
+        a = list(self.args)  # (a copy per compile: the entry compiles again with new arrays)
         forward = self.forward if self.lowered is None else self.lowered.forward
-        from_slots, from_tensors, from_items = map(tuple, (self.from_slots, self.from_tensors,
-                                                           self.from_items))
+        from_slots = tuple((pos, s) for pos, s in self.from_slots if s not in fixed)
+        for pos, s in self.from_slots:
+            a[pos] = fixed.get(s)
+        for pos, t in self.from_tensors:
+            a[pos] = t.data
+        from_items = tuple(self.from_items)
         shape = self.shape
 
         def output(y) -> np.ndarray:
@@ -100,14 +110,18 @@ class _Kernel:
                                "which a replay cannot follow. Use ops that keep shapes "
                                "(tc.where(mask, x, 0)), or do not jit this step")
             return y
+
+        if self.lowered is not None and not (from_slots or from_items or kwargs):
+            def run_bound(slots: list, _args: tuple) -> None:  # (the kernel sets what it saves)
+                y = forward(ctx, *a)
+                slots[out] = y if type(y) is np.ndarray and y.shape == shape else output(y)
+            return run_bound
         tuples = {pos: a[pos] for pos, _, _ in from_items}
         filled = tuple({pos for pos, _ in from_slots} | set(tuples))
 
         def run(slots: list, _args: tuple) -> None:
             for pos, s in from_slots:
                 a[pos] = slots[s]
-            for pos, t in from_tensors:
-                a[pos] = t.data
             if tuples:  # a tuple argument holding step arrays (an index, x[rows, y]), rebuilt
                 items = {pos: list(seq.items) for pos, seq in tuples.items()}
                 for pos, j, s in from_items:
@@ -146,8 +160,10 @@ class _Backward:
         one), each gradient summed in arrival order at the node that made the input or
         accumulated into a leaf's .grad, as eager does."""
         roots, release, n = self.roots, self.release, 1 + max(k for k, *_ in self.plan)
+        # (fresh: a replay kernel that returns an array of its own per input, which a leaf
+        # without a .grad takes as it is)
         plan = [(k, ctx, self.lowered[k].backward if k in self.lowered else type(ctx).backward,
-                 owns or k in self.lowered, routes)
+                 owns or k in self.lowered, k in self.lowered and self.lowered[k].fresh, routes)
                 for k, ctx, owns, routes in self.plan]
 
         def run(slots: list, args: tuple) -> None:
@@ -157,7 +173,7 @@ class _Backward:
                 g = slots[g] if type(g) is int else g
                 given.add(id(g))
                 grads[k] = g if grads[k] is None else grads[k] + g
-            for k, ctx, backward, owns, routes in plan:
+            for k, ctx, backward, owns, fresh, routes in plan:
                 g = grads[k]
                 if g is None:
                     continue
@@ -181,7 +197,9 @@ class _Backward:
                         grads[parent] = gi if sent is None else sent + gi
                         continue
                     t = leaf if type(leaf) is not int else args[leaf]
-                    if t.grad is None:
+                    if fresh and t.grad is None and gi.base is None:
+                        t.grad = Tensor._wrap(gi)
+                    elif t.grad is None:
                         t.grad = Tensor._wrap(_own(gi, t, given))
                     else:
                         _accumulate(t, gi, False, given)
@@ -195,12 +213,16 @@ class _Call:
 
     __slots__ = ("fn", "args", "kwargs", "out")
 
-    def compile(self) -> Callable:
-        """run(slots, args): call the function again with the same arguments; keep its result."""
+    def compile(self, entry: "_Entry", check: bool) -> Callable:
+        """run(slots, args): call the function again with the same arguments; keep its result.
+        With `check` (kernels after it read parameters), bind the kernels again if the call
+        replaced a parameter's array (an optimizer moving its parameters into one buffer)."""
         fn, args, kwargs, out = self.fn, self.args, self.kwargs, self.out
 
         def run(slots: list, _args: tuple) -> None:
             slots[out] = fn(*args, **kwargs)
+            if check and not entry.holds_arrays():
+                entry.compile()
         return run
 
 
@@ -208,7 +230,32 @@ class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
     __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
-                 "states", "held", "pinned")
+                 "states", "requires", "arrays", "held", "pinned")
+
+    def compile(self) -> None:
+        """The runs of the events, with replay kernels' output buffers and, up to the first
+        @replayed call (which may replace a parameter's array), the parameters' arrays bound."""
+        kernels = [e for e in self.events if isinstance(e, _Kernel)]
+        fixed = {k.out: k.lowered.out for k in kernels
+                 if k.lowered is not None and k.lowered.out is not None}
+        self.arrays = list(map(_DATA, self.tensors))
+        runs = []
+        for i, e in enumerate(self.events):
+            if isinstance(e, _Kernel):
+                runs.append(e.compile(fixed))
+            elif isinstance(e, _Call):  # (kernels after it read parameters: see _Call.compile)
+                runs.append(e.compile(self, any(isinstance(later, _Kernel) and later.from_tensors
+                                                for later in self.events[i + 1:])))
+            else:
+                runs.append(e.compile())
+        if getattr(self, "runs", None) is None:
+            self.runs = runs
+        else:  # in place: a replay running these runs goes on with the new ones
+            self.runs[:] = runs
+
+    def holds_arrays(self) -> bool:
+        """Whether each parameter the kernels read still has the array bound into them."""
+        return all(map(operator.is_, map(_DATA, self.tensors), self.arrays))
 
     def replay(self, args: tuple):
         slots = [None] * self.n_slots
@@ -228,10 +275,18 @@ class _Entry:
         dtypes are still those the step was recorded with (a frozen layer gets no gradient; a
         model made float64 computes in float64, not in buffers recorded for float32), and each
         input that was a parameter or buffer of the model is that one again."""
-        return (list(map(_TRAINING, self.modules)) == self.flags
-                and list(map(_STATE, self.tensors)) == self.states
-                and all(inputs[pos] is t or _array_of(inputs[pos]) is t.data
-                        for pos, t in self.pinned))
+        if (list(map(_TRAINING, self.modules)) != self.flags
+                or list(map(_REQUIRES, self.tensors)) != self.requires
+                or not all(inputs[pos] is t or _array_of(inputs[pos]) is t.data
+                           for pos, t in self.pinned)):
+            return False
+        if not self.holds_arrays():
+            # A parameter's array was replaced (p.data = ..., load into a new array): with the
+            # same shapes and dtypes, the kernels are bound to the new arrays; else record again.
+            if list(map(_STATE, self.tensors)) != self.states:
+                return False
+            self.compile()
+        return True
 
 
 def _captured(fn) -> list:
@@ -544,7 +599,6 @@ class _Recorder:
                                            for v in seq.items)
         entry = _Entry()
         entry.events, entry.n_slots, entry.inputs = self.events, n_slots, self.inputs
-        entry.runs = [event.compile() for event in self.events]
         # What a replay must let go of at its end: arrays forward keeps on ctx, and the saved
         # arrays of the kernels no releasing backward plan frees (a forward-only step).
         freed = {id(ctx) for e in self.events if isinstance(e, _Backward) and e.release
@@ -555,6 +609,8 @@ class _Recorder:
         entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
         entry.states = list(map(_STATE, entry.tensors))
+        entry.requires = list(map(_REQUIRES, entry.tensors))
+        entry.compile()
         entry.pinned = self._pinned()
         return entry, first
 

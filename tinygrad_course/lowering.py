@@ -31,16 +31,22 @@ _RULES: dict[type, Callable] = {}
 
 class Lowered:
     """An op's replay kernels, with the signatures of `Function.forward` and `Function.backward`.
-    `new_output`: forward returns a new array at every call (a loss), which may leave the step."""
+    `out`: the buffer forward writes and returns at every call, which tc.jit binds into the
+    kernels that read it; None where forward returns a new array (a loss, which may leave the
+    step). `fresh`: backward returns an array of its own for each input (never `g` itself, never
+    one array twice), so a leaf takes it as its `.grad` without the engine's checks."""
 
-    __slots__ = ("forward", "backward", "grads", "new_output")
+    __slots__ = ("forward", "backward", "grads", "out", "fresh")
 
     def __init__(self, forward: Callable, backward: Callable, grads: list | None = None,
-                 new_output: bool = False):
+                 out: np.ndarray | None = None, fresh: bool = True):
         # grads[i]: the buffer of input i's gradient (see grad_buffer), which tc.jit marks
         # PASSED_ON when the gradient goes to the node before, not to a leaf's .grad
-        self.forward, self.backward, self.grads, self.new_output = (forward, backward, grads,
-                                                                    new_output)
+        self.forward, self.backward, self.grads, self.out, self.fresh = (forward, backward, grads,
+                                                                         out, fresh)
+
+    new_output = property(lambda self: self.out is None,
+                          doc="Whether forward returns a new array at every call (no `out`).")
 
 
 def lowering(op: type) -> Callable:
@@ -60,13 +66,16 @@ def lower(ctx, args: list, kwargs: dict, out) -> Lowered | None:
     return rule(ctx, args, out)
 
 
-def _refs(buffers: list, i: int) -> int:
-    return sys.getrefcount(buffers[i])
+def _calibrate() -> int:
+    buffers = [np.empty(0)]
+    b = buffers[0]
+    return sys.getrefcount(b)
 
 
-# What _refs says of an array nothing but its list holds (calibrated, not assumed). Without
-# reference counts (not CPython) every gradient goes into a new array.
-_ALONE = _refs([np.empty(0)], 0) if hasattr(sys, "getrefcount") else -1
+# What getrefcount says in grad_buffer of an array nothing but its list holds (calibrated the
+# same way, not assumed). Without reference counts (not CPython) every gradient is a new array.
+_ALONE = _calibrate() if hasattr(sys, "getrefcount") else -1
+_refs = sys.getrefcount if _ALONE > 0 else (lambda b: _ALONE + 1)
 
 
 # A gradient only passed on to the node before lives for a moment: it gets a new array at each
@@ -77,9 +86,11 @@ PASSED_ON = "passed on"
 def grad_buffer(buffers: list, i: int, shape: tuple, dtype) -> np.ndarray:
     """buffers[i] to write a gradient into, unless something else still holds it (a `.grad`
     kept from the last step): then a new array, kept there for the next replay."""
-    if buffers[i] is PASSED_ON:
+    b = buffers[i]
+    if b is PASSED_ON:
         return np.empty(shape, dtype)
-    if (buffers[i] is None or _ALONE < 0 or _refs(buffers, i) > _ALONE
-            or buffers[i].shape != shape or buffers[i].dtype != dtype):
-        buffers[i] = np.empty(shape, dtype)
-    return buffers[i]
+    # (dtype by identity first: NumPy's builtin dtypes are singletons, and != is a slow compare)
+    if (b is None or _refs(b) > _ALONE or b.shape != shape
+            or b.dtype is not dtype and b.dtype != dtype):
+        b = buffers[i] = np.empty(shape, dtype)
+    return b

@@ -115,6 +115,7 @@ def _linear_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
         return None
     nx, nw, nb = ctx.needs_input_grad
     z, dtype, grads = np.empty_like(out), out.dtype, [None] * 3  # out; dx, dW, db
+    ones = _ones(out.shape[0], dtype)  # (db = ones @ g, the batch fixed by the signature)
 
     def forward(ctx, x, w, b):
         ctx.saved = (x, w)  # (let go of as eager's are: by the backward plan, or at the end)
@@ -127,9 +128,9 @@ def _linear_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
         x, w = ctx.saved
         return (np.matmul(g, w, grad_buffer(grads, 0, x.shape, dtype)) if nx else None,
                 np.matmul(g.T, x, grad_buffer(grads, 1, w.shape, dtype)) if nw else None,
-                np.matmul(_ones(g.shape[0], dtype), g, grad_buffer(grads, 2, w.shape[:1], dtype))
+                np.matmul(ones, g, grad_buffer(grads, 2, w.shape[:1], dtype))
                 if nb else None)
-    return Lowered(forward, backward, grads)
+    return Lowered(forward, backward, grads, out=z)
 
 
 def matmul(a, b) -> Tensor:

@@ -1,0 +1,88 @@
+"""tc.jit binds the parameters' arrays and the replay kernels' own buffers into the kernels
+when it compiles a record (no lookups at each replay). These are the ways a parameter's array
+can be replaced behind that binding; each must replay as eager does, bit for bit."""
+import numpy as np
+import pytest
+
+import tinygrad_course as tc
+from tinygrad_course import nn, optim
+from tinygrad_course.nn import functional as F
+
+from jit_helpers import assert_same, compare
+
+RNG = np.random.default_rng(11)
+CALLS = [(tc.Tensor(RNG.standard_normal((6, 4)).astype(np.float32)),
+          tc.Tensor(RNG.integers(0, 3, 6))) for _ in range(6)]
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3))
+
+
+def training(model, evaluate=False, replace=None):
+    opt = optim.Momentum(model.parameters(), lr=0.1, beta=0.9)
+
+    @tc.jit.replayed
+    def swap_arrays():  # a @replayed call that gives a parameter a new array inside the step
+        w = model[2].weight
+        w.data = w.data * np.float32(0.5)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if replace:
+            swap_arrays()
+        if evaluate:  # kernels after the calls read the parameters as the calls left them
+            with tc.no_grad():
+                return loss, model(x)
+        return loss
+    return step
+
+
+def _new_arrays(model, i):
+    # p.data = a new array of the same shape and dtype between calls (a user's reset, a load
+    # into new arrays): the record stays valid, its kernels must read the new arrays.
+    if i in (2, 4):
+        for p in model.parameters():
+            p.data = (p.data * np.float32(0.9)).copy()
+
+
+def _new_dtype(model, i):
+    if i == 3:
+        model.to(np.float64)
+
+
+@pytest.mark.parametrize("evaluate", [False, True])
+@pytest.mark.parametrize("between", [_new_arrays, _new_dtype])
+def test_a_parameter_given_a_new_array_between_calls_replays_as_eager(between, evaluate):
+    assert_same(compare(lambda m: training(m, evaluate), CALLS, mlp, between))
+
+
+@pytest.mark.parametrize("evaluate", [False, True])
+def test_a_replayed_call_that_replaces_an_array_inside_the_step_replays_as_eager(evaluate):
+    assert_same(compare(lambda m: training(m, evaluate, replace=True), CALLS, mlp))
+
+
+def test_a_replay_reads_a_new_array_and_records_no_more_than_once():
+    model = mlp()
+    f = tc.jit(training(model))
+    for i, (x, y) in enumerate(CALLS):
+        _new_arrays(model, i)
+        f(x, y)
+    assert f.recordings == 1
+
+
+def test_a_gradient_kept_from_one_replay_is_not_written_by_the_next():
+    # The leaves take the replay kernels' gradient buffers as their .grad; a buffer still held
+    # outside (a .grad kept for plotting) is never written again.
+    model = mlp()
+    f = tc.jit(training(model))
+    kept = []
+    for x, y in CALLS:
+        f(x, y)
+        kept.append((model[0].weight.grad, model[0].weight.grad.data.copy()))
+    for grad, values in kept:
+        assert np.array_equal(grad.data, values)
+    assert len({id(g.data) for g, _ in kept}) == len(kept)
