@@ -17,8 +17,7 @@ from ..nn.functional import is_weight
 from ..serialization import StateDictError, check_state_keys
 from ..tensor import Tensor
 
-_DATA, _GRAD, _SHAPE, _DTYPE, _BASE = map(attrgetter, ("data", "grad", "shape", "dtype",
-                                                       "base"))
+_DATA, _GRAD, _SHAPE, _DTYPE = map(attrgetter, ("data", "grad", "shape", "dtype"))
 
 _RULES = {
     "nonneg": (lambda x: x >= 0.0, ">= 0"),
@@ -182,6 +181,11 @@ class Optimizer:
             self._decayed_grad.append(None)
             self._master.append(None)
 
+    def __getstate__(self) -> dict:
+        # A copy (deepcopy, pickle) makes its fused plans again: copied, the parameters' arrays
+        # would no longer be views of the copied flat buffers.
+        return {**self.__dict__, "_plans": []}
+
     @property
     def params(self) -> list[Tensor]:
         """Every parameter, group after group (the order of `state` and of state_dict)."""
@@ -229,10 +233,12 @@ class Optimizer:
                 rest = range(start, start + len(params))
                 if self.foreach:
                     plan = self._plans[gi] if gi < len(self._plans) else None
-                    if plan is None or not plan.holds(params, start, states):
+                    grads = None if plan is None else plan.holds(params, start, states)
+                    if grads is None:
                         plan = self._plan(gi, group, start)
-                    for bucket in plan.buckets:
-                        self._step_bucket(bucket, group)
+                        grads = [list(map(_DATA, map(_GRAD, b.params))) for b in plan.buckets]
+                    for bucket, g in zip(plan.buckets, grads):
+                        self._step_bucket(bucket, g, group)
                     rest = plan.rest
                 for i in rest:
                     self._step_one(i, params[i - start], group)
@@ -307,11 +313,10 @@ class Optimizer:
         arrays = sorted(k for k, v in s.items() if isinstance(v, np.ndarray))
         return w.dtype.str, tuple(scalars), tuple(arrays)
 
-    def _step_bucket(self, b: "_Bucket", group: dict) -> None:
+    def _step_bucket(self, b: "_Bucket", grads: list, group: dict) -> None:
         """The fused path: gather the bucket's gradients (decayed where the filter says) into
         one flat buffer, run `_update` once over the flat arrays, subtract the result from the
         weights (their flat buffer at once, or each parameter's own `p.data`) and bump versions."""
-        grads = list(map(_DATA, map(_GRAD, b.params)))
         if group["weight_decay"] and True in b.decays:
             for w, g, gv, decays in zip(b.ws, grads, b.grad_views, b.decays):
                 d = self._weight_decay(w, g, group, out=gv) if decays else g
@@ -515,34 +520,34 @@ class _Bucket:
                 for i in self.indices:
                     states[i][k] = v
 
-    def holds(self, params: list[Tensor], states: list[dict]) -> bool:
-        """Whether this step can run fused: every parameter still the one in the group, with
-        its data array, a gradient of its dtype and shape, and its state still the bucket's
-        views. (Checked with map, in C: a deep model has many parameters, and this runs at
-        every step.)"""
+    def holds(self, states: list[dict]) -> list | None:
+        """The gradients' arrays if this step can run fused (each parameter still has its data
+        array, a gradient of its dtype and shape, and its state is still the bucket's views),
+        else None. (Checked with map, in C: a deep model has many parameters, and this runs at
+        every step; the group's list is checked by the plan.)"""
         if self.bound is None:  # a step that stopped half way: start again
-            return False
-        if not (all(map(is_, map(params.__getitem__, self.positions), self.params))
-                and all(map(is_, map(_DATA, self.params), self.ws))):
-            return False
-        # the weights still views of the flat buffer (a deepcopy or pickle copies them apart)
-        if self.w is not None and not all(map(is_, map(_BASE, self.ws), repeat(self.w))):
-            return False
+            return None
+        if not all(map(is_, map(_DATA, self.params), self.ws)):
+            return None
         try:
             grads = list(map(_DATA, map(_GRAD, self.params)))
         except AttributeError:  # a parameter without a gradient (None has no .data)
-            return False
-        # of another dtype or shape: the per-parameter path (which checks it)
-        if list(map(_SHAPE, grads)) != self.shapes or {*map(_DTYPE, grads)} != {self.grad.dtype}:
-            return False
+            return None
+        # of another dtype or shape: the per-parameter path (which checks it). (dtypes by
+        # identity first: NumPy's builtin dtypes are singletons)
+        dtype = self.grad.dtype
+        if list(map(_SHAPE, grads)) != self.shapes or not (
+                all(map(is_, map(_DTYPE, grads), repeat(dtype)))
+                or all(g.dtype == dtype for g in grads)):
+            return None
         mine = list(map(states.__getitem__, self.indices))
         try:
             for k, views in self.bound.items():
                 if not all(map(is_, map(itemgetter(k), mine), views)):
-                    return False
+                    return None
         except KeyError:  # an entry deleted
-            return False
-        return True
+            return None
+        return grads
 
 
 class _Plan:
@@ -551,13 +556,23 @@ class _Plan:
 
     def __init__(self, params: list[Tensor], start: int, buckets: list[_Bucket], rest: list[int],
                  skipped: tuple[int, ...]):
-        self.params, self.n, self.start = params, len(params), start
+        self.params, self.start = params, start
+        self.ids = list(map(id, params))  # (they stay alive in the list kept here: ids stay theirs)
+        self.kept = list(params)
         self.buckets, self.rest, self.skipped = buckets, rest, skipped
 
-    def holds(self, params: list[Tensor], start: int, states: list[dict]) -> bool:
-        """Whether the plan still applies to this step (else the optimizer makes a new one)."""
-        if params is not self.params or len(params) != self.n or start != self.start:
-            return False
+    def holds(self, params: list[Tensor], start: int, states: list[dict]) -> list | None:
+        """Each bucket's gradients if the plan still applies to this step, else None (then the
+        optimizer makes a new one)."""
+        if (params is not self.params or start != self.start
+                or list(map(id, params)) != self.ids):  # (the list edited in place)
+            return None
         if any(params[i - start].grad is not None for i in self.skipped):
-            return False
-        return all(b.holds(params, states) for b in self.buckets)
+            return None
+        grads = []
+        for b in self.buckets:
+            g = b.holds(states)
+            if g is None:
+                return None
+            grads.append(g)
+        return grads
