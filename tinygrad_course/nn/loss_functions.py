@@ -117,6 +117,15 @@ def _as_float_target(y, like: np.ndarray):
     return y if y.dtype == like.dtype else ops.astype(Tensor._wrap(y), like.dtype)
 
 
+def _any_outside(labels: np.ndarray, c: int) -> bool:
+    """Whether a label is < 0 or >= c, in one pass: read as unsigned, a negative label is huge."""
+    if not labels.size:
+        return False
+    if labels.dtype.kind == "i":
+        labels = labels.view(labels.dtype.str.replace("i", "u"))
+    return bool(np.maximum.reduce(labels, axis=None) >= c)
+
+
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
         # add.reduce / n is ndarray.mean without its Python-level wrapper (several us per call).
@@ -298,7 +307,7 @@ class SoftmaxCrossEntropy(Function):
         keep = None
         if labels is not None:
             c = z.shape[1]  # checked here, in the kernel, so a replayed step checks each batch
-            if labels.size and (labels.min() < 0 or labels.max() >= c):
+            if _any_outside(labels, c):
                 keep = labels != -100
                 wrong = keep & ((labels < 0) | (labels >= c))
                 if wrong.any():
@@ -366,7 +375,7 @@ def _softmax_cross_entropy_kernels(ctx, args: list, out: np.ndarray) -> Lowered 
     flat, grads, own = np.empty(m, (rows + labels).dtype), [None], [False]
 
     def forward(ctx, z, y, labels, reduction):
-        own[0] = bool(labels.size) and (labels.min() < 0 or labels.max() >= c)
+        own[0] = _any_outside(labels, c)
         if own[0]:  # (the op checks the labels, and ignores -100)
             return SoftmaxCrossEntropy.forward(ctx, z, y, labels, reduction)
         np.subtract(z, _row_max(z, biggest), shifted)

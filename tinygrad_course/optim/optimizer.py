@@ -212,11 +212,12 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients before the next backward: `.grad = None` (PyTorch's default), or
         with set_to_none=False a gradient of zeros (the parameter is then stepped with it)."""
-        for p in self.params:
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
 
     @replayed
     def step(self) -> None:
