@@ -277,8 +277,8 @@ class _Entry:
         input that was a parameter or buffer of the model is that one again."""
         if (list(map(_TRAINING, self.modules)) != self.flags
                 or list(map(_REQUIRES, self.tensors)) != self.requires
-                or not all(inputs[pos] is t or _array_of(inputs[pos]) is t.data
-                           for pos, t in self.pinned)):
+                or self.pinned and not all(inputs[pos] is t or _array_of(inputs[pos]) is t.data
+                                           for pos, t in self.pinned)):
             return False
         if not self.holds_arrays():
             # A parameter's array was replaced (p.data = ..., load into a new array): with the
