@@ -86,3 +86,23 @@ def test_a_gradient_kept_from_one_replay_is_not_written_by_the_next():
     for grad, values in kept:
         assert np.array_equal(grad.data, values)
     assert len({id(g.data) for g, _ in kept}) == len(kept)
+
+
+@pytest.mark.parametrize("opt", [lambda ps: optim.Adam(ps, lr=0.1),
+                                 lambda ps: optim.SGD(ps, lr=0.1)])
+def test_a_parameter_read_through_detach_in_the_step_replays_as_eager(opt):
+    # w.detach() (a stop-gradient on a weight: a penalty, a target) wraps the parameter's array;
+    # the optimizer's first step may move that array into its flat buffer while the step is
+    # recorded, so the replay must read the parameter, not the array detach() wrapped then.
+    def make_step(model):
+        o = opt(model.parameters())
+
+        def step(x, y):
+            o.zero_grad()
+            w = model[0].weight
+            loss = F.cross_entropy(model(x), y) + ((w - w.detach() * 0.5) ** 2).sum()
+            loss.backward()
+            o.step()
+            return loss
+        return step
+    assert_same(compare(make_step, CALLS, mlp))

@@ -364,6 +364,7 @@ class _Recorder:
         self.read: dict[int, tuple] = {}  # id(tensor read by reference) -> its state when first read
         self.grads_before: list = []  # (leaf, its .grad) when a backward() of the step began
         self.detached: list = []  # weak references to x.detach() of step values (see _detaching)
+        self.detached_from: dict = {}  # id(p.detach()) -> (a weakref to it, p) for the others
         self.calls = 0  # @replayed calls so far
         self.depth = 0
         self.clock = _clock[0]
@@ -396,6 +397,9 @@ class _Recorder:
         k.args, k.from_slots, k.from_tensors, k.consts = list(arrays), [], [], []
         k.from_items = []
         for pos, (a, array) in enumerate(zip(args, arrays)):
+            if isinstance(a, Tensor) and id(a) in self.detached_from:  # p.detach(): read p
+                ref, source = self.detached_from[id(a)]
+                a = source if ref() is a else a
             s = self.slots.get(id(array)) if isinstance(array, np.ndarray) else None
             if s is not None:
                 k.from_slots.append((pos, s))
@@ -740,8 +744,11 @@ def _detaching(original: Callable) -> Callable:
         # kept beyond the call (losses.append(loss.detach())) is refused like the tensors ops make
         t = original(self)
         recorder = _state.recorder
-        if recorder is not None and not recorder.depth and id(self.data) in recorder.slots:
-            recorder.detached.append(("`detach()`", weakref.ref(t)))
+        if recorder is not None and not recorder.depth:
+            if id(self.data) in recorder.slots:
+                recorder.detached.append(("`detach()`", weakref.ref(t)))
+            else:  # a parameter's detach(): a replay reads the parameter (its array may change)
+                recorder.detached_from[id(t)] = (weakref.ref(t), self)
         return t
     return detach
 
