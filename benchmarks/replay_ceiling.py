@@ -1,6 +1,8 @@
 """How fast can a replay be? The tiny, course and deep steps, four ways, in one process:
 hand-written NumPy, tc.jit, the op functions tc.jit would replay called in a hand-unrolled
-sequence with no bookkeeping at all (gradients wrapped, the same fused optimizer), and the step
+sequence with no bookkeeping at all (gradients wrapped, the same fused optimizer), the replay
+kernels of tc.jit's own record called the same way (what a replay costs without the jit's
+signature check, routing and slots), and the step
 as nothing but NumPy calls into preallocated buffers, with the parameters and their gradients
 in one flat buffer and a flat optimizer update (no ops, no checks, no Tensor: what a replay of
 NumPy kernels could at best do).
@@ -71,6 +73,64 @@ def unrolled_step(w):
         opt.step()
         return loss
     return step
+
+
+def kernels_step(w):
+    """The workload's tc.jit record, its replay kernels called one after another with no jit
+    around them: each forward on the arrays it was bound to, each backward on the gradient the
+    one before returned (an MLP is a chain), the leaves' .grad wrapped, the optimizer's step."""
+    import importlib
+    jit_module = importlib.import_module("tinygrad_course.jit")
+    X, y, weights = w.data()
+    recorded = []
+    real_compile = jit_module._Entry.compile
+
+    def compile_and_keep(entry):  # (the entry the jit makes when it records)
+        recorded.append(entry)
+        return real_compile(entry)
+    jit_module._Entry.compile = compile_and_keep
+    try:
+        step = w.ours_step(jit=True)
+        step()
+    finally:
+        jit_module._Entry.compile = real_compile
+    entry = recorded[-1]
+    kernels = [e for e in entry.events if isinstance(e, jit_module._Kernel)]
+    plan = next(e for e in entry.events if isinstance(e, jit_module._Backward))
+    call = next(e for e in entry.events if isinstance(e, jit_module._Call) and e.fn.__name__ == "step")
+    opt = call.args[0]
+    slots = [None] * entry.n_slots
+    for pos, s in entry.inputs:
+        slots[s] = X if pos == 0 else y
+    forward = []
+    for k in kernels:
+        a = list(k.args)
+        for pos, s in k.from_slots:
+            a[pos] = slots[s]
+        for pos, t in k.from_tensors:
+            a[pos] = t.data
+        slots[k.out] = k.lowered.forward(k.ctx, *a)
+        forward.append((k.lowered.forward, k.ctx, tuple(a)))
+    backward = [(plan.lowered[i].backward, ctx, [(j, leaf) for j, _, _, parent, leaf in routes
+                                                  if parent is None])
+                for i, ctx, _, routes in plan.plan]
+    one = np.ones((), X.dtype)
+
+    def run():
+        for p in opt.params:
+            p.grad = None
+        for f, ctx, a in forward:
+            out = f(ctx, *a)
+        g = one
+        for f, ctx, leaves in backward:
+            gin = f(ctx, g)
+            gin = gin if type(gin) is tuple else (gin,)
+            for j, leaf in leaves:
+                leaf.grad = Tensor._wrap(gin[j])
+            g = gin[0]
+        opt.step()
+        return out
+    return run
 
 
 def buffered_step(w):
@@ -157,15 +217,19 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     for w in [w for w in MLP_WORKLOADS if w.name in ("tiny", "course", "deep")]:
         # Three steps from the same weights must give the same losses: no one does less work.
-        reference, others = w.numpy_step(), {"unrolled": unrolled_step(w), "buffered": buffered_step(w)}
+        reference, jitted = w.numpy_step(), w.ours_step(jit=True)
+        jitted()  # (the kernels' step starts after the update its recording made)
+        others = {"unrolled": (unrolled_step(w), reference), "kernels": (kernels_step(w), jitted),
+                  "buffered": (buffered_step(w), reference)}
         for _ in range(3):
-            a = float(reference())
-            for name, step in others.items():
-                b = float(step())
+            losses = {id(r): float(r()) for r in (reference, jitted)}
+            for name, (step, ref) in others.items():
+                a, b = losses[id(ref)], float(step())
                 if not np.isclose(a, b, rtol=2e-3):
-                    raise SystemExit(f"{w.name}: the {name} step's loss {b} differs from NumPy's {a}")
+                    raise SystemExit(f"{w.name}: the {name} step's loss {b} differs from {a}")
         steps = {"numpy": w.numpy_step(), "tc.jit": w.ours_step(jit=True),
-                 "unrolled ops": unrolled_step(w), "NumPy calls into buffers": buffered_step(w)}
+                 "unrolled ops": unrolled_step(w), "replay kernels": kernels_step(w),
+                 "NumPy calls into buffers": buffered_step(w)}
         n = {"tiny": 300, "course": 300}.get(w.name, 60)
         times = {k: [] for k in steps}
         for s in steps.values():
