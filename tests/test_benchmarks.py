@@ -45,3 +45,12 @@ def test_the_replay_overhead_benchmark_runs_on_the_jits_recordings():
     for name in ("tiny", "course", "deep"):
         line = next(l for l in proc.stdout.splitlines() if l.startswith(name))
         assert "replay without its NumPy work" in line and "still doing" not in line
+
+
+def test_the_release_cost_benchmark_runs_and_puts_release_back():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "release_cost.py"),
+                           "--rounds", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("x*y+z fwd+bwd", "tiny", "course", "deep"):
+        line = next(l for l in proc.stdout.splitlines() if l.startswith(name))
+        assert "release costs" in line
