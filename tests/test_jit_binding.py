@@ -106,3 +106,40 @@ def test_a_parameter_read_through_detach_in_the_step_replays_as_eager(opt):
             return loss
         return step
     assert_same(compare(make_step, CALLS, mlp))
+
+
+class _PassThrough(tc.Function):
+    """z = x + y with a backward that hands g itself to both inputs (as Add's does)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x + y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+def test_a_custom_replay_kernel_makes_no_promise_unless_it_says_so():
+    # A user's rule that says nothing of `out` or `fresh`: tc.jit must not bind its output nor
+    # hand the one gradient array to both leaves as their .grad.
+    from tinygrad_course.lowering import Lowered, lowering
+
+    @lowering(_PassThrough)
+    def _kernels(ctx, args, out):
+        z = np.empty_like(out)
+        return Lowered(lambda ctx, x, y: np.add(x, y, z), _PassThrough.backward)
+
+    a, b = (tc.Tensor(np.ones(3, np.float32), requires_grad=True) for _ in range(2))
+
+    @tc.jit
+    def step(x):
+        (_PassThrough.apply(a, b) * x).sum().backward()
+
+    for i in range(3):
+        a.grad = b.grad = None  # (outside: a replay does not run the step's Python)
+        step(tc.Tensor(np.full(3, i + 1.0, np.float32)))
+        assert a.grad.data is not b.grad.data
+        np.testing.assert_array_equal(a.grad.data, np.full(3, i + 1.0, np.float32))
+        a.grad.data[...] = 0  # b's gradient is its own
+        np.testing.assert_array_equal(b.grad.data, np.full(3, i + 1.0, np.float32))

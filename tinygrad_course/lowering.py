@@ -34,12 +34,13 @@ class Lowered:
     `out`: the buffer forward writes and returns at every call, which tc.jit binds into the
     kernels that read it; None where forward returns a new array (a loss, which may leave the
     step). `fresh`: backward returns an array of its own for each input (never `g` itself, never
-    one array twice), so a leaf takes it as its `.grad` without the engine's checks."""
+    one array twice), so a leaf takes it as its `.grad` without the engine's checks; leave it
+    False unless that holds (a leaf given an array that is also elsewhere would share it)."""
 
     __slots__ = ("forward", "backward", "grads", "out", "fresh")
 
     def __init__(self, forward: Callable, backward: Callable, grads: list | None = None,
-                 out: np.ndarray | None = None, fresh: bool = True):
+                 out: np.ndarray | None = None, fresh: bool = False):
         # grads[i]: the buffer of input i's gradient (see grad_buffer), which tc.jit marks
         # PASSED_ON when the gradient goes to the node before, not to a leaf's .grad
         self.forward, self.backward, self.grads, self.out, self.fresh = (forward, backward, grads,

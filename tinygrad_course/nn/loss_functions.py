@@ -393,7 +393,7 @@ def _softmax_cross_entropy_kernels(ctx, args: list, out: np.ndarray) -> Lowered 
         dz.reshape(-1)[flat] -= 1
         dz *= _upstream(g, reduction, m, (m, 1))
         return dz, None, None, None
-    return Lowered(forward, backward, grads)  # (no out: the loss is a new array)
+    return Lowered(forward, backward, grads, fresh=True)  # (no out: the loss is a new array)
 
 
 def _labels(target, m: int, op: str) -> np.ndarray:

@@ -39,7 +39,7 @@ def _relu_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
         if g.dtype is not dtype:
             return ReLU.backward(ctx, g)
         return np.multiply(g, mask, grad_buffer(grads, 0, z.shape, dtype))
-    return Lowered(forward, backward, grads, out=z)
+    return Lowered(forward, backward, grads, out=z, fresh=True)
 
 
 class LeakyReLU(Function):
@@ -109,7 +109,7 @@ def _tanh_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
         dx = np.multiply(t, t, grad_buffer(grads, 0, t.shape, dtype))
         np.subtract(1, dx, dx)
         return np.multiply(g, dx, dx)
-    return Lowered(forward, backward, grads, out=t)
+    return Lowered(forward, backward, grads, out=t, fresh=True)
 
 
 def _logsumexp(x: np.ndarray, axes: tuple) -> np.ndarray:

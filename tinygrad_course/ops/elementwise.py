@@ -57,7 +57,7 @@ def _add_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
     if out.ndim == 0:  # 0-d math gives NumPy scalars, which cannot be written into
         return None
     z = np.empty_like(out)
-    return Lowered(lambda ctx, x, y: np.add(x, y, z), Add.backward, out=z, fresh=False)
+    return Lowered(lambda ctx, x, y: np.add(x, y, z), Add.backward, out=z)
 
 
 @lowering(Mul)
@@ -78,7 +78,7 @@ def _mul_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
         x, y = ctx.saved
         return (np.multiply(g, y, grad_buffer(grads, 0, z.shape, dtype)) if nx else None,
                 np.multiply(g, x, grad_buffer(grads, 1, z.shape, dtype)) if ny else None)
-    return Lowered(forward, backward, grads, out=z)
+    return Lowered(forward, backward, grads, out=z, fresh=True)
 
 
 class Div(Function):

@@ -130,7 +130,7 @@ def _linear_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
                 np.matmul(g.T, x, grad_buffer(grads, 1, w.shape, dtype)) if nw else None,
                 np.matmul(ones, g, grad_buffer(grads, 2, w.shape[:1], dtype))
                 if nb else None)
-    return Lowered(forward, backward, grads, out=z)
+    return Lowered(forward, backward, grads, out=z, fresh=True)
 
 
 def matmul(a, b) -> Tensor:

@@ -73,7 +73,7 @@ def _sum_all_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
         dx = grad_buffer(grads, 0, shape, g.dtype)
         dx[...] = g
         return (dx,)
-    return Lowered(forward, backward, grads, out=total)
+    return Lowered(forward, backward, grads, out=total, fresh=True)
 
 
 class Mean(Function):
