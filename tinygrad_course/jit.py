@@ -82,17 +82,22 @@ class _Kernel:
     __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "from_items", "kwargs",
                  "out", "shape", "name", "scope", "consts", "held", "lowered", "result")
 
-    def compile(self, fixed: dict) -> Callable:
+    def compile(self, fixed: dict, feeds: "_Feeds") -> Callable:
         """run(slots, args): fill the argument list from the slots, run forward. `fixed` maps
         the slots that are a replay kernel's own output buffer (the same array at every replay)
         to that array: bound into the arguments now, as are the parameters' arrays (the entry
-        checks before each replay, and after each @replayed call, that they still are)."""
+        checks before each replay, and after each @replayed call, that they still are). An
+        argument that is a step input goes into `feeds`: the replay puts the input there once
+        at its start, and takes it out at its end."""
         ctx, kwargs, out = self.ctx, self.kwargs, self.out
         a = list(self.args)  # (a copy per compile: the entry compiles again with new arrays)
         forward = self.forward if self.lowered is None else self.lowered.forward
-        from_slots = tuple((pos, s) for pos, s in self.from_slots if s not in fixed)
+        from_slots = tuple((pos, s) for pos, s in self.from_slots
+                           if s not in fixed and s not in feeds.slots)
         for pos, s in self.from_slots:
             a[pos] = fixed.get(s)
+            if s in feeds.slots:
+                feeds.append((s, a, pos))
         for pos, t in self.from_tensors:
             a[pos] = t.data
         from_items = tuple(self.from_items)
@@ -138,6 +143,14 @@ class _Kernel:
     def describe(self) -> str:
         where = f" in {type(self.scope).__name__}" if self.scope is not None else ""
         return f"`{self.name}`{where}"
+
+
+class _Feeds(list):
+    """Where each step input goes in the kernels' argument lists: (slot, list, position)."""
+
+    def __init__(self, slots):
+        super().__init__()
+        self.slots = set(slots)
 
 
 class _Items:
@@ -223,6 +236,8 @@ class _Call:
             slots[out] = fn(*args, **kwargs)
             if check and not entry.holds_arrays():
                 entry.compile()
+                for s, a, pos in entry.feeds:  # (the new argument lists get this step's inputs)
+                    a[pos] = slots[s]
         return run
 
 
@@ -230,24 +245,26 @@ class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
     __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
-                 "states", "requires", "arrays", "held", "pinned")
+                 "states", "requires", "arrays", "held", "pinned", "feeds")
 
     def compile(self) -> None:
-        """The runs of the events, with replay kernels' output buffers and, up to the first
-        @replayed call (which may replace a parameter's array), the parameters' arrays bound."""
+        """The runs of the events, with the replay kernels' output buffers, the parameters'
+        arrays and the places of the step's inputs bound into the kernels' arguments."""
         kernels = [e for e in self.events if isinstance(e, _Kernel)]
         fixed = {k.out: k.lowered.out for k in kernels
                  if k.lowered is not None and k.lowered.out is not None}
         self.arrays = list(map(_DATA, self.tensors))
+        feeds = _Feeds(s for _, s in self.inputs)
         runs = []
         for i, e in enumerate(self.events):
             if isinstance(e, _Kernel):
-                runs.append(e.compile(fixed))
+                runs.append(e.compile(fixed, feeds))
             elif isinstance(e, _Call):  # (kernels after it read parameters: see _Call.compile)
                 runs.append(e.compile(self, any(isinstance(later, _Kernel) and later.from_tensors
                                                 for later in self.events[i + 1:])))
             else:
                 runs.append(e.compile())
+        self.feeds = feeds
         if getattr(self, "runs", None) is None:
             self.runs = runs
         else:  # in place: a replay running these runs goes on with the new ones
@@ -262,8 +279,14 @@ class _Entry:
         for pos, s in self.inputs:
             a = args[pos]
             slots[s] = a.data if isinstance(a, Tensor) else a
-        for run in self.runs:
-            run(slots, args)
+        for s, a, pos in self.feeds:
+            a[pos] = slots[s]
+        try:
+            for run in self.runs:
+                run(slots, args)
+        finally:
+            for _, a, pos in self.feeds:  # the kernels do not keep this step's inputs alive
+                a[pos] = None
         for ctx, held in self.held:  # let go of what forward kept (eager's backward does too)
             ctx.saved = None
             for name in held:
@@ -835,7 +858,8 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         if _module_changes[0] != self._modules_seen:  # a module changed since: record anew
             self.cache.clear()
             self._last = None
-        key = (_state.enabled, *[_key_of(a) for a in args])
+        key = (_state.enabled, *[(a.data.shape, a.data.dtype, a.requires_grad)
+                                 if type(a) is Tensor else _key_of(a) for a in args])
         inputs = args
         if kwargs:  # keyword tensors are inputs too: after the positional ones, by name
             names = sorted(kwargs)
