@@ -143,3 +143,31 @@ def test_a_custom_replay_kernel_makes_no_promise_unless_it_says_so():
         np.testing.assert_array_equal(a.grad.data, np.full(3, i + 1.0, np.float32))
         a.grad.data[...] = 0  # b's gradient is its own
         np.testing.assert_array_equal(b.grad.data, np.full(3, i + 1.0, np.float32))
+
+
+def test_a_replayed_call_that_calls_the_same_jitted_step_runs_it_eagerly():
+    # A @replayed call that calls the same jitted step (only at replays: while recording that
+    # is refused) would replay into the buffers the outer replay is using: it runs eagerly, and
+    # the outer replay keeps its inputs and its kernels' outputs.
+    w = tc.Tensor(np.ones(3, np.float32), requires_grad=True)
+    inner = {"on": False, "x": tc.Tensor(np.full(3, 100.0, np.float32)), "out": None}
+
+    @tc.jit.replayed
+    def maybe_again():
+        if inner["on"]:
+            inner["on"] = False
+            inner["out"] = f(inner["x"])
+
+    def step(x):
+        h = (x * w).tanh()
+        maybe_again()
+        return (h + x * w).sum()
+    f = tc.jit(step)
+    for i in range(3):
+        x = tc.Tensor(np.full(3, 0.1 * (i + 1), np.float32))
+        inner["on"] = i == 2
+        out = f(x)
+        expected = (np.tanh(x.data) + x.data).sum()
+        np.testing.assert_allclose(out.item(), expected, rtol=1e-6)
+    np.testing.assert_allclose(inner["out"].item(), (np.tanh(100.0) + 100.0) * 3, rtol=1e-6)
+    assert f.recordings == 1

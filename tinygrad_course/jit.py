@@ -228,8 +228,8 @@ class _Call:
 
     def compile(self, entry: "_Entry", check: bool) -> Callable:
         """run(slots, args): call the function again with the same arguments; keep its result.
-        With `check` (kernels after it read parameters), bind the kernels again if the call
-        replaced a parameter's array (an optimizer moving its parameters into one buffer)."""
+        With `check` (kernels run after it), bind the kernels again if the call replaced a
+        parameter's array (an optimizer moving its parameters into one buffer)."""
         fn, args, kwargs, out = self.fn, self.args, self.kwargs, self.out
 
         def run(slots: list, _args: tuple) -> None:
@@ -259,8 +259,8 @@ class _Entry:
         for i, e in enumerate(self.events):
             if isinstance(e, _Kernel):
                 runs.append(e.compile(fixed, feeds))
-            elif isinstance(e, _Call):  # (kernels after it read parameters: see _Call.compile)
-                runs.append(e.compile(self, any(isinstance(later, _Kernel) and later.from_tensors
+            elif isinstance(e, _Call):  # (kernels after it: see _Call.compile)
+                runs.append(e.compile(self, any(isinstance(later, _Kernel)
                                                 for later in self.events[i + 1:])))
             else:
                 runs.append(e.compile())
@@ -836,6 +836,7 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         self._last = None  # the entries replayed last (already at the cache's recent end)
         self._modules_seen = _module_changes[0]
         self._lock = threading.RLock()  # re-entrant: a replayed call may call the same jit
+        self._running = False  # a replay of this jit is under way in the thread holding the lock
         self.calls = 0
         if fn is not None:
             functools.update_wrapper(self, fn)
@@ -852,7 +853,13 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
             raise JitError("tc.jit: a jitted function called while another step is being "
                            "recorded; jit the outer step only")
         with self._lock:  # one call at a time: a replay reuses the kernels' contexts
-            return self._call(args, kwargs)
+            if self._running:  # from a @replayed call inside its own replay: its buffers are
+                return self.fn(*args, **kwargs)  # in use, so this call runs eagerly
+            self._running = True
+            try:
+                return self._call(args, kwargs)
+            finally:
+                self._running = False
 
     def _call(self, args: tuple, kwargs: dict):
         if _module_changes[0] != self._modules_seen:  # a module changed since: record anew
