@@ -9,8 +9,10 @@ clipping). Later calls with the same signature skip Python's graph building and 
 bookkeeping: they run the same forward functions on the new inputs, the same backward rules in
 the same order, and call the same `@replayed` functions, so the results are bit-identical to
 eager. Ops with replay kernels (lowering.py) run those instead: the same NumPy calls into
-buffers the kernels keep. Random draws (dropout masks) happen inside kernels, so each replay
-draws again.
+buffers the kernels keep. A record is compiled once: what stays the same between replays (the
+parameters' arrays, the kernels' own buffers, where the step's inputs go) is bound into each
+kernel's arguments, and checked before each replay and after each `@replayed` call. Random
+draws (dropout masks) happen inside kernels, so each replay draws again.
 
 Limits, as jax.jit and tinygrad's TinyJit state theirs: Python control flow that depends on
 tensor values is traced along the path taken when recording, and the step's other Python (an
