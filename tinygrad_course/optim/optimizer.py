@@ -289,7 +289,7 @@ class Optimizer:
             keyed[key][-1].append(i)
             filled[key] += p.data.size
         params = group["params"]
-        buckets = [_Bucket(self, [params[i - start] for i in idx], idx, start)
+        buckets = [_Bucket(self, [params[i - start] for i in idx], idx)
                    for chunks in keyed.values() for idx in chunks]
         skipped = tuple(i for i, p in enumerate(params, start) if p.grad is None)
         plan = _Plan(params, start, buckets, rest, skipped)
@@ -462,7 +462,7 @@ class _Bucket:
     whose data was replaced (Module.to, a user's `p.data = ...`) ends the bucket. When no one
     else holds them, the weights move into one flat buffer `w` too, and `ws` are its views."""
 
-    def __init__(self, opt: Optimizer, params: list[Tensor], indices: list[int], start: int):
+    def __init__(self, opt: Optimizer, params: list[Tensor], indices: list[int]):
         self.params, self.indices = params, indices
         # Flat weights when no one but its tensor holds a parameter's array (the test of
         # ndarray.resize(refcheck=True)): the parameters become views of one buffer, so the
@@ -497,7 +497,6 @@ class _Bucket:
                 self.state[k] = v
         # state key -> what each parameter's state must still hold (None before the first step)
         self.bound: dict[str, list] | None = None
-        self.positions = [i - start for i in indices]  # in the group's list of parameters
         if first:
             self.share_state(opt.state)
         for i, tv in zip(indices, self.tmp_views):
