@@ -84,21 +84,22 @@ class _Kernel:
     __slots__ = ("ctx", "forward", "args", "from_slots", "from_tensors", "from_items", "kwargs",
                  "out", "shape", "name", "scope", "consts", "held", "lowered", "result")
 
-    def compile(self, fixed: dict, feeds: "_Feeds") -> Callable:
+    def compile(self, fixed: dict, inputs: set, feeds: list) -> Callable:
         """run(slots, args): fill the argument list from the slots, run forward. `fixed` maps
         the slots that are a replay kernel's own output buffer (the same array at every replay)
         to that array: bound into the arguments now, as are the parameters' arrays (the entry
         checks before each replay, and after each @replayed call, that they still are). An
-        argument that is a step input goes into `feeds`: the replay puts the input there once
-        at its start, and takes it out at its end."""
+        argument from a slot in `inputs` (a step input) goes into `feeds` as (slot, list,
+        position): the replay puts the input there once at its start, and takes it out at its
+        end."""
         ctx, kwargs, out = self.ctx, self.kwargs, self.out
         a = list(self.args)  # (a copy per compile: the entry compiles again with new arrays)
         forward = self.forward if self.lowered is None else self.lowered.forward
         from_slots = tuple((pos, s) for pos, s in self.from_slots
-                           if s not in fixed and s not in feeds.slots)
+                           if s not in fixed and s not in inputs)
         for pos, s in self.from_slots:
             a[pos] = fixed.get(s)
-            if s in feeds.slots:
+            if s in inputs:
                 feeds.append((s, a, pos))
         for pos, t in self.from_tensors:
             a[pos] = t.data
@@ -145,14 +146,6 @@ class _Kernel:
     def describe(self) -> str:
         where = f" in {type(self.scope).__name__}" if self.scope is not None else ""
         return f"`{self.name}`{where}"
-
-
-class _Feeds(list):
-    """Where each step input goes in the kernels' argument lists: (slot, list, position)."""
-
-    def __init__(self, slots):
-        super().__init__()
-        self.slots = set(slots)
 
 
 class _Items:
@@ -256,11 +249,11 @@ class _Entry:
         fixed = {k.out: k.lowered.out for k in kernels
                  if k.lowered is not None and k.lowered.out is not None}
         self.arrays = list(map(_DATA, self.tensors))
-        feeds = _Feeds(s for _, s in self.inputs)
+        inputs, feeds = {s for _, s in self.inputs}, []
         runs = []
         for i, e in enumerate(self.events):
             if isinstance(e, _Kernel):
-                runs.append(e.compile(fixed, feeds))
+                runs.append(e.compile(fixed, inputs, feeds))
             elif isinstance(e, _Call):  # (kernels after it: see _Call.compile)
                 runs.append(e.compile(self, any(isinstance(later, _Kernel)
                                                 for later in self.events[i + 1:])))
@@ -569,7 +562,7 @@ class _Recorder:
         # the same buffer at the next replay: it runs the op's own functions.
         returned = [self.keep[s] for s in _slots_of(spec)]
         for k in self.kernels:
-            if k.lowered is not None and not k.lowered.new_output and any(
+            if k.lowered is not None and k.lowered.out is not None and any(
                     np.may_share_memory(self.keep[k.out], r) for r in returned):
                 k.lowered = None
         for e in self.events:

@@ -4,10 +4,11 @@ kernel keeps (`out=`), for `tc.jit` to replay instead of the op's own functions.
 A replayed step then allocates no activations and no gradient that outlives its node: every
 replay writes the same arrays. That keeps the step off the allocator, whose heap trimming
 otherwise makes a step of many mid-sized arrays fault its pages in again at every call (glibc
-gives memory back when a step frees it all at its end; benchmarks/allocator.py). A rule is registered next to its op (`@lowering(Linear)` in
-ops/linalg.py); it gets the recorded node, the arguments its forward had and its output, and
-returns a `Lowered`, or None where it does not apply (another rank, an option it does not
-cover): then tc.jit replays the op's own functions. The results are the op's bit for bit: the
+gives memory back when a step frees it all at its end; benchmarks/allocator.py). A rule is
+registered next to its op (`@lowering(Linear)` in ops/linalg.py); it gets the recorded node,
+the arguments its forward had and its output, and returns a `Lowered`, or None where it does
+not apply (another rank, an option it does not cover): then tc.jit replays the op's own
+functions. The results are the op's bit for bit: the
 same ufuncs on the same operands, only the destination differs (tests/test_lowering.py).
 
 Buffers come in two kinds. An output read only inside the step (an activation, a scratch array)
@@ -45,9 +46,6 @@ class Lowered:
         # PASSED_ON when the gradient goes to the node before, not to a leaf's .grad
         self.forward, self.backward, self.grads, self.out, self.fresh = (forward, backward, grads,
                                                                          out, fresh)
-
-    new_output = property(lambda self: self.out is None,
-                          doc="Whether forward returns a new array at every call (no `out`).")
 
 
 def lowering(op: type) -> Callable:

@@ -557,15 +557,14 @@ class _Plan:
     def __init__(self, params: list[Tensor], start: int, buckets: list[_Bucket], rest: list[int],
                  skipped: tuple[int, ...]):
         self.params, self.start = params, start
-        self.ids = list(map(id, params))  # (they stay alive in the list kept here: ids stay theirs)
-        self.kept = list(params)
+        self.kept = list(params)  # (a copy: the group's list may be edited in place)
         self.buckets, self.rest, self.skipped = buckets, rest, skipped
 
     def holds(self, params: list[Tensor], start: int, states: list[dict]) -> list | None:
         """Each bucket's gradients if the plan still applies to this step, else None (then the
         optimizer makes a new one)."""
-        if (params is not self.params or start != self.start
-                or list(map(id, params)) != self.ids):  # (the list edited in place)
+        if (params is not self.params or start != self.start or len(params) != len(self.kept)
+                or not all(map(is_, params, self.kept))):
             return None
         if any(params[i - start].grad is not None for i in self.skipped):
             return None
