@@ -38,9 +38,18 @@ def execute(nb, name: str, args: str, timeout: int) -> None:
     from nbclient import NotebookClient
     env = dict(os.environ, EXAMPLE_ARGS=args, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                MKL_NUM_THREADS="1", PYTHONPATH=str(EXAMPLES))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(EXAMPLES)}})
-    client.execute(env=env)
+    for attempt in (1, 2):
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(EXAMPLES)}})
+        try:
+            client.execute(env=env)
+            return
+        except RuntimeError as e:
+            # A kernel that dies before it answers (a loaded machine) is started once more; an
+            # error in a cell (CellExecutionError, not a RuntimeError) fails at once.
+            if attempt == 2 or "kernel_info" not in str(e):
+                raise
+            print(f"  {name}: the kernel did not start ({e}); starting another", flush=True)
 
 
 def build(script: Path, run: bool, args: str, timeout: int) -> tuple[str, float]:
