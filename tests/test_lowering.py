@@ -218,8 +218,11 @@ def test_a_jitted_step_keeps_about_its_activations_and_no_buffers_for_passed_on_
         finally:
             tracemalloc.stop()
     activations = 8 * 64 * 64 * 4  # 4 linear and 4 tanh outputs of 64 x 64 float32
-    extra = kept_by(True) - kept_by(False)  # both keep .grad and the optimizer's state
-    assert activations <= extra < 1.5 * activations, extra
+    # Both keep .grad and the optimizer's state; eager also keeps its gathered copy of the
+    # gradients in the optimizer's flat buffer, where the jitted step's .grad live (grad_homes).
+    gradients = (4 * (64 * 64 + 64) + 64 * 4 + 4) * 4
+    extra = kept_by(True) - kept_by(False)
+    assert activations - gradients <= extra < 1.5 * activations, extra
 
 
 def test_a_model_made_float64_between_calls_records_again_as_eager():

@@ -39,7 +39,7 @@ import numpy as np
 from .autograd import _state
 from .backward import _accumulate, _own, graph_nodes, unbroadcast
 from .inplace import _clock
-from .lowering import PASSED_ON, lower
+from .lowering import PASSED_ON, GradHome, lower
 from .tensor import Tensor
 
 __all__ = ["jit", "replayed", "JitError"]
@@ -70,7 +70,10 @@ def replayed(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         recorder = _state.recorder
-        if recorder is None or recorder.depth:
+        if recorder is None:
+            return fn(*args, **kwargs)
+        if recorder.depth:  # inside a recorded call (a replay calls that one): its arguments
+            recorder.reached.extend(args)  # are noted, for what they offer (grad_homes)
             return fn(*args, **kwargs)
         return recorder.call(fn, args, kwargs)
     return wrapper
@@ -163,15 +166,25 @@ class _Backward:
 
     __slots__ = ("roots", "plan", "release", "lowered")
 
-    def compile(self) -> Callable:
+    def compile(self, homes: dict) -> Callable:
         """run(slots, args): the rules in the engine's order (an op's replay kernel where it has
         one), each gradient summed in arrival order at the node that made the input or
-        accumulated into a leaf's .grad, as eager does."""
+        accumulated into a leaf's .grad, as eager does. A replay kernel's gradient of a leaf
+        that an optimizer gave a home (`homes`, see GradHome) is written there."""
         roots, release, n = self.roots, self.release, 1 + max(k for k, *_ in self.plan)
+        for k, _, _, routes in self.plan:
+            grads = self.lowered[k].grads if k in self.lowered else None
+            for i, *_, parent, leaf in routes if grads is not None else ():
+                home = homes.get(id(leaf)) if parent is None else None
+                if home is not None and home[0] is leaf:
+                    grads[i] = home[1]
+                elif type(grads[i]) is GradHome:  # (homed when compiled before)
+                    grads[i] = None
         # (fresh: a replay kernel that returns an array of its own per input, which a leaf
-        # without a .grad takes as it is)
+        # without a .grad takes as it is; a view only if it is the leaf's home)
         plan = [(k, ctx, self.lowered[k].backward if k in self.lowered else type(ctx).backward,
-                 owns or k in self.lowered, k in self.lowered and self.lowered[k].fresh, routes)
+                 owns or k in self.lowered, k in self.lowered and self.lowered[k].fresh,
+                 [(*route, self._home(k, route)) for route in routes])
                 for k, ctx, owns, routes in self.plan]
 
         def run(slots: list, args: tuple) -> None:
@@ -190,7 +203,7 @@ class _Backward:
                 gin = gin if type(gin) is tuple else (gin,)
                 if not owns:
                     given.update(id(x) for x in gin if x is not None)
-                for i, shape, dtype, parent, leaf in routes:  # as eager's backward, input by input
+                for i, shape, dtype, parent, leaf, home in routes:  # as eager's, input by input
                     gi = gin[i]
                     if gi is None:
                         continue
@@ -205,7 +218,8 @@ class _Backward:
                         grads[parent] = gi if sent is None else sent + gi
                         continue
                     t = leaf if type(leaf) is not int else args[leaf]
-                    if fresh and t.grad is None and gi.base is None:
+                    if fresh and t.grad is None and (gi.base is None or home is not None
+                                                     and gi is home.array):
                         t.grad = Tensor._wrap(gi)
                     elif t.grad is None:
                         t.grad = Tensor._wrap(_own(gi, t, given))
@@ -215,11 +229,17 @@ class _Backward:
                     ctx.saved = None
         return run
 
+    def _home(self, k: int, route: tuple) -> GradHome | None:
+        # (the home, not its view: a view held here would never be free)
+        low = self.lowered.get(k)
+        grad = low.grads[route[0]] if low is not None and low.grads is not None else None
+        return grad if type(grad) is GradHome else None
+
 
 class _Call:
     """A `@replayed` function as recorded, with its arguments."""
 
-    __slots__ = ("fn", "args", "kwargs", "out")
+    __slots__ = ("fn", "args", "kwargs", "out", "reached")
 
     def compile(self, entry: "_Entry", check: bool) -> Callable:
         """run(slots, args): call the function again with the same arguments; keep its result.
@@ -250,6 +270,12 @@ class _Entry:
                  if k.lowered is not None and k.lowered.out is not None}
         self.arrays = list(map(_DATA, self.tensors))
         inputs, feeds = {s for _, s in self.inputs}, []
+        homes = {}  # id(parameter) -> (parameter, GradHome): see Optimizer.grad_homes
+        for e in self.events:
+            for a in e.reached if isinstance(e, _Call) else ():
+                offer = getattr(a, "grad_homes", None)
+                if callable(offer):
+                    homes.update(offer())
         runs = []
         for i, e in enumerate(self.events):
             if isinstance(e, _Kernel):
@@ -258,7 +284,7 @@ class _Entry:
                 runs.append(e.compile(self, any(isinstance(later, _Kernel)
                                                 for later in self.events[i + 1:])))
             else:
-                runs.append(e.compile())
+                runs.append(e.compile(homes))
         self.feeds = feeds
         if getattr(self, "runs", None) is None:
             self.runs = runs
@@ -384,6 +410,7 @@ class _Recorder:
         self.detached: list = []  # weak references to x.detach() of step values (see _detaching)
         self.detached_from: dict = {}  # id(p.detach()) -> (a weakref to it, p) for the others
         self.calls = 0  # @replayed calls so far
+        self.reached: list = []  # the arguments of the @replayed call running and of its calls
         self.depth = 0
         self.clock = _clock[0]
         self.inputs = []
@@ -531,6 +558,7 @@ class _Recorder:
                                "with the returned value")
         c = _Call()
         c.fn, c.args, c.kwargs = fn, args, kwargs
+        c.reached = self.reached = list(args)  # and those of the @replayed calls it makes
         self.events.append(c)
         self.depth += 1
         try:

@@ -82,11 +82,58 @@ _refs = sys.getrefcount if _ALONE > 0 else (lambda b: _ALONE + 1)
 PASSED_ON = "passed on"
 
 
+class GradHome:
+    """Where an optimizer wants a parameter's gradient: its view of the optimizer's flat gradient
+    buffer (`Optimizer.grad_homes`), so that its fused step gathers nothing. tc.jit puts it in
+    the gradient buffers of the kernels that compute that gradient. A kernel writes there only
+    while the view and its buffer are held by their owners alone: a `.grad` kept from the last
+    step, or a slice of one (which holds the flat buffer), gets a new array instead."""
+
+    __slots__ = ("array", "alone", "flat")
+
+    def __init__(self, array: np.ndarray, flat: list):
+        # alone: the view's count of holders with its owners only; flat: a cell shared by the
+        # homes of one buffer, with its count (taken once for all: a view handed out may be
+        # sliced before another home first counts)
+        self.array, self.alone, self.flat = array, None, flat
+
+    @staticmethod
+    def of(views: list) -> list["GradHome"]:
+        """The homes of views of one flat buffer, none of them handed out yet."""
+        flat = [None]
+        return [GradHome(view, flat) for view in views]
+
+    @staticmethod
+    def move(homes: list["GradHome"], views: list) -> None:
+        """Point the homes at the views of a new flat buffer (none of them handed out yet)."""
+        for home, view in zip(homes, views):
+            home.array, home.alone = view, None
+            home.flat[0] = None
+
+    def free(self) -> bool:
+        """Whether nothing but its owners holds the view or its flat buffer (its caller must
+        not hold the view either: the count is the same wherever it is made)."""
+        if _ALONE < 0:  # without reference counts, never
+            return False
+        counts = _refs(self.array), _refs(self.array.base)
+        if self.alone is None:  # (counted before the view is first handed out)
+            self.alone = counts[0]
+        if self.flat[0] is None:  # (before any view of the buffer is)
+            self.flat[0] = counts[1]
+        return counts[0] == self.alone and counts[1] == self.flat[0]
+
+
 def grad_buffer(buffers: list, i: int, shape: tuple, dtype) -> np.ndarray:
     """buffers[i] to write a gradient into, unless something else still holds it (a `.grad`
-    kept from the last step): then a new array, kept there for the next replay."""
+    kept from the last step): then a new array, kept there for the next replay (a GradHome
+    stays: its view is used again once it is free)."""
     b = buffers[i]
     if b is PASSED_ON:
+        return np.empty(shape, dtype)
+    if type(b) is GradHome:  # (free() first: no one may hold the view when it counts)
+        if b.free() and b.array.shape == shape and (b.array.dtype is dtype
+                                                    or b.array.dtype == dtype):
+            return b.array
         return np.empty(shape, dtype)
     # (dtype by identity first: NumPy's builtin dtypes are singletons, and != is a slow compare)
     if (b is None or _refs(b) > _ALONE or b.shape != shape

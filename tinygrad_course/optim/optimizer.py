@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd import bump_version
 from ..autograd import no_grad
 from ..jit import replayed
+from ..lowering import GradHome
 from ..nn.functional import is_weight
 from ..serialization import StateDictError, check_state_keys
 from ..tensor import Tensor
@@ -219,6 +220,18 @@ class Optimizer:
                 else:
                     p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
 
+    def grad_homes(self) -> dict[int, tuple[Tensor, GradHome]]:
+        """Where tc.jit's replay kernels may write the gradient of each parameter the fused step
+        updates, id(p) -> (p, its home): a view of its bucket's flat gradient buffer, so that the
+        step gathers nothing (the kernels write there only while no one else holds it)."""
+        homes = {}
+        for plan in self._plans:
+            for b in plan.buckets if plan is not None else ():
+                if b.homes is None:
+                    b.homes = GradHome.of(b.grad_views)
+                homes.update((id(p), (p, home)) for p, home in zip(b.params, b.homes))
+        return homes
+
     @replayed
     def step(self) -> None:
         """One update of every parameter that has a gradient, with its group's hyperparameters.
@@ -317,15 +330,29 @@ class Optimizer:
     def _step_bucket(self, b: "_Bucket", grads: list, group: dict) -> None:
         """The fused path: gather the bucket's gradients (decayed where the filter says) into
         one flat buffer, run `_update` once over the flat arrays, subtract the result from the
-        weights (their flat buffer at once, or each parameter's own `p.data`) and bump versions."""
-        if group["weight_decay"] and True in b.decays:
-            for w, g, gv, decays in zip(b.ws, grads, b.grad_views, b.decays):
+        weights (their flat buffer at once, or each parameter's own `p.data`) and bump versions.
+        Gradients that tc.jit's kernels wrote into the flat buffer (`grad_homes`) are there
+        already: no gather, and the decayed ones go to a buffer of their own (`.grad` stays)."""
+        homed = list(map(is_, grads, b.grad_views))  # (each in place, or not)
+        decay = group["weight_decay"] and True in b.decays
+        if decay and True in homed:  # the views are .grad: the decayed gradients go elsewhere
+            if b.decayed is None:
+                d = np.empty_like(b.grad)
+                b.decayed = d, b._views(d)
+            flat, views = b.decayed
+        else:
+            if False in homed:
+                b.let_go_if_held(homed)
+                homed = list(map(is_, grads, b.grad_views))
+            flat, views = b.grad, b.grad_views
+        if decay:
+            for w, g, gv, decays in zip(b.ws, grads, views, b.decays):
                 d = self._weight_decay(w, g, group, out=gv) if decays else g
                 if d is not gv:
                     np.copyto(gv, d)
-        else:  # every gradient into the flat buffer in one call
-            np.concatenate(grads, axis=None, out=b.grad)
-        self._update(b.grad, b.state, b.tmp, group)
+        elif False in homed:  # every gradient into the flat buffer in one call
+            np.concatenate(grads, axis=None, out=flat)
+        self._update(flat, b.state, b.tmp, group)
         if b.w is not None:
             b.w -= b.tmp
         else:
@@ -478,6 +505,8 @@ class _Bucket:
         self.shapes = [w.shape for w in self.ws]
         self.grad, self.tmp = np.empty(sum(sizes), dtype), np.empty(sum(sizes), dtype)
         self.grad_views, self.tmp_views = self._views(self.grad), self._views(self.tmp)
+        self.homes: list[GradHome] | None = None  # made when tc.jit first asks (grad_homes)
+        self.decayed: tuple | None = None  # (flat, views) for decayed gradients when .grad is used
         self.w = np.empty(sum(sizes), dtype) if movable and len(params) > 1 else None
         if self.w is not None:
             self.ws = self._views(self.w)
@@ -504,6 +533,17 @@ class _Bucket:
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         return [flat[s].reshape(shape) for s, shape in zip(self.slices, self.shapes)]
+
+    def let_go_if_held(self, homed: list) -> None:
+        """Before the flat gradient buffer is written: if a view of it that no kernel wrote in
+        this step is held outside (a .grad kept from an earlier replay, or a slice of one), take
+        a new buffer and point the homes at its views, so that what is held never changes."""
+        if self.homes is None or all(home.free() for home, done in zip(self.homes, homed)
+                                     if not done):
+            return
+        self.grad = np.empty_like(self.grad)
+        self.grad_views = self._views(self.grad)
+        GradHome.move(self.homes, self.grad_views)
 
     def share_state(self, states: list[dict]) -> None:
         """Point each parameter's state at its slice of the flat state (and copy the scalars,
