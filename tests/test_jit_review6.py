@@ -5,12 +5,12 @@ output, parameter and gradient after every call, and what a user kept between ca
 its array, a slice, a transpose, ...) at the end: a kept gradient must hold what it holds in
 eager (unchanged, unless eager itself changes it in place: accumulation, clipping).
 
-One bug found (xfail below): a home whose bucket the optimizer dropped (a new plan after
-load_state_dict, a parameter given a new array, an edited opt.state, a parameter without a
-gradient at a step) stays bound in the compiled backward; its reference counts were calibrated
-while the bucket held its view and its flat buffer, so a user who then holds the view once
-(a kept .grad) and the flat buffer once more (the .T of it, a row) makes it look free, and the
-next replay writes the new gradient into the array the user kept."""
+One bug found, fixed since (the tests after `test_a_new_plan_without_kept_gradients...`): a
+home whose bucket the optimizer dropped (a new plan after load_state_dict, a parameter given a
+new array, an edited opt.state, a parameter without a gradient at a step) stayed bound in the
+compiled backward with reference counts calibrated while the bucket held its view and its flat
+buffer, so a kept .grad and its .T looked free and the next replay wrote into the kept array.
+A home now follows its parameter into the new plan's buckets (fresh views), or retires."""
 import copy
 import pickle
 
@@ -397,7 +397,7 @@ ACTIONS = st.lists(st.sampled_from(["call", "small", "keep_tensor", "keep_row", 
 @given(actions=ACTIONS, opt=st.sampled_from(SOME))
 def test_any_sequence_of_calls_kept_gradients_and_eager_steps_matches_eager(actions, opt):
     """Calls of two batch sizes, with or without zero_grad (accumulation), eager steps between,
-    and gradients kept or let go in any order (no new optimizer plan: see the xfail below)."""
+    and gradients kept or let go in any order (no new optimizer plan: see the tests below)."""
     def trace(use_jit):
         tc.manual_seed(0)
         model = mlp()
@@ -473,12 +473,6 @@ def _sometimes_no_gradient(make_opt):
     return make_step
 
 
-STALE = ("a home whose bucket the optimizer dropped (a new plan) stays bound in the compiled "
-         "backward with reference counts calibrated while the bucket held it: a kept .grad and "
-         "its .T look like the dropped bucket's references, and the replay writes the new "
-         "gradient into the kept array")
-
-
 @pytest.mark.parametrize("opt", SOME)
 def test_a_new_plan_without_kept_gradients_still_equals_eager(opt):
     """load_state_dict, new arrays, an edited opt.state and a gradient missing at some steps
@@ -490,7 +484,6 @@ def test_a_new_plan_without_kept_gradients_still_equals_eager(opt):
                         lambda m, i: _new_arrays(m, None, i)))
 
 
-@pytest.mark.xfail(strict=True, reason=STALE)
 def test_a_gradient_kept_after_load_state_dict_never_changes():
     rng = np.random.default_rng(0)
     x, y = tc.Tensor(rng.standard_normal((8, 4)).astype(np.float32)), tc.Tensor(
@@ -517,14 +510,12 @@ def test_a_gradient_kept_after_load_state_dict_never_changes():
     assert gt is not None and np.array_equal(g.data, before)
 
 
-@pytest.mark.xfail(strict=True, reason=STALE)
 @pytest.mark.parametrize("opt", SOME)
 @pytest.mark.parametrize("between", [_load_state, _new_arrays, _state_edited])
 def test_kept_gradients_across_a_new_optimizer_plan_keep_eagers_values(between, opt):
     check(mlp, training(OPTIMIZERS[opt]), between=between, keep=keep_all_and_one_transpose)
 
 
-@pytest.mark.xfail(strict=True, reason=STALE)
 @pytest.mark.parametrize("opt", SOME)
 def test_kept_gradients_with_a_gradient_missing_at_some_steps_keep_eagers_values(opt):
     check(mlp, _sometimes_no_gradient(OPTIMIZERS[opt]), keep=keep_all_and_one_transpose)

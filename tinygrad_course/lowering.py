@@ -91,29 +91,28 @@ class GradHome:
 
     __slots__ = ("array", "alone", "flat")
 
-    def __init__(self, array: np.ndarray, flat: list):
+    def __init__(self):
         # alone: the view's count of holders with its owners only; flat: a cell shared by the
         # homes of one buffer, with its count (taken once for all: a view handed out may be
         # sliced before another home first counts)
-        self.array, self.alone, self.flat = array, None, flat
-
-    @staticmethod
-    def of(views: list) -> list["GradHome"]:
-        """The homes of views of one flat buffer, none of them handed out yet."""
-        flat = [None]
-        return [GradHome(view, flat) for view in views]
+        self.array = self.alone = self.flat = None
 
     @staticmethod
     def move(homes: list["GradHome"], views: list) -> None:
-        """Point the homes at the views of a new flat buffer (none of them handed out yet)."""
+        """Point the homes at the views of one new flat buffer, none of them handed out yet
+        (a home outlives the buffer: the kernels it is bound into follow it)."""
+        flat = [None]
         for home, view in zip(homes, views):
-            home.array, home.alone = view, None
-            home.flat[0] = None
+            home.array, home.alone, home.flat = view, None, flat
+
+    def retire(self) -> None:
+        """No buffer for now (its parameter left the fused step): kernels write new arrays."""
+        self.array = None
 
     def free(self) -> bool:
         """Whether nothing but its owners holds the view or its flat buffer (its caller must
         not hold the view either: the count is the same wherever it is made)."""
-        if _ALONE < 0:  # without reference counts, never
+        if _ALONE < 0 or self.array is None:  # (without reference counts, never)
             return False
         counts = _refs(self.array), _refs(self.array.base)
         if self.alone is None:  # (counted before the view is first handed out)

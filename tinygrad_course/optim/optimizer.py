@@ -146,6 +146,7 @@ class Optimizer:
         #: update each group's parameters together over flat buffers (PyTorch's foreach).
         self.foreach = type(self).foreach_default if foreach is None else bool(foreach)
         self._plans: list[_Plan | None] = []  # per group: its buckets, built at a step
+        self._homes: dict[int, tuple] = {}  # id(p) -> (p, GradHome): see grad_homes
         for group in _as_groups(owner, params):
             self.add_param_group(group)
 
@@ -185,7 +186,7 @@ class Optimizer:
     def __getstate__(self) -> dict:
         # A copy (deepcopy, pickle) makes its fused plans again: copied, the parameters' arrays
         # would no longer be views of the copied flat buffers.
-        return {**self.__dict__, "_plans": []}
+        return {**self.__dict__, "_plans": [], "_homes": {}}
 
     @property
     def params(self) -> list[Tensor]:
@@ -224,13 +225,24 @@ class Optimizer:
         """Where tc.jit's replay kernels may write the gradient of each parameter the fused step
         updates, id(p) -> (p, its home): a view of its bucket's flat gradient buffer, so that the
         step gathers nothing (the kernels write there only while no one else holds it)."""
-        homes = {}
         for plan in self._plans:
             for b in plan.buckets if plan is not None else ():
                 if b.homes is None:
-                    b.homes = GradHome.of(b.grad_views)
-                homes.update((id(p), (p, home)) for p, home in zip(b.params, b.homes))
-        return homes
+                    self._house(b)
+        return dict(self._homes)
+
+    def _house(self, b: "_Bucket") -> None:
+        """Point the homes of the bucket's parameters (made now if they have none) at its
+        gradient views: fresh ones, never handed out. A home outlives its bucket, so the kernels
+        it is bound into follow its parameter into the next plan's buckets."""
+        homes = []
+        for p in b.params:
+            entry = self._homes.get(id(p))
+            if entry is None or entry[0] is not p:
+                entry = self._homes[id(p)] = (p, GradHome())
+            homes.append(entry[1])
+        GradHome.move(homes, b.grad_views)
+        b.homes = homes
 
     @replayed
     def step(self) -> None:
@@ -304,6 +316,16 @@ class Optimizer:
         params = group["params"]
         buckets = [_Bucket(self, [params[i - start] for i in idx], idx)
                    for chunks in keyed.values() for idx in chunks]
+        # The homes bound into tc.jit's kernels (grad_homes) move to the new buckets' views; a
+        # parameter stepped alone now, or skipped, writes none until it is fused again.
+        housed = set()
+        for b in buckets:
+            if any(id(p) in self._homes for p in b.params):
+                self._house(b)
+                housed.update(map(id, b.params))
+        for p in params:
+            if id(p) in self._homes and id(p) not in housed:
+                self._homes[id(p)][1].retire()
         skipped = tuple(i for i, p in enumerate(params, start) if p.grad is None)
         plan = _Plan(params, start, buckets, rest, skipped)
         while len(self._plans) <= gi:
@@ -505,7 +527,7 @@ class _Bucket:
         self.shapes = [w.shape for w in self.ws]
         self.grad, self.tmp = np.empty(sum(sizes), dtype), np.empty(sum(sizes), dtype)
         self.grad_views, self.tmp_views = self._views(self.grad), self._views(self.tmp)
-        self.homes: list[GradHome] | None = None  # made when tc.jit first asks (grad_homes)
+        self.homes: list[GradHome] | None = None  # set by Optimizer._house (see grad_homes)
         self.decayed: tuple | None = None  # (flat, views) for decayed gradients when .grad is used
         self.w = np.empty(sum(sizes), dtype) if movable and len(params) > 1 else None
         if self.w is not None:
