@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .inplace import BackwardError, _clock, bump_version, share_version  # noqa: F401 (re-exported)
+from .inplace import BackwardError, _clock, bump_version, note_changed_input, share_version  # noqa: F401
 from .tensor import Tensor
 
 
@@ -181,15 +181,13 @@ class Function:
         ctx.saved = ()
         recording = _state.enabled
         arrays, needs, parents = [], [], []  # parents: the node that made each input
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a.data)
-                needs.append(recording and a.requires_grad)
-                parents.append(a._ctx)
-            else:  # a NumPy float scalar counts as a Python scalar: it never upcasts float32
-                arrays.append(float(a) if isinstance(a, np.floating) else a)
-                needs.append(False)
-                parents.append(None)
+        for a in args:  # (a NumPy float scalar counts as a Python scalar: it never upcasts float32)
+            tensor = isinstance(a, Tensor)
+            arrays.append(a.data if tensor else float(a) if isinstance(a, np.floating) else a)
+            needs.append(tensor and recording and a.requires_grad)
+            parents.append(a._ctx if tensor else None)
+            if tensor and a._ctx is not None and a._ctx.epoch != _clock[0]:
+                note_changed_input(ctx, a)  # (something changed in place since a was made)
         ctx.needs_input_grad = needs = tuple(needs)
         try:
             out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)

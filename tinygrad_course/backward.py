@@ -19,8 +19,6 @@ from .autograd import Function, _state, enable_grad
 from .inplace import BackwardError, _clock, check_input, check_saved
 from .tensor import Tensor
 
-_PLAIN = nullcontext()  # (reusable: plain backward changes no mode)
-
 
 def graph_nodes(roots: Sequence[Tensor]) -> list:
     """The nodes `roots` depend on, in the order backward runs them: the newest first, so each
@@ -72,7 +70,7 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     for r, g in zip(roots, root_grads):
         given.add(id(g.data if isinstance(g, Tensor) else g))
         send(r._ctx, r, g)
-    with enable_grad() if create_graph else _PLAIN:  # plain rules run on arrays
+    with enable_grad() if create_graph else nullcontext():  # plain rules run on arrays
         while ready:
             # Every user of a node was made after it, so once the node is the newest one
             # holding a gradient, all its users have run: its gradient is complete.
@@ -119,8 +117,8 @@ def _run_rule(node, g, create_graph: bool, given: set) -> tuple:
             gin = node.backward(node, g if isinstance(g, Tensor) else Tensor._wrap(g))
         finally:
             node.saved = plain
-    else:
-        gin = node.backward(node, g)
+    else:  # (a user's rule gets a copy of g: it may change it in place, and g goes elsewhere too)
+        gin = node.backward(node, g if node.owns_grads else g.copy())
     gin = gin if type(gin) is tuple else (gin,)
     if len(gin) != len(node.inputs):
         raise BackwardError(f"{type(node).__name__}.backward returned {len(gin)} gradients for {len(node.inputs)} "
@@ -224,7 +222,8 @@ def _initial_grad(out, g, op: str, create_graph: bool):
         raise ValueError(f"{op}: gradient has shape {gd.shape} but the output has shape {out.shape}")
     if g is not None and not np.all(np.isfinite(gd)):
         raise ValueError(f"{op}: the upstream gradient contains NaN or inf")
-    return (g if isinstance(g, Tensor) else Tensor._wrap(gd)) if create_graph else gd
+    # Under create_graph a gradient of another dtype is cast by an op, which keeps its graph.
+    return (g if isinstance(g, Tensor) else Tensor._wrap(gd)).astype(out.data.dtype) if create_graph else gd
 
 
 def backward(self: Tensor, gradient=None, retain_graph: bool = False,

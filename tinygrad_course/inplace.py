@@ -45,11 +45,18 @@ def check_saved(node) -> None:
         _raise_modified(node, "its output")
 
 
+def note_changed_input(node, t: Tensor) -> None:
+    """At `node`'s creation: note input `t` if it changed in place (through a view, its base, or
+    under no_grad) after the node that made it ran; `check_input` raises for it at backward. (Noted
+    now: a later change would hide this one from the version counter.)"""
+    if t._vc is not None and t._vc[0] > t._ctx.epoch:
+        node.changed_inputs = (*getattr(node, "changed_inputs", ()), t._ctx)
+
+
 def check_input(node, t: Tensor, parent) -> None:
-    """Raise if `t` changed in place (through a view, its base, or under no_grad) after `parent`
-    computed it and before `node` used it: the gradient would follow the values before the change."""
-    v = t._vc
-    if v is not None and parent.epoch < v[0] <= node.epoch:
+    """Raise if `t` changed in place after `parent` computed it and before `node` used it (noted
+    by `note_changed_input`): the gradient would follow the values before the change."""
+    if parent in getattr(node, "changed_inputs", ()):
         raise BackwardError(f"{type(node).__name__}: its input of shape {t.shape} was changed in place "
                             "(through a view or its base, or under no_grad) after it was computed and before "
                             "it was used here, so its gradient would follow the values before the change; "
