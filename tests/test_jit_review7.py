@@ -5,14 +5,13 @@ CNN and attention models, several fits in a row; hand-written jitted loops again
 the model cast, frozen or rolled back and the optimizer's hyperparameters changed between
 steps; hyperparameter search trials that use jit.
 
-Bugs found (the xfail tests): a recording is refused with a JitError that blames the step for
-an in-place change that another thread made to its own tensors (the in-place clock is global),
-which breaks `random_search(..., executor=ThreadPoolExecutor(...))` over trials that call
-fit(jit=True); a loss_fn that reads a Python value a callback changes between epochs trains
-silently otherwise with fit(jit=True) than without; and a value read inside fit's own step is
-refused with advice that does not apply to fit. Not a wrong answer but a silent loss: a module
-made or changed anywhere between two calls (another model, another trial) makes every jit
-record again at its next call."""
+Bugs found: a recording is refused with a JitError that blames the step for an in-place change
+that another thread made to its own tensors (the in-place clock is global), which breaks
+`random_search(..., executor=ThreadPoolExecutor(...))` over trials that call fit(jit=True); a
+loss_fn that reads a Python value a callback changes between epochs trained silently otherwise
+with fit(jit=True) (fixed: fit records again each epoch); a value read inside fit's own step was
+refused with advice that did not apply to fit (fixed); and a module made or changed anywhere
+between two calls made every jit record again (fixed: only modules a recorded step ran count)."""
 import threading
 
 import numpy as np
@@ -452,8 +451,6 @@ def test_a_recording_is_not_refused_for_another_threads_in_place_changes():
     both_ways(run)
 
 
-@pytest.mark.xfail(strict=True, reason="fit(jit=True) replays a loss_fn's Python value read at "
-                   "recording: a value a callback changes between epochs is silently ignored")
 def test_fit_with_jit_never_silently_ignores_a_value_a_callback_changes_for_the_loss():
     # An L2 coefficient annealed by a callback, read by loss_fn from a closure: eager reads the
     # new value each epoch; jitted, the recording keeps the first. Either equal eager's numbers
@@ -481,8 +478,6 @@ def test_fit_with_jit_never_silently_ignores_a_value_a_callback_changes_for_the_
     assert_same_state(eager[1], jitted[1])
 
 
-@pytest.mark.xfail(strict=True, reason="a value read in fit's step is refused with advice for a "
-                   "step the user wrote (return the tensor, read it outside), not for fit")
 def test_a_value_read_in_fits_step_is_refused_naming_fit_and_a_fix_that_works():
     def loss_fn(z, y):
         loss = F.cross_entropy(z, y)
@@ -495,9 +490,6 @@ def test_a_value_read_in_fits_step_is_refused_naming_fit_and_a_fix_that_works():
                seed=0, jit=True, progress=False)
 
 
-@pytest.mark.xfail(strict=True, reason="the module-change counter is global: making or changing "
-                   "any module anywhere (another model, a search's other trial) clears every "
-                   "jit's cache, so a step that never changed records at every call")
 def test_a_module_made_elsewhere_between_calls_does_not_make_the_step_record_again():
     model = mlp()
     f = tc.jit(training_step(model, optim.Adam(model.parameters(), lr=0.01)))

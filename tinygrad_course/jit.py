@@ -55,13 +55,16 @@ class JitError(RuntimeError):
     """The step cannot be recorded for replay (or, with check=True, it no longer matches its record)."""
 
 
-_module_changes = [0]  # how many times a module attribute was set (Module.__setattr__ counts)
+_module_changes = [0]  # how many times an attribute of a watched module was set
+_watched: weakref.WeakSet = weakref.WeakSet()  # the modules some recorded step ran, and theirs
 
 
-def module_changed() -> None:
+def module_changed(module=None) -> None:
     """Note that a module's attribute was set (a layer's keep_prob, a replaced parameter or
-    buffer): recorded steps may hold the old value, so each jit records again at its next call."""
-    _module_changes[0] += 1
+    buffer): recorded steps may hold the old value, so each jit records again at its next call.
+    A module no recorded step ran (one being built, another trial's model) changes nothing."""
+    if module is None or module in _watched:
+        _module_changes[0] += 1
 
 
 def replayed(fn: Callable) -> Callable:
@@ -656,6 +659,8 @@ class _Recorder:
         entry.held = [(k.ctx, k.held) for k in self.kernels if k.held or id(k.ctx) not in freed]
         entry.result = spec
         entry.modules = [m for m, flag in self.modules.values() if flag is not None]
+        for m, _ in self.modules.values():  # (and their sub-modules: a parent may use a child's
+            _watched.update(getattr(m, "modules", lambda: (m,))())  # attribute without calling it)
         entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
         entry.states = list(map(_STATE, entry.tensors))
@@ -863,6 +868,14 @@ class jit:  # noqa: N801 (a decorator, named like jax.jit and torch.jit)
         self.calls = 0
         if fn is not None:
             functools.update_wrapper(self, fn)
+
+    def clear_cache(self) -> None:
+        """Forget every recorded signature: each records again at its next call, reading the
+        step's Python values anew (fit(jit=True) does this at the start of every epoch, after
+        the callbacks, so a value a callback changed is read)."""
+        with self._lock:
+            self.cache.clear()
+            self._last = None
 
     def __get__(self, obj, objtype=None):
         # @tc.jit on a method: the instance is an argument like any other (part of the key).

@@ -296,7 +296,8 @@ def fit(model, loss_fn: Callable, optimizer, data, epochs: int, schedule=None, d
     history are saved there atomically after every epoch; with `resume=True` a run whose
     checkpoint exists continues from it, and ends with weights bit-identical to a run never
     interrupted (give the same arguments; the model and optimizer may be fresh).
-    `jit=True` records each batch shape's zero_grad, forward and backward once with `tc.jit` and
+    `jit=True` records each batch shape's zero_grad, forward and backward with `tc.jit` at the
+    start of every epoch (after the callbacks, so a Python value a callback changed is read) and
     replays them: the same numbers, faster on small models (the cost is then checked after
     backward, still before the step).
     """
@@ -321,6 +322,17 @@ def _jitted_forward_backward(model, loss_fn, optimizer) -> Callable:
         cost.backward()
         return cost
     return forward_backward
+
+
+def _jitted_cost(step, X, y) -> float:
+    """The cost of one jitted batch; a step tc.jit refuses names fit and its fix."""
+    from .jit import JitError
+    try:
+        return step(_as_tensor(X), _as_tensor(y)).item()
+    except JitError as e:
+        raise JitError(f"fit(jit=True): {e}. The step here is fit's own (zero_grad, "
+                       "loss_fn(model(X), y), backward): take the read or the change out of "
+                       "loss_fn and the model's forward, or pass jit=False") from None
 
 
 def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, callbacks, progress,
@@ -366,11 +378,13 @@ def _train(model, loss_fn, optimizer, data, epochs, schedule, dev, metrics, call
         for epoch in range(start, epochs):
             for c in callbacks:
                 c.on_epoch_begin(epoch)
+            if use_jit:  # (records again: a Python value a callback changed is read anew)
+                step.clear_cache()
             history.lrs.append(optimizer.lr)
             total, m = 0.0, 0
             for X, y in train_batches():
                 if use_jit:
-                    value = step(_as_tensor(X), _as_tensor(y)).item()
+                    value = _jitted_cost(step, X, y)
                 else:
                     optimizer.zero_grad()
                     cost = loss_fn(model(_as_tensor(X)), _as_tensor(y))

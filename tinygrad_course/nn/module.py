@@ -193,7 +193,7 @@ class Module:
             value = self._as_buffer(name, value)
             d["_buffers"][name] = value
         object.__setattr__(self, name, value)  # honours properties defined by subclasses
-        module_changed()  # a step recorded by tc.jit may hold the old value
+        module_changed(self)  # a step recorded by tc.jit may hold the old value
 
     def __getattr__(self, name: str):
         # Only reached when normal lookup failed: the attribute really does not exist.
@@ -204,7 +204,7 @@ class Module:
         object.__delattr__(self, name)
 
     def _forget(self, name: str) -> None:
-        module_changed()
+        module_changed(self)
         d = self.__dict__
         for registry in ("_parameters", "_modules", "_buffers"):
             d[registry].pop(name, None)
