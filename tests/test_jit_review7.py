@@ -5,8 +5,9 @@ CNN and attention models, several fits in a row; hand-written jitted loops again
 the model cast, frozen or rolled back and the optimizer's hyperparameters changed between
 steps; hyperparameter search trials that use jit.
 
-Bugs found: a recording is refused with a JitError that blames the step for an in-place change
-that another thread made to its own tensors (the in-place clock is global), which breaks
+Bugs found, all fixed since: a recording was refused with a JitError that blamed the step for an
+in-place change another thread made to its own tensors (the in-place clock is global; the
+recorder now reads its own thread's last change), which broke
 `random_search(..., executor=ThreadPoolExecutor(...))` over trials that call fit(jit=True); a
 loss_fn that reads a Python value a callback changes between epochs trained silently otherwise
 with fit(jit=True) (fixed: fit records again each epoch); a value read inside fit's own step was
@@ -418,9 +419,6 @@ def test_a_serial_search_whose_trials_fit_with_jit_ranks_as_eager():
 
 # ---- bugs --------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the in-place clock is global: another thread's optimizer "
-                   "step during a recording makes tc.jit refuse the step for an in-place change "
-                   "it did not make")
 def test_a_recording_is_not_refused_for_another_threads_in_place_changes():
     # Another thread trains its own tensor while this thread records its step; the OS may switch
     # threads at any point (a search's ThreadPoolExecutor running trials that fit(jit=True)

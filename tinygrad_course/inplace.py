@@ -8,13 +8,14 @@ changed between being computed and being used.
 """
 from __future__ import annotations
 
+from threading import get_ident
 from typing import Callable
 
 import numpy as np
 
 from .tensor import Tensor
 
-_clock = [0]
+_clock = [0, {}]  # the time (in-place changes so far), and each thread's time of its last change
 
 
 class BackwardError(RuntimeError):
@@ -24,6 +25,7 @@ class BackwardError(RuntimeError):
 def bump_version(*ts: Tensor) -> None:
     """Record that the tensors' memory changed in place (optimizers call it after p.data -= ...)."""
     _clock[0] += 1
+    _clock[1][get_ident()] = _clock[0]  # (tc.jit tells a change the step made from another thread's)
     for t in ts:
         t._vc = t._vc or [0]
         t._vc[0] = _clock[0]
@@ -37,11 +39,10 @@ def share_version(view: Tensor, base) -> None:
 
 def check_saved(node) -> None:
     """Raise if an array `node` saved for backward (an input's or its output's) changed since."""
-    saved = node.saved
     for t in node.inputs:
-        if isinstance(t, Tensor) and t.version > node.epoch and any(s is t.data for s in saved):
+        if isinstance(t, Tensor) and t.version > node.epoch and any(s is t.data for s in node.saved):
             _raise_modified(node, f"a tensor of shape {t.shape}")
-    if node.out_vc is not None and node.out_vc[0] > node.epoch and any(id(s) == node.out_id for s in saved):
+    if node.out_vc is not None and node.out_vc[0] > node.epoch and any(id(s) == node.out_id for s in node.saved):
         _raise_modified(node, "its output")
 
 

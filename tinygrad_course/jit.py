@@ -428,7 +428,9 @@ class _Recorder:
         return s
 
     def _check_clock(self, where: str) -> None:
-        if _clock[0] != self.clock:
+        # (this thread's last in-place change: other threads' changes to their tensors move the
+        # clock too, and are none of this step's business)
+        if _clock[1].get(threading.get_ident(), -1) > self.clock:
             raise JitError(
                 f"tc.jit: the step changed a tensor in place ({where}), outside an op a replay "
                 "can run again; write it out of place inside a jitted step (h = h + 1, not h += 1 "
