@@ -123,7 +123,8 @@ def _run_rule(node, g, create_graph: bool, given: set) -> tuple:
     if len(gin) != len(node.inputs):
         raise BackwardError(f"{type(node).__name__}.backward returned {len(gin)} gradients for {len(node.inputs)} "
                             "inputs; return one per positional input of forward (None where none is needed)")
-    if not node.owns_grads:  # a user's rule may still hold what it returned
+    if not node.owns_grads:  # a user's rule may return numbers, or still hold what it returned
+        gin = tuple(x if x is None or isinstance(x, (np.ndarray, Tensor)) else np.asarray(x) for x in gin)
         given.update(id(x.data if isinstance(x, Tensor) else x) for x in gin if x is not None)
     return gin
 
