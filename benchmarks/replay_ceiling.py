@@ -168,7 +168,7 @@ def buffered_step(w):
         shifted = np.subtract(Z[-1], Z[-1].max(axis=1, keepdims=True), out=T[-1])
         p = np.exp(shifted)
         total = p.sum(axis=1, keepdims=True)
-        loss = float(np.log(total).mean() - shifted.take(picks).mean())
+        loss = float((np.add.reduce(np.log(total), axis=None) - np.add.reduce(shifted.take(picks), axis=None)) / m)
         p /= total
         dz = p
         dz.put(picks, dz.take(picks) - 1)
