@@ -3,22 +3,15 @@ changes noted when an input is used, grad-mode generators and inference_mode(Fal
 backward rule given a copy of g, the per-thread in-place clock, jit.clear_cache in
 fit(jit=True), and module_changed counting only modules a recorded step ran.
 
-Bugs found (xfail, strict):
-- a31db55: a module a recorded step uses without calling it (a layer's parameters read
-  functionally, a parent whose method -- not forward -- runs the step) is never watched, so
-  replacing its parameter or changing its Python attribute replays the old value silently
-  (before, any module attribute set made every jit record again);
-- a31db55: a module with an attribute named `modules` (a sub-module or a list) breaks every
-  recording (finish calls `m.modules()`, which is then the attribute), and a Module subclass
-  that defines __eq__ (so is unhashable) cannot even be constructed (`module in _watched`);
-- 69ae207: a user's rule that returns a Tensor in plain backward makes the next user's rule
-  fail (`g.copy()` on a Tensor), which worked before;
-- 746caae: inference_mode(False) leaves grad mode as it is, said to be PyTorch's behaviour;
-  PyTorch's turns grad mode on (under no_grad too);
-- (older, in the area 69ae207 fixed) under create_graph a user's rule that changes g in place
-  changes a retained .grad (PyTorch keeps its own copy);
-- (older, left by a31db55) fit(jit=True) reads a value a callback changes per batch only at the
-  next epoch: the rest of the epoch trains silently on the old value.
+Bugs found, fixed since unless said: a module a recorded step uses without calling it (a layer's
+parameters read functionally, a parent whose method runs the step) was never watched, so a
+replaced parameter or a changed attribute replayed the old value (module_changed now counts any
+module built before the last recording); a module with an attribute named `modules`, or one
+defining __eq__, broke recording or construction; a user's rule returning a Tensor made the next
+user rule fail (g.copy()); inference_mode(False) now turns grad mode on, as PyTorch's does; under
+create_graph a user's rule changing g in place changed a retained .grad (a retained .grad is now
+its own copy). Still xfail (strict): fit(jit=True) reads a value a callback changes per batch
+only at the next epoch (documented in docs/jit.md).
 """
 import threading
 
@@ -216,8 +209,6 @@ def test_a_rule_changing_g_in_place_leaves_a_retained_grad_and_the_seed_in_plain
     np.testing.assert_array_equal(seed.numpy(), [1.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason="under create_graph a user's rule gets g itself: changing "
-                   "it in place changes a retained .grad (PyTorch's retain_grad keeps a clone: 3)")
 def test_a_rule_changing_g_in_place_leaves_a_retained_grad_under_create_graph():
     x = leaf([1.0, 2.0])
     y = _Twice.apply(x)
@@ -257,9 +248,6 @@ def test_a_user_rule_returning_a_tensor_feeds_a_builtin_op():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
 
-@pytest.mark.xfail(strict=True, reason="69ae207: _run_rule calls g.copy() for a user's rule, and a "
-                   "Tensor (what a user's rule before it returned) has no copy(): AttributeError; "
-                   "worked before ([6, 6])")
 def test_a_user_rule_returning_a_tensor_feeds_another_user_rule():
     x = leaf([1.0, 2.0])
     _TensorRule.apply(_Triple.apply(x)).sum().backward()
@@ -368,9 +356,6 @@ def test_inference_mode_false_at_top_level_leaves_grad_on():
         assert tc.is_grad_enabled() and (leaf([1.0]) * 2).requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason="746caae: inference_mode(False) leaves grad mode as it is; "
-                   "PyTorch's turns grad mode on (InferenceMode(false) sets grad_mode = true): "
-                   "under no_grad or inference_mode(), torch gives requires_grad=True")
 @pytest.mark.parametrize("outer", [tc.no_grad, tc.inference_mode])
 @pytest.mark.parametrize("form", ["context", "decorator", "generator"])
 def test_inference_mode_false_inside_no_grad_turns_grad_on_as_pytorchs(form, outer):
@@ -530,9 +515,6 @@ def test_a_loss_module_attribute_changed_between_calls_records_again():
     assert f(xt, yt).item() == step(xt, yt).item()
 
 
-@pytest.mark.xfail(strict=True, reason="a31db55: a layer the step reads without calling it is not "
-                   "watched, so replacing its parameter replays the old weight (before, any module "
-                   "attribute set made the jit record again)")
 def test_a_parameter_replaced_on_a_layer_used_functionally_records_again():
     tc.manual_seed(0)
     lin = nn.Linear(3, 2)
@@ -547,8 +529,6 @@ def test_a_parameter_replaced_on_a_layer_used_functionally_records_again():
     assert f(x).item() == step(x).item()
 
 
-@pytest.mark.xfail(strict=True, reason="a31db55: the step calls a model's method (not forward), "
-                   "so the model is not watched; its attribute changed replays the old value")
 def test_an_attribute_of_a_model_whose_method_runs_the_step_records_again():
     class Model(nn.Module):
         def __init__(self):
@@ -574,9 +554,6 @@ def test_an_attribute_of_a_model_whose_method_runs_the_step_records_again():
     assert f(x).item() == step(x).item()
 
 
-@pytest.mark.xfail(strict=True, reason="a31db55: _Recorder.finish calls m.modules(), which an "
-                   "attribute named `modules` shadows (values live in the instance __dict__): "
-                   "NotImplementedError / TypeError at every recording; worked before")
 @pytest.mark.parametrize("kind", ["sub_module", "plain_list"])
 def test_a_model_with_an_attribute_named_modules_can_be_jitted(kind):
     class Ensemble(nn.Module):
@@ -602,9 +579,6 @@ def test_a_model_with_an_attribute_named_modules_can_be_jitted(kind):
     assert f(x).item() == f(x).item() == step(x).item()
 
 
-@pytest.mark.xfail(strict=True, reason="a31db55: Module.__setattr__ tests `module in _watched` (a "
-                   "WeakSet), which hashes the module: one defining __eq__ (so unhashable) raises "
-                   "TypeError in __init__; worked before")
 def test_a_module_defining_eq_can_be_built():
     class Keyed(nn.Module):
         def __init__(self, key):

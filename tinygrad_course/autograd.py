@@ -48,14 +48,14 @@ def scope_stack() -> list:
 class _GradMode:
     """A context manager and decorator (bare or called; generators too) that sets grad mode."""
 
-    _enabled = None  # (the mode it sets; None: as it is, PyTorch's inference_mode(False))
+    _enabled = True
 
     def __new__(cls, fn: Callable | None = None):
         self = super().__new__(cls)
         return self(fn) if callable(fn) else self
 
     def __enter__(self) -> None:
-        self._prev, _state.enabled = _state.enabled, (_state.enabled if self._enabled is None else self._enabled)
+        self._prev, _state.enabled = _state.enabled, self._enabled
 
     def __exit__(self, *exc) -> None:
         _state.enabled = self._prev
@@ -101,10 +101,10 @@ class enable_grad(_GradMode):
 
 class inference_mode(no_grad):
     """PyTorch's name for `no_grad` (here it is the same thing: no graph is recorded);
-    `inference_mode(False)` leaves grad mode as it is, as PyTorch's does."""
+    `inference_mode(False)` turns grad mode on, as PyTorch's does."""
 
     def __new__(cls, mode: bool | Callable = True):
-        return _GradMode.__new__(_GradMode if mode is False else cls, None if mode is False else mode)
+        return _GradMode.__new__(cls, mode) if mode or callable(mode) else enable_grad()
 
 
 class Function:

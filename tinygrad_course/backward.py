@@ -118,7 +118,7 @@ def _run_rule(node, g, create_graph: bool, given: set) -> tuple:
         finally:
             node.saved = plain
     else:  # (a user's rule gets a copy of g: it may change it in place, and g goes elsewhere too)
-        gin = node.backward(node, g if node.owns_grads else g.copy())
+        gin = node.backward(node, g.copy() if not node.owns_grads and type(g) is np.ndarray else g)
     gin = gin if type(gin) is tuple else (gin,)
     if len(gin) != len(node.inputs):
         raise BackwardError(f"{type(node).__name__}.backward returned {len(gin)} gradients for {len(node.inputs)} "
@@ -158,8 +158,8 @@ def _accumulate(t: Tensor, g, create_graph: bool, given: set) -> None:
     may still hold it) or the graph of the sum is wanted (create_graph)."""
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor._wrap(g)
-        if t.grad is None and (id(g.data) in given or g.data.base is not None):
-            g = g + 0.0  # a .grad of its own, never an array the caller or another leaf holds
+        if t.grad is None and (t._ctx is not None or id(g.data) in given or g.data.base is not None):
+            g = g + 0.0  # a .grad of its own, never what the caller, another leaf or a rule holds
         t.grad = g if t.grad is None else t.grad + g
         given.add(id(t.grad.data))
     elif t.grad is None:

@@ -55,15 +55,24 @@ class JitError(RuntimeError):
     """The step cannot be recorded for replay (or, with check=True, it no longer matches its record)."""
 
 
-_module_changes = [0]  # how many times an attribute of a watched module was set
-_watched: weakref.WeakSet = weakref.WeakSet()  # the modules some recorded step ran, and theirs
+_module_changes = [0]  # how many times an attribute of a module a record may use was set
+_modules_made = [0, 0]  # modules built so far, and how many had been when a step last recorded
+
+
+def module_made() -> int:
+    """A number for a new module (Module.__init__): modules built after the last recording
+    cannot be in any record, so setting their attributes (building them) changes nothing."""
+    _modules_made[0] += 1
+    return _modules_made[0]
 
 
 def module_changed(module=None) -> None:
     """Note that a module's attribute was set (a layer's keep_prob, a replaced parameter or
     buffer): recorded steps may hold the old value, so each jit records again at its next call.
-    A module no recorded step ran (one being built, another trial's model) changes nothing."""
-    if module is None or module in _watched:
+    (Any module built before a recording counts, called by the step or not: a step may read a
+    layer's weight without calling it. A new module reaches a record only as an attribute of an
+    older one, which counts.)"""
+    if module is None or module.__dict__.get("_made", 0) <= _modules_made[1]:
         _module_changes[0] += 1
 
 
@@ -661,8 +670,7 @@ class _Recorder:
         entry.held = [(k.ctx, k.held) for k in self.kernels if k.held or id(k.ctx) not in freed]
         entry.result = spec
         entry.modules = [m for m, flag in self.modules.values() if flag is not None]
-        for m, _ in self.modules.values():  # (and their sub-modules: a parent may use a child's
-            _watched.update(getattr(m, "modules", lambda: (m,))())  # attribute without calling it)
+        _modules_made[1] = _modules_made[0]
         entry.flags = [flag for _, flag in self.modules.values() if flag is not None]
         entry.tensors = list({id(t): t for k in self.kernels for _, t in k.from_tensors}.values())
         entry.states = list(map(_STATE, entry.tensors))

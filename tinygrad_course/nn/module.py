@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from ..autograd import Function, bump_version, is_grad_enabled, scope_stack
-from ..jit import module_changed, replayed
+from ..jit import module_changed, module_made, replayed
 from ..ops.torch_compat import check_device, is_device
 from ..tensor import Tensor
 
@@ -158,6 +158,7 @@ class Module:
 
     def __init__(self) -> None:
         d = self.__dict__
+        d["_made"] = module_made()  # (see jit.module_changed)
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
         d["_non_persistent"] = set()
