@@ -2,9 +2,9 @@
 changes made twice, dtypes under create_graph, tc.grad of an intermediate, grad mode's
 arguments and generators, custom Functions that misbehave), and cases checked to be right
 already, pinned. Fixed since: the changes made twice, the dtypes, inference_mode(False), a
-generator closed early, custom rules that change g in place or return numbers. Still xfail
-(strict): tc.grad runs the nodes below the inputs it was asked for (an error where PyTorch
-returns the gradient), and nodes reached only through a None gradient are not let go of."""
+generator closed early, custom rules that change g in place or return numbers, and tc.grad of
+intermediates running the nodes below them (a node no newer than the oldest wanted input never
+runs). Still xfail (strict): nodes reached only through a None gradient are not let go of."""
 import copy
 import gc
 import weakref
@@ -183,8 +183,6 @@ def test_a_float64_upstream_gradient_gives_float32_gradients_under_create_graph(
 
 # ---- tc.grad of an intermediate -----------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="tc.grad runs every node below the wanted inputs too, so a saved "
-                   "leaf changed below them raises (PyTorch runs only the nodes on paths to the inputs)")
 def test_grad_of_an_intermediate_ignores_a_change_below_it():
     x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     h = x * w
@@ -195,8 +193,6 @@ def test_grad_of_an_intermediate_ignores_a_change_below_it():
     np.testing.assert_allclose(g.numpy(), np.exp([3.0, 8.0]))
 
 
-@pytest.mark.xfail(strict=True, reason="tc.grad runs every node below the wanted inputs too, so a graph "
-                   "freed below them gives the 'backward twice' error")
 def test_grad_of_an_intermediate_works_when_the_graph_below_it_was_freed():
     x = leaf([1.0, 2.0])
     h = x * x

@@ -54,12 +54,15 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     ready: list = []  # a heap of (-seq, node): the newest node holding a gradient comes first
     given: set[int] = set()  # arrays handed out in this pass: never a second leaf's .grad
     wanted = None if inputs is None else {t._ctx or id(t) for t in inputs}
+    # (tc.grad of intermediates only: a node as old as the oldest of them, or older, never runs:
+    # nothing wanted is below it)
+    oldest = min((-1 if t._ctx is None else t._ctx.seq for t in inputs), default=-1) if inputs else -1
     if _state.recorder is not None:  # tc.jit records which backward the step runs
         _state.recorder.backward(roots, root_grads, retain_graph, create_graph, inputs)
 
     def send(node, inp, g) -> None:  # g adds to the gradient of inp's node, or to a leaf's
         if node is not None:
-            if node not in grads:  # its first gradient: the node joins the heap
+            if node not in grads and node.seq > oldest:  # its first gradient: it joins the heap
                 heapq.heappush(ready, (-node.seq, node))
             grads[node] = g if node not in grads else grads[node] + g
         elif wanted is None:
@@ -110,15 +113,13 @@ def _run_rule(node, g, create_graph: bool, given: set) -> tuple:
             "first call if you need to backpropagate twice")
     if node.epoch != _clock[0]:
         check_saved(node)
-    if create_graph:
-        plain = node.saved
-        node.saved = tuple(_as_graph_tensor(node, s) for s in plain)
-        try:
-            gin = node.backward(node, g if isinstance(g, Tensor) else Tensor._wrap(g))
-        finally:
-            node.saved = plain
-    else:  # (a user's rule gets a copy of g: it may change it in place, and g goes elsewhere too)
+    plain = node.saved
+    if create_graph:  # the rule runs on graph Tensors, so its result can be differentiated again
+        node.saved, g = tuple(_as_graph_tensor(node, s) for s in plain), g if isinstance(g, Tensor) else Tensor._wrap(g)
+    try:  # (a user's rule gets a copy of g: it may change it in place, and g goes elsewhere too)
         gin = node.backward(node, g.copy() if not node.owns_grads and type(g) is np.ndarray else g)
+    finally:
+        node.saved = plain
     gin = gin if type(gin) is tuple else (gin,)
     if len(gin) != len(node.inputs):
         raise BackwardError(f"{type(node).__name__}.backward returned {len(gin)} gradients for {len(node.inputs)} "
@@ -247,8 +248,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
     gs = [_initial_grad(o, g, "grad", create_graph) for o, g in zip(outputs, grad_outputs)]
-    retain = create_graph if retain_graph is None else retain_graph
-    return backward_pass(outputs, gs, retain, create_graph, inputs, allow_unused)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    return backward_pass(outputs, gs, retain_graph, create_graph, inputs, allow_unused)
 
 
 Tensor.backward = backward
