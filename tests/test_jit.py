@@ -685,3 +685,37 @@ def test_random_graphs_replay_their_gradients_bit_for_bit(program, seed):
         return np.random.default_rng(seed + k).standard_normal(shape)
     for a, b in zip(run(False), run(True)):
         assert (a is None and b is None) or np.array_equal(a, b)
+
+
+class _DoublesGInPlace(tc.Function):
+    """y = 2 x, with a backward that changes g in place (a user's rule may)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        g *= 2
+        return g
+
+
+def test_a_users_rule_that_changes_g_in_place_replays_as_eager():
+    # Eager hands a user's rule a copy of g (Add sends the same g to both its inputs); a replay
+    # must too, or the other input's gradient doubles as well.
+    def run(use_jit):
+        w = tc.Tensor(np.ones(3, np.float32), requires_grad=True)
+
+        def step(x):
+            y = x * w
+            (_DoublesGInPlace.apply(y) + y).sum().backward()
+        f = tc.jit(step) if use_jit else step
+        grads = []
+        for i in range(3):
+            w.grad = None  # (outside the step: a replay does not run its Python)
+            f(tc.Tensor(np.full(3, i + 1.0, np.float32)))
+            grads.append(w.grad.data.copy())
+        return grads
+    eager, jitted = run(False), run(True)
+    np.testing.assert_array_equal(eager, [[3.0] * 3, [6.0] * 3, [9.0] * 3])
+    np.testing.assert_array_equal(jitted, eager)

@@ -211,7 +211,7 @@ class _Backward:
                 if g is None:
                     continue
                 grads[k] = None
-                gin = backward(ctx, g)
+                gin = backward(ctx, g if owns or type(g) is not np.ndarray else g.copy())  # (as eager)
                 gin = gin if type(gin) is tuple else (gin,)
                 if not owns:
                     given.update(id(x) for x in gin if x is not None)
