@@ -598,9 +598,10 @@ class _Bucket:
         # of another dtype or shape: the per-parameter path (which checks it). (dtypes by
         # identity first: NumPy's builtin dtypes are singletons)
         dtype = self.grad.dtype
-        if list(map(_SHAPE, grads)) != self.shapes or not (
-                all(map(is_, map(_DTYPE, grads), repeat(dtype)))
-                or all(g.dtype == dtype for g in grads)):
+        if not all(map(is_, grads, self.grad_views)) and (  # (its own views: their shapes, its dtype)
+                list(map(_SHAPE, grads)) != self.shapes or not (
+                    all(map(is_, map(_DTYPE, grads), repeat(dtype)))
+                    or all(g.dtype == dtype for g in grads))):
             return None
         mine = list(map(states.__getitem__, self.indices))
         try:
@@ -628,7 +629,7 @@ class _Plan:
         if (params is not self.params or start != self.start or len(params) != len(self.kept)
                 or not all(map(is_, params, self.kept))):
             return None
-        if any(params[i - start].grad is not None for i in self.skipped):
+        if self.skipped and any(params[i - start].grad is not None for i in self.skipped):
             return None
         grads = []
         for b in self.buckets:
