@@ -1,5 +1,6 @@
 """What the tc.jit test files share: running a step eagerly and jitted from the same seed and
-comparing what comes out, bit for bit, and the small models several of them train."""
+comparing what comes out, bit for bit, and the small models several of them train; and a
+misbehaving custom op the engine's tests use too."""
 import numpy as np
 
 import tinygrad_course as tc
@@ -52,3 +53,17 @@ class Embed(nn.Module):
 
     def forward(self, ids):
         return self.out(self.emb(ids).mean(axis=1))
+
+
+class DoublesGInPlace(tc.Function):
+    """y = 2 x, with a backward that (wrongly, but as a user's rule may) doubles g in place and
+    returns it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        g *= 2
+        return g

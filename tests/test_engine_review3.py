@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 import tinygrad_course as tc
 from tinygrad_course.inplace import BackwardError
 
+from jit_helpers import DoublesGInPlace
+
 
 def leaf(values, dtype=np.float64) -> tc.Tensor:
     return tc.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
@@ -285,25 +287,12 @@ def test_an_exception_inside_a_no_grad_decorated_function_restores_grad_mode():
 
 # ---- custom Functions that misbehave ------------------------------------------------------------
 
-class _DoubleMutatingG(tc.Function):
-    """2x, whose backward (wrongly) doubles g in place and returns it."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x * 2
-
-    @staticmethod
-    def backward(ctx, g):
-        g *= 2
-        return g
-
-
 def test_a_custom_backward_that_mutates_g_raises_or_leaves_other_gradients_right():
     x = leaf([1.0, 2.0])
     y = x * 1.0
     seed = np.ones(2)
     try:
-        (_DoubleMutatingG.apply(y) + y).backward(seed)
+        (DoublesGInPlace.apply(y) + y).backward(seed)
     except (BackwardError, ValueError, TypeError):
         return  # a clear error is fine (e.g. g handed over read-only)
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])  # today [4, 4]

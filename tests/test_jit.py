@@ -9,6 +9,8 @@ from tinygrad_course import nn, optim
 from tinygrad_course.jit import JitError
 from tinygrad_course.nn import functional as F
 
+from jit_helpers import DoublesGInPlace
+
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((32, 6)).astype(np.float32)
 Y = RNG.integers(0, 3, 32)
@@ -687,19 +689,6 @@ def test_random_graphs_replay_their_gradients_bit_for_bit(program, seed):
         assert (a is None and b is None) or np.array_equal(a, b)
 
 
-class _DoublesGInPlace(tc.Function):
-    """y = 2 x, with a backward that changes g in place (a user's rule may)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x * 2
-
-    @staticmethod
-    def backward(ctx, g):
-        g *= 2
-        return g
-
-
 def test_a_users_rule_that_changes_g_in_place_replays_as_eager():
     # Eager hands a user's rule a copy of g (Add sends the same g to both its inputs); a replay
     # must too, or the other input's gradient doubles as well.
@@ -708,7 +697,7 @@ def test_a_users_rule_that_changes_g_in_place_replays_as_eager():
 
         def step(x):
             y = x * w
-            (_DoublesGInPlace.apply(y) + y).sum().backward()
+            (DoublesGInPlace.apply(y) + y).sum().backward()
         f = tc.jit(step) if use_jit else step
         grads = []
         for i in range(3):

@@ -25,6 +25,8 @@ from tinygrad_course.inplace import BackwardError
 from tinygrad_course.jit import JitError
 from tinygrad_course.nn import functional as F
 
+from jit_helpers import DoublesGInPlace
+
 RNG = np.random.default_rng(6)
 X = RNG.standard_normal((16, 3)).astype(np.float32)
 Y = RNG.integers(0, 2, 16)
@@ -183,35 +185,22 @@ def test_a_float64_seed_under_create_graph_keeps_its_graph_to_the_seed():
     np.testing.assert_allclose(gv.numpy(), [3.0, 12.0])
 
 
-class _Twice(tc.Function):
-    """2x; backward doubles g in place and returns it (a misbehaving but correct-valued rule)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x * 2
-
-    @staticmethod
-    def backward(ctx, g):
-        g *= 2
-        return g
-
-
 def test_a_rule_changing_g_in_place_leaves_a_retained_grad_and_the_seed_in_plain_backward():
     x = leaf([1.0, 2.0])
-    y = _Twice.apply(x)
+    y = DoublesGInPlace.apply(x)
     y.retain_grad()
     (y * 3).sum().backward()
     np.testing.assert_array_equal(y.grad.numpy(), [3.0, 3.0])
     np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
     seed = tc.tensor(np.ones(2))
     x2 = leaf([1.0, 2.0])
-    _Twice.apply(x2).backward(seed)
+    DoublesGInPlace.apply(x2).backward(seed)
     np.testing.assert_array_equal(seed.numpy(), [1.0, 1.0])
 
 
 def test_a_rule_changing_g_in_place_leaves_a_retained_grad_under_create_graph():
     x = leaf([1.0, 2.0])
-    y = _Twice.apply(x)
+    y = DoublesGInPlace.apply(x)
     y.retain_grad()
     (y * 3).sum().backward(create_graph=True)
     np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])

@@ -184,19 +184,11 @@ class _Backward:
         accumulated into a leaf's .grad, as eager does. A replay kernel's gradient of a leaf
         that an optimizer gave a home (`homes`, see GradHome) is written there."""
         roots, release, n = self.roots, self.release, 1 + max(k for k, *_ in self.plan)
-        for k, _, _, routes in self.plan:
-            grads = self.lowered[k].grads if k in self.lowered else None
-            for i, *_, parent, leaf in routes if grads is not None else ():
-                home = homes.get(id(leaf)) if parent is None else None
-                if home is not None and home[0] is leaf:
-                    grads[i] = home[1]
-                elif type(grads[i]) is GradHome:  # (homed when compiled before)
-                    grads[i] = None
         # (fresh: a replay kernel that returns an array of its own per input, which a leaf
         # without a .grad takes as it is; a view only if it is the leaf's home)
         plan = [(k, ctx, self.lowered[k].backward if k in self.lowered else type(ctx).backward,
                  owns or k in self.lowered, k in self.lowered and self.lowered[k].fresh,
-                 [(*route, self._home(k, route)) for route in routes])
+                 self._housed(k, routes, homes))
                 for k, ctx, owns, routes in self.plan]
 
         def run(slots: list, args: tuple) -> None:
@@ -241,11 +233,20 @@ class _Backward:
                     ctx.saved = None
         return run
 
-    def _home(self, k: int, route: tuple) -> GradHome | None:
-        # (the home, not its view: a view held here would never be free)
-        low = self.lowered.get(k)
-        grad = low.grads[route[0]] if low is not None and low.grads is not None else None
-        return grad if type(grad) is GradHome else None
+    def _housed(self, k: int, routes: list, homes: dict) -> list:
+        """Node k's routes, each with the GradHome its leaf's gradient goes to (or None), bound
+        into the replay kernel's gradient buffers (one bound by an earlier compile and gone now
+        is taken out). The route keeps the home, not its view: a view held here is never free."""
+        grads = self.lowered[k].grads if k in self.lowered else None
+        housed = []
+        for route in routes:
+            i, *_, parent, leaf = route
+            home = homes.get(id(leaf)) if grads is not None and parent is None else None
+            home = home[1] if home is not None and home[0] is leaf else None
+            if grads is not None and (home is not None or type(grads[i]) is GradHome):
+                grads[i] = home
+            housed.append((*route, home))
+        return housed
 
 
 class _Call:

@@ -362,10 +362,9 @@ class Optimizer:
                 d = np.empty_like(b.grad)
                 b.decayed = d, b._views(d)
             flat, views = b.decayed
-        else:
+        else:  # (the gather or the decay below writes every view: none may be held outside)
             if False in homed:
                 b.let_go_if_held(homed)
-                homed = list(map(is_, grads, b.grad_views))
             flat, views = b.grad, b.grad_views
         if decay:
             for w, g, gv, decays in zip(b.ws, grads, views, b.decays):
