@@ -28,6 +28,8 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
+import itertools
+import math
 import operator
 import threading
 import weakref
@@ -39,7 +41,7 @@ import numpy as np
 from .autograd import _state
 from .backward import _accumulate, _own, graph_nodes, unbroadcast
 from .inplace import _clock
-from .lowering import PASSED_ON, GradHome, lower
+from .lowering import PASSED_ON, GradHome, Target, lower
 from .tensor import Tensor
 
 __all__ = ["jit", "replayed", "JitError"]
@@ -49,6 +51,8 @@ _STATE = operator.attrgetter("requires_grad", "data.shape", "data.dtype")
 _TRAINING = operator.attrgetter("training")
 _REQUIRES = operator.attrgetter("requires_grad")
 _DATA = operator.attrgetter("data")
+_GRAD = operator.attrgetter("grad")
+_NONES = itertools.repeat(None)
 
 
 class JitError(RuntimeError):
@@ -231,6 +235,94 @@ class _Backward:
                         _accumulate(t, gi, False, given)
                 if release:
                     ctx.saved = None
+        fixed = self._schedule(homes)
+        if fixed is None:
+            return run
+
+        def run_fixed(slots: list, args: tuple) -> None:
+            if not fixed(args):  # (a .grad to add to, or a kept one in an optimizer's home)
+                run(slots, args)
+        return run_fixed
+
+    def _schedule(self, homes: dict) -> Callable | None:
+        """The plan as a fixed schedule, or None where it cannot be one: each node's bound
+        backward (Lowered.bind) reads its gradient from a buffer the nodes after it wrote (the
+        first sender writes it, the others write a scratch that is added to it, in the order
+        eager sums them) and writes its inputs' gradients into theirs or into the leaves'
+        homes, so a replay routes nothing. A buffer is used again once the node that reads it
+        has run (a chain needs two), as eager's gradients live only until then. The schedule
+        runs when every leaf's .grad is None and each home of an optimizer is free (see
+        GradHome); the leaves' own homes are renewed when a .grad kept from the last replay
+        still holds them."""
+        if len(self.roots) != 1 or type(self.roots[0][1]) is not np.ndarray:
+            return None
+        root, seed = self.roots[0]
+        into = {root: seed}  # node -> the buffer its gradient arrives in
+        steps, leaves, lent, own, ctxs = [], [], [], [], []
+        unused: dict[tuple, list] = {}  # (shape, dtype) -> buffers no node reads any more
+
+        def buffer(shape: tuple, dtype) -> np.ndarray:
+            spare = unused.get((shape, dtype))
+            return spare.pop() if spare else np.empty(shape, dtype)
+
+        for k, ctx, _, routes in self.plan:
+            lowered = self.lowered.get(k)
+            if lowered is None or lowered.bind is None or k not in into:
+                return None
+            outs, sums = [None] * len(ctx.needs_input_grad), []
+            for i, shape, dtype, parent, leaf in routes:
+                if parent is not None:
+                    target = Target(buffer(shape, dtype))
+                    if parent in into:  # a later sender: its scratch is added on
+                        if (parent == root or into[parent].shape != shape
+                                or into[parent].dtype != dtype):
+                            return None
+                        sums.append((into[parent], target.array))
+                    else:
+                        into[parent] = target.array
+                else:
+                    first = next((home for other, home in leaves if other is leaf), None)
+                    if first is not None:  # a leaf reached again: added to its first gradient
+                        target = Target(buffer(shape, dtype))
+                        sums.append((first, target.array))
+                        outs[i] = target
+                        continue
+                    home = homes.get(id(leaf)) if type(leaf) is not int else None
+                    if home is not None and home[0] is leaf:
+                        target = home[1]
+                        lent.append(target)
+                    else:
+                        target = _own_home(GradHome(), shape, dtype)
+                        own.append(target)
+                    leaves.append((leaf, target))
+                outs[i] = target
+            step = lowered.bind(into[k], outs)
+            if step is None:
+                return None
+            steps.append(step)
+            steps.extend(functools.partial(np.add, total, part, total) if type(total) is np.ndarray
+                         else _adding(total, part) for total, part in sums)
+            ctxs.append(ctx)
+            for done in (into.pop(k), *(part for _, part in sums)):
+                if done is not seed:
+                    unused.setdefault((done.shape, done.dtype), []).append(done)
+        release = self.release
+
+        def run(args: tuple) -> bool:
+            ts = [leaf if type(leaf) is not int else args[leaf] for leaf, _ in leaves]
+            if any(map(operator.is_not, map(_GRAD, ts), _NONES)) or not all(map(GradHome.free, lent)):
+                return False
+            for home in own:
+                if not home.free():
+                    _own_home(home, home.array.shape, home.array.dtype)
+            for step in steps:
+                step()
+            for t, (_, home) in zip(ts, leaves):
+                t.grad = Tensor._wrap(home.array)
+            if release:
+                for ctx in ctxs:
+                    ctx.saved = None
+            return True
         return run
 
     def _housed(self, k: int, routes: list, homes: dict) -> list:
@@ -247,6 +339,21 @@ class _Backward:
                 grads[i] = home
             housed.append((*route, home))
         return housed
+
+
+def _adding(home: GradHome, part: np.ndarray) -> Callable:
+    """A step that adds `part` to a leaf's gradient in its home (read when it runs: it moves)."""
+    def add() -> None:
+        np.add(home.array, part, home.array)
+    return add
+
+
+def _own_home(home: GradHome, shape: tuple, dtype) -> GradHome:
+    """`home` pointed at a new array of its own (a view of a buffer of one, as GradHome counts
+    its holders), counted now, before it is handed out."""
+    GradHome.move([home], [np.empty(math.prod(shape), dtype).reshape(shape)])
+    home.free()
+    return home
 
 
 class _Call:

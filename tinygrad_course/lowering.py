@@ -36,16 +36,43 @@ class Lowered:
     kernels that read it; None where forward returns a new array (a loss, which may leave the
     step). `fresh`: backward returns an array of its own for each input (never `g` itself, never
     one array twice), so a leaf takes it as its `.grad` without the engine's checks; leave it
-    False unless that holds (a leaf given an array that is also elsewhere would share it)."""
+    False unless that holds (a leaf given an array that is also elsewhere would share it).
+    `bind(g, outs)`: backward bound to its buffers, for tc.jit's fixed schedule (see Target): a
+    function of no arguments that reads the gradient from array `g` and writes input i's into
+    `outs[i].array` (None: not needed), the same NumPy calls as `backward`; or None where it
+    cannot (another dtype, a broadcast), and tc.jit routes gradients as eager does."""
 
-    __slots__ = ("forward", "backward", "grads", "out", "fresh")
+    __slots__ = ("forward", "backward", "grads", "out", "fresh", "bind")
 
     def __init__(self, forward: Callable, backward: Callable, grads: list | None = None,
-                 out: np.ndarray | None = None, fresh: bool = False):
+                 out: np.ndarray | None = None, fresh: bool = False, bind: Callable | None = None):
         # grads[i]: the buffer of input i's gradient (see grad_buffer), which tc.jit marks
         # PASSED_ON when the gradient goes to the node before, not to a leaf's .grad
         self.forward, self.backward, self.grads, self.out, self.fresh = (forward, backward, grads,
                                                                          out, fresh)
+        self.bind = bind
+
+
+class Target:
+    """Where a bound backward writes one input's gradient: `.array`, read at each call (a
+    GradHome is a Target too, whose array may move). This one holds a gradient that only the
+    next kernels read: never handed out, so always free to write."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+
+def same_dtype(dtype, *args) -> bool:
+    """Whether every array among `args` has `dtype` (a bind's check: its buffers have it)."""
+    return all(a.dtype == dtype for a in args if isinstance(a, np.ndarray))
+
+
+def unbroadcast_free(args: list, out: np.ndarray) -> list[bool]:
+    """For each argument, whether its gradient needs no sum over broadcast axes (an array of
+    the output's shape): a bind writes only those (a rule's closures keep no argument)."""
+    return [isinstance(a, np.ndarray) and a.shape == out.shape for a in args]
 
 
 def lowering(op: type) -> Callable:

@@ -393,7 +393,22 @@ def _softmax_cross_entropy_kernels(ctx, args: list, out: np.ndarray) -> Lowered 
         dz.reshape(-1)[flat] -= 1
         dz *= _upstream(g, reduction, m, (m, 1))
         return dz, None, None, None
-    return Lowered(forward, backward, grads, fresh=True)  # (no out: the loss is a new array)
+
+    def bind(g, outs):
+        if g.dtype != dtype:
+            return None
+        target = outs[0]
+
+        def run():
+            dz = target.array
+            if own[0]:
+                np.copyto(dz, SoftmaxCrossEntropy.backward(ctx, g)[0])
+                return
+            np.copyto(dz, p)
+            dz.reshape(-1)[flat] -= 1
+            dz *= _upstream(g, reduction, m, (m, 1))
+        return run
+    return Lowered(forward, backward, grads, fresh=True, bind=bind)  # (no out: the loss is new)
 
 
 def _labels(target, m: int, op: str) -> np.ndarray:

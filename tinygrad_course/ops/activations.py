@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..lowering import Lowered, grad_buffer, lowering
+from ..lowering import Lowered, grad_buffer, lowering, same_dtype
 from ..tensor import Tensor
 from .common import expand_reduced, normalize_axis, torch_axis
 from .math import _erf_parts, erf
@@ -39,7 +39,15 @@ def _relu_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
         if g.dtype is not dtype:
             return ReLU.backward(ctx, g)
         return np.multiply(g, mask, grad_buffer(grads, 0, z.shape, dtype))
-    return Lowered(forward, backward, grads, out=z, fresh=True)
+
+    fits = same_dtype(dtype, *args)
+
+    def bind(g, outs):
+        if g.dtype != dtype or not fits:
+            return None
+        dx = outs[0]
+        return lambda: np.multiply(g, mask, dx.array)
+    return Lowered(forward, backward, grads, out=z, fresh=True, bind=bind)
 
 
 class LeakyReLU(Function):
@@ -109,7 +117,20 @@ def _tanh_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
         dx = np.multiply(t, t, grad_buffer(grads, 0, t.shape, dtype))
         np.subtract(1, dx, dx)
         return np.multiply(g, dx, dx)
-    return Lowered(forward, backward, grads, out=t, fresh=True)
+
+    fits = same_dtype(dtype, *args)
+
+    def bind(g, outs):
+        if g.dtype != dtype or not fits:
+            return None
+        target = outs[0]
+
+        def run():
+            dx = np.multiply(t, t, target.array)
+            np.subtract(1, dx, dx)
+            np.multiply(g, dx, dx)
+        return run
+    return Lowered(forward, backward, grads, out=t, fresh=True, bind=bind)
 
 
 def _logsumexp(x: np.ndarray, axes: tuple) -> np.ndarray:

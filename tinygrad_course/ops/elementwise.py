@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..inplace import change
-from ..lowering import Lowered, grad_buffer, lowering
+from ..lowering import Lowered, grad_buffer, lowering, same_dtype, unbroadcast_free
 from ..tensor import Tensor
 from .common import as_scalar
 
@@ -51,13 +51,30 @@ class Mul(Function):
         return (g * y if nx else None), (g * x if ny else None)
 
 
+def _none(x) -> bool:
+    return x is None
+
+
 @lowering(Add)
 def _add_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
     """Add's replay kernel: the sum into a buffer (the gradient is g itself)."""
     if out.ndim == 0:  # 0-d math gives NumPy scalars, which cannot be written into
         return None
     z = np.empty_like(out)
-    return Lowered(lambda ctx, x, y: np.add(x, y, z), Add.backward, out=z)
+    fits, whole = same_dtype(out.dtype, *args), unbroadcast_free(args, out)
+
+    def bind(g, outs):  # (a copy of g for each input, as eager gives a leaf its own)
+        if not fits or g.dtype != out.dtype or not all(map(bool.__or__, whole, map(_none, outs))):
+            return None
+        dx, dy = outs
+
+        def run():
+            if dx is not None:
+                np.copyto(dx.array, g)
+            if dy is not None:
+                np.copyto(dy.array, g)
+        return run
+    return Lowered(lambda ctx, x, y: np.add(x, y, z), Add.backward, out=z, bind=bind)
 
 
 @lowering(Mul)
@@ -78,7 +95,22 @@ def _mul_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
         x, y = ctx.saved
         return (np.multiply(g, y, grad_buffer(grads, 0, z.shape, dtype)) if nx else None,
                 np.multiply(g, x, grad_buffer(grads, 1, z.shape, dtype)) if ny else None)
-    return Lowered(forward, backward, grads, out=z, fresh=True)
+
+    fits, whole = same_dtype(dtype, *args), unbroadcast_free(args, out)
+
+    def bind(g, outs):
+        if not fits or g.dtype != dtype or not all(map(bool.__or__, whole, map(_none, outs))):
+            return None
+        dx, dy = outs
+
+        def run():
+            x, y = ctx.saved
+            if dx is not None:
+                np.multiply(g, y, dx.array)
+            if dy is not None:
+                np.multiply(g, x, dy.array)
+        return run
+    return Lowered(forward, backward, grads, out=z, fresh=True, bind=bind)
 
 
 class Div(Function):

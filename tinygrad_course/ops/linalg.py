@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ..lowering import Lowered, grad_buffer, lowering
+from ..lowering import Lowered, grad_buffer, lowering, same_dtype
 from .common import shape_constant
 
 
@@ -130,7 +130,24 @@ def _linear_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
                 np.matmul(g.T, x, grad_buffer(grads, 1, w.shape, dtype)) if nw else None,
                 np.matmul(ones, g, grad_buffer(grads, 2, w.shape[:1], dtype))
                 if nb else None)
-    return Lowered(forward, backward, grads, out=z, fresh=True)
+
+    fits = same_dtype(dtype, *args) and (args[2] is None or args[2].shape == out.shape[1:])
+
+    def bind(g, outs):
+        if not fits or g.dtype != dtype:
+            return None
+        dx, dw, db = outs
+
+        def run():
+            x, w = ctx.saved
+            if dx is not None:
+                np.matmul(g, w, dx.array)
+            if dw is not None:
+                np.matmul(g.T, x, dw.array)
+            if db is not None:
+                np.matmul(ones, g, db.array)
+        return run
+    return Lowered(forward, backward, grads, out=z, fresh=True, bind=bind)
 
 
 def matmul(a, b) -> Tensor:
