@@ -109,16 +109,15 @@ def test_cross_entropy_kernels_equal_the_op_and_run_it_for_an_ignored_label(redu
 @settings(max_examples=30)
 @given(m=st.sampled_from([1, 5, 64, 300]), c=st.integers(2, 20),
        dtype=st.sampled_from([np.float16, np.float32, np.float64]), seed=st.integers(0, 99))
-def test_row_max_sum_and_division_by_columns_give_numpy_reductions_bits(m, c, dtype, seed):
+def test_row_max_and_sum_by_columns_give_numpy_reductions_bits(m, c, dtype, seed):
     # Rows of few classes go column by column (faster there); the bits must be NumPy's own.
-    from tinygrad_course.nn.loss_functions import _divide_rows, _row_max, _row_sum
+    from tinygrad_course.nn.loss_functions import _row_max, _row_sum
     rng = np.random.default_rng(seed)
     z = (rng.standard_normal((m, c)) * 10).astype(dtype)
     p = np.exp(z - z.max(axis=1, keepdims=True))
     assert _bits(_row_max(z, np.empty((m, 1), dtype)), z.max(axis=1, keepdims=True))
     total = p.sum(axis=1, keepdims=True)
     assert _bits(_row_sum(p, np.empty((m, 1), dtype)), total)
-    assert _bits(_divide_rows(p.copy(), total), p / total)
 
 
 @pytest.mark.parametrize("m, c", [(300, 3), (400, 10), (64, 10), (8, 2)])

@@ -6,7 +6,7 @@ import pytest
 import tinygrad_course as tc
 from tinygrad_course.nn import functional as F
 from tinygrad_course.nn.embedding import embedding
-from tinygrad_course.nn.loss_functions import _divide_rows, _row_max, _row_sum
+from tinygrad_course.nn.loss_functions import _row_max, _row_sum
 
 
 def _same_bits(a, b) -> bool:
@@ -75,7 +75,7 @@ def test_row_max_gives_numpys_bits_on_strided_int_nan_and_signed_zero_rows(c, dt
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("c", [2, 3, 4, 5, 7, 8, 16])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_row_sum_and_division_give_numpys_bits_on_softmax_numerators(c, dtype):
+def test_row_sum_gives_numpys_bits_on_softmax_numerators(c, dtype):
     # p >= 0 as exp gives it: +0.0, subnormals, inf and NaN included, rows in any layout
     m = 32 * c
     p = np.abs(np.random.default_rng(c).standard_normal((m, c)) * 1e3).astype(dtype)
@@ -84,7 +84,6 @@ def test_row_sum_and_division_give_numpys_bits_on_softmax_numerators(c, dtype):
     for x in (p, np.ascontiguousarray(p.T).T, np.repeat(p, 2, axis=1)[:, ::2]):
         total = x.sum(axis=1, keepdims=True)
         assert _same_bits(_row_sum(x, np.empty((m, 1), dtype)), total)
-        assert _same_bits(_divide_rows(x.copy(), total), x / total)
 
 
 @pytest.mark.parametrize("c", [2, 3, 9])

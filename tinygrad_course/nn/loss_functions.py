@@ -93,16 +93,6 @@ def _row_sum(p: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.add.reduce(p, 1, None, out, True)
 
 
-def _divide_rows(p: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """p /= total (m, 1), in place."""
-    if not _narrow(*p.shape):
-        return np.divide(p, total, out=p)
-    col = total[:, 0]
-    for j in range(p.shape[1]):
-        np.divide(p[:, j], col, out=p[:, j])
-    return p
-
-
 def _as_float_target(y, like: np.ndarray):
     # Targets take the prediction's dtype, so a float64 target (np.eye(C)[y] is float64) never
     # turns a float32 model's cost and backward into float64; only a target that requires grad
@@ -302,7 +292,7 @@ class SoftmaxCrossEntropy(Function):
         shifted = z - _row_max(z, np.empty((m, 1), z.dtype))
         p = np.exp(shifted)
         total = _row_sum(p, np.empty((m, 1), p.dtype))
-        _divide_rows(p, total)
+        np.divide(p, total, out=p)  # (one call: faster than by columns on every shape)
         lse = np.log(total[:, 0])
         keep = None
         if labels is not None:
@@ -380,7 +370,7 @@ def _softmax_cross_entropy_kernels(ctx, args: list, out: np.ndarray) -> Lowered 
             return SoftmaxCrossEntropy.forward(ctx, z, y, labels, reduction)
         np.subtract(z, _row_max(z, biggest), shifted)
         np.exp(shifted, p)
-        _divide_rows(p, _row_sum(p, total))
+        np.divide(p, _row_sum(p, total), out=p)
         np.log(total[:, 0], lse)
         np.add(rows, labels, flat)
         return _reduce(np.subtract(lse, shifted.take(flat, out=picked), loss), reduction)
