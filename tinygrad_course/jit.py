@@ -308,8 +308,10 @@ class _Backward:
                     unused.setdefault((done.shape, done.dtype), []).append(done)
         release = self.release
 
+        known = None if any(type(leaf) is int for leaf, _ in leaves) else [t for t, _ in leaves]
+
         def run(args: tuple) -> bool:
-            ts = [leaf if type(leaf) is not int else args[leaf] for leaf, _ in leaves]
+            ts = known or [leaf if type(leaf) is not int else args[leaf] for leaf, _ in leaves]
             if any(map(operator.is_not, map(_GRAD, ts), _NONES)) or not all(map(GradHome.free, lent)):
                 return False
             for home in own:

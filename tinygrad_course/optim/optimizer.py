@@ -216,9 +216,9 @@ class Optimizer:
         with set_to_none=False a gradient of zeros (the parameter is then stepped with it)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
+                if set_to_none:
                     p.grad = None
-                else:
+                elif p.grad is not None:
                     p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
 
     def grad_homes(self) -> dict[int, tuple[Tensor, GradHome]]:
