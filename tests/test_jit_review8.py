@@ -8,7 +8,9 @@ gradient kept (the Tensor, its array, a slice, a transpose); optimizers with hom
 Momentum, RMSprop, SGD foreach) and without (SGD), buckets split, weight decay, clipping, a
 step that steps twice, frozen layers, load_state_dict and p.data replaced between calls,
 retain_graph and two backward() calls, float16, ignore_index rows (all of them too) and an
-out-of-range label at replay only; and that the fixed schedule does run in these steps.
+out-of-range label at replay only, eval/train switches, a 0-d parameter and a broadcast gain
+(routed), gradient accumulation over micro-batches, separate models trained in threads, the
+gradient arrays reused once let go of; and that the fixed schedule does run in these steps.
 
 Bugs (xfail, strict): the root gradient of `backward(gradient=...)` is recorded as the array it
 was at the first call: a gradient tensor whose .data is replaced, or an array of another dtype
@@ -384,9 +386,10 @@ def test_a_float16_model_replays_as_eager(fixed_runs):
     assert fixed_runs[0] == 8
 
 
-def test_softmax_cross_entropy_divides_rows_as_the_column_loop_did():
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_softmax_cross_entropy_divides_rows_as_the_column_loop_did(dtype):
     """ae57b98: one np.divide gives the bits of dividing column by column (the old kernel)."""
-    z = RNG.standard_normal((300, 3)).astype(np.float32)
+    z = RNG.standard_normal((300, 3)).astype(dtype)
     shifted = z - z.max(axis=1, keepdims=True)
     p = np.exp(shifted)
     total = p.sum(axis=1, keepdims=True)
@@ -397,8 +400,100 @@ def test_softmax_cross_entropy_divides_rows_as_the_column_loop_did():
     y = RNG.integers(0, 3, 300)
     zt = tc.Tensor(z, requires_grad=True)
     F.cross_entropy(zt, tc.Tensor(y), reduction="sum").backward()
-    onehot = np.eye(3, dtype=np.float32)[y]
+    onehot = np.eye(3, dtype=dtype)[y]
     assert np.array_equal(zt.grad.data, by_columns - onehot)
+
+
+def test_eval_train_switches_with_dropout_replay_as_eager():
+    def model():
+        return nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Dropout(0.5), nn.Linear(5, 3))
+    assert_same(compare(trained(OPTIMIZERS["adam"]), CALLS, model,
+                        between=lambda m, i: m.train(i % 2 == 0)))
+
+
+def test_a_0d_parameter_and_a_broadcast_bias_route_as_eager_with_kept_gradients():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 3), nn.Linear(3, 3)
+            self.scale = nn.Parameter(np.array(0.5, np.float32))  # (0-d)
+            self.gain = nn.Parameter(np.ones(3, np.float32))  # (broadcast over the rows)
+
+        def forward(self, x):
+            return self.b((self.a(x) * self.gain).tanh() * self.scale)
+    for opt in ("adam", "sgd"):
+        for keep in ("tensor", "transpose"):
+            assert_kept_same(kept_run(trained(OPTIMIZERS[opt]), Scaled, KEEPS[keep],
+                                      input_grad=True))
+
+
+def test_gradient_accumulation_over_micro_batches_replays_as_eager(fixed_runs):
+    """backward() jitted alone, the optimizer's step every third call outside it: the first
+    micro-batch writes the homes (fixed), the others add to them (routing)."""
+    for name in ("adam", "sgd"):
+        results = []
+        for use_jit in (False, True):
+            tc.manual_seed(0)
+            model = mlp()
+            opt = OPTIMIZERS[name](model.parameters())
+
+            def accumulate(x, y, model=model):
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                return loss
+            f = tc.jit(accumulate) if use_jit else accumulate
+            kept = []
+            for i, (x, y) in enumerate(CALLS * 2):
+                f(x, y)
+                if i % 3 == 2:
+                    kept += [(p.grad, p.grad.data.copy()) for p in model.parameters()]
+                    opt.step()
+                    opt.zero_grad()
+            assert all(np.array_equal(g.data, v) for g, v in kept)
+            results.append([p.data.copy() for p in model.parameters()] + [v for _, v in kept])
+        assert all(np.array_equal(a, b) for a, b in zip(*results))
+    assert fixed_runs[0] >= 4 and fixed_runs[1] >= 4
+
+
+def test_a_gradient_let_go_of_is_written_again_so_memory_stays_bounded(fixed_runs):
+    for name in ("adam", "sgd"):
+        tc.manual_seed(0)
+        model = mlp()
+        f = tc.jit(trained(OPTIMIZERS[name])(model))
+        seen = set()
+        for x, y in CALLS * 2:
+            f(x, y)
+            seen.add(id(model[0].weight.grad.data.base))
+        assert len(seen) <= 2  # (the recording's own, then the schedule's)
+    assert fixed_runs == [18, 0]
+
+
+def test_jitted_steps_of_separate_models_in_threads_give_eager_bits():
+    import threading
+
+    def train(model, opt, use_jit, out):
+        f = tc.jit(trained(lambda ps: opt)(model)) if use_jit else trained(lambda ps: opt)(model)
+        kept = []
+        for x, y in CALLS * 3:
+            f(x, y)
+            kept.append((model[0].weight.grad, model[0].weight.grad.data.copy()))
+        out.append(([p.data.copy() for p in model.parameters()],
+                    all(np.array_equal(g.data, v) for g, v in kept)))
+
+    def made():
+        tc.manual_seed(0)  # (the process-wide generator: models are made before the threads)
+        model = mlp()
+        return model, optim.Momentum(model.parameters(), lr=0.1, beta=0.9)
+    eager = []
+    train(*made(), False, eager)
+    outs = [[] for _ in range(3)]
+    threads = [threading.Thread(target=train, args=(*made(), True, out)) for out in outs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (params, held), in outs:
+        assert held and all(np.array_equal(a, b) for a, b in zip(eager[0][0], params))
 
 
 # ---- bugs ------------------------------------------------------------------------------------
