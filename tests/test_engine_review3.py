@@ -357,8 +357,6 @@ class _Stop(tc.Function):
         return None
 
 
-@pytest.mark.xfail(strict=True, reason="nodes reached only through a None gradient never run, so backward "
-                   "never releases them: a kept loss keeps their activations alive (PyTorch frees them)")
 def test_a_kept_loss_does_not_keep_activations_behind_a_none_gradient_alive():
     x = leaf(np.ones(1000))
     h = (x * 2).exp()
@@ -369,3 +367,20 @@ def test_a_kept_loss_does_not_keep_activations_behind_a_none_gradient_alive():
     gc.collect()
     assert kept() is None
     np.testing.assert_array_equal(x.grad.numpy(), np.ones(1000))
+
+
+def test_nodes_a_none_gradient_cut_off_are_released_and_say_so_if_used_again():
+    # As in PyTorch, backward without retain_graph consumes the whole graph below the loss, the
+    # nodes no gradient reached included: a second backward through them raises, never silently
+    # reuses freed arrays; with retain_graph=True they keep what they saved.
+    for retain in (False, True):
+        x = leaf(np.linspace(-1, 1, 5))
+        h = x.exp()
+        loss = (_Stop.apply(h) + x).sum()
+        loss.backward(retain_graph=retain)
+        if retain:
+            h.sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), 1 + np.exp(np.linspace(-1, 1, 5)))
+        else:
+            with pytest.raises(BackwardError, match="second time"):
+                h.sum().backward()

@@ -53,6 +53,7 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
     grads: dict = {}  # node (or a wanted leaf's id) -> the sum of what its users sent so far
     ready: list = []  # a heap of (-seq, node): the newest node holding a gradient comes first
     given: set[int] = set()  # arrays handed out in this pass: never a second leaf's .grad
+    cut = False  # whether a rule returned None for an input an op made (the nodes below may not run)
     wanted = None if inputs is None else {t._ctx or id(t) for t in inputs}
     # (tc.grad of intermediates only: a node as old as the oldest of them, or older, never runs:
     # nothing wanted is below it)
@@ -91,26 +92,27 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                     if parent is not None and parent.epoch != node.epoch:  # a change in between?
                         check_input(node, inp, parent)
                     send(parent, inp, gi)
+                cut = cut or gi is None and parent is not None
             if not retain_graph:
                 _release(node)
-    if wanted is None:
-        return None
+    # Nodes a None gradient cut off never ran: they let go of their arrays too, as PyTorch's do.
+    for node in [n for n in graph_nodes(roots) if n.saved is not None] if cut and not retain_graph else ():
+        _release(node)
     result = []
-    for t in inputs:
+    for t in inputs if wanted is not None else ():  # (tc.grad: what it returns)
         g = grads.get(t._ctx or id(t))
         if g is None and not allow_unused:
             raise BackwardError(f"grad: an input of shape {t.shape} was not used to compute the "
                                 "outputs (pass allow_unused=True to get None for it)")
         result.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(_own(g, t, given)))
-    return result
+    return None if wanted is None else result
 
 
 def _run_rule(node, g, create_graph: bool, given: set) -> tuple:
     if node.saved is None:
-        raise BackwardError(
-            f"{type(node).__name__}: trying to backward through the graph a second time; its "
-            "saved values were freed by the first backward(). Pass retain_graph=True to the "
-            "first call if you need to backpropagate twice")
+        raise BackwardError(f"{type(node).__name__}: trying to backward through the graph a second time; its saved "
+                            "values were freed by the first backward(). Pass retain_graph=True to the first "
+                            "call if you need to backpropagate twice")
     if node.epoch != _clock[0]:
         check_saved(node)
     plain = node.saved

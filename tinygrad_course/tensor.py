@@ -21,9 +21,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
         # Python floats become the default float dtype (float32 unless set_default_dtype).
         arr = arr.astype(get_default_dtype())
     if arr.dtype == object or arr.dtype.kind in "USVM":
-        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} of dtype "
-                        f"{arr.dtype}; give numbers, lists of numbers or a numeric ndarray "
-                        "(e.g. np.asarray(x, dtype=np.float32))")
+        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} of dtype {arr.dtype}; give "
+                        "numbers, lists of numbers or a numeric ndarray (e.g. np.asarray(x, dtype=np.float32))")
     return arr
 
 
