@@ -12,10 +12,10 @@ out-of-range label at replay only, eval/train switches, a 0-d parameter and a br
 (routed), gradient accumulation over micro-batches, separate models trained in threads, the
 gradient arrays reused once let go of; and that the fixed schedule does run in these steps.
 
-Bugs (xfail, strict): the root gradient of `backward(gradient=...)` is recorded as the array it
+Bugs found, now fixed: the root gradient of `backward(gradient=...)` was recorded as the array it
 was at the first call: a gradient tensor whose .data is replaced, or an array of another dtype
-changed in place, replays its first value; check=True does not compare it; a NaN put into it
-is replayed where eager raises."""
+changed in place, replayed its first value; check=True did not compare it; a NaN put into it
+was replayed where eager raises."""
 import importlib
 import warnings
 
@@ -517,9 +517,6 @@ def _seeded_grads(step, weight, calls, change):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="backward(gradient=G): the recorder keeps G's array of the "
-                   "first call as the root gradient (jit._Recorder.backward), so G.data replaced "
-                   "between calls replays the first gradient (eager reads the new one)")
 def test_a_gradient_tensor_whose_data_is_replaced_is_read_again():
     w = tc.Tensor(W, requires_grad=True)
     seed = tc.Tensor(np.ones((2, 3), np.float32))
@@ -533,9 +530,6 @@ def test_a_gradient_tensor_whose_data_is_replaced_is_read_again():
     assert all(np.array_equal(a, b) for a, b in zip(eager, jitted))
 
 
-@pytest.mark.xfail(strict=True, reason="backward(gradient=G) with G an array of another dtype "
-                   "(float64 for a float32 output): eager converts it at each call; the replay "
-                   "keeps the conversion made when recording, so G changed in place is ignored")
 def test_a_converted_gradient_array_changed_in_place_is_read_again():
     w = tc.Tensor(W, requires_grad=True)
     seed = np.ones((2, 3))  # float64
@@ -562,26 +556,48 @@ def test_a_gradient_array_of_the_outputs_dtype_changed_in_place_is_read_again():
     assert all(np.array_equal(a, b) for a, b in zip(eager, jitted))
 
 
-@pytest.mark.xfail(strict=True, reason="check=True compares kernels and @replayed calls but not "
-                   "the roots' gradients of backward(): a gradient= value that changes between "
-                   "calls passes the check while a replay would use the first one")
 def test_check_true_notices_a_changed_root_gradient():
     w = tc.Tensor(W, requires_grad=True)
     scale = [1.0]
 
-    def step(x):
-        (x @ w.T).tanh().sum().backward(gradient=tc.Tensor(np.float32(scale[0])))
+    def step(x):  # (a Python number: its value is read when recording, like any in the step)
+        (x @ w.T).tanh().sum().backward(gradient=scale[0])
 
     f = tc.jit(step, check=True)
     f(tc.Tensor(X))
     scale[0] = 2.0
-    with pytest.raises(tc.jit.JitError):
+    with pytest.raises(tc.jit.JitError, match="gets the gradient 2.0 now, 1.0 when recorded"):
         f(tc.Tensor(X))
 
 
-@pytest.mark.xfail(strict=True, reason="eager's backward refuses a gradient= holding NaN or inf "
-                   "(ValueError); a replay does not check the recorded array again, and gives NaN "
-                   "gradients")
+def test_a_gradient_the_step_makes_without_an_op_is_refused():
+    w = tc.Tensor(W, requires_grad=True)
+
+    def step(x):
+        (x @ w.T).tanh().sum().backward(gradient=tc.Tensor(np.float32(2.0)))
+
+    with pytest.raises(tc.jit.JitError, match="made without an op"):
+        tc.jit(step)(tc.Tensor(X))
+
+
+def test_a_gradient_computed_in_the_step_or_passed_in_replays_its_new_value():
+    w = tc.Tensor(W, requires_grad=True)
+
+    def step(x, g):
+        (x @ w.T).tanh().backward(gradient=g * 2.0)  # (an op's value: its slot)
+        (x @ w.T).tanh().backward(gradient=g)  # (a step input, float64: converted every call)
+
+    grads = []
+    for f in (step, tc.jit(step)):
+        out = []
+        for i in range(3):
+            w.grad = None
+            f(tc.Tensor(X), tc.Tensor(np.full((2, 3), i + 1.0)))
+            out.append(w.grad.data.copy())
+        grads.append(out)
+    assert all(np.array_equal(a, b) for a, b in zip(*grads))
+
+
 def test_a_nan_put_into_the_root_gradient_is_refused_at_replay():
     w = tc.Tensor(W, requires_grad=True)
     seed = np.ones((2, 3), np.float32)

@@ -39,7 +39,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .autograd import _state
-from .backward import _accumulate, _own, graph_nodes, unbroadcast
+from .backward import _accumulate, _initial_grad, _own, graph_nodes, unbroadcast
 from .inplace import _clock
 from .lowering import PASSED_ON, GradHome, Target, lower
 from .tensor import Tensor
@@ -199,7 +199,7 @@ class _Backward:
             grads = [None] * n  # kernel index -> the sum of the gradients sent to its output
             given: set = set()
             for k, g in roots:
-                g = slots[g] if type(g) is int else g
+                g = slots[g] if type(g) is int else g.value(slots) if type(g) is _Given else g
                 given.add(id(g))
                 grads[k] = g if grads[k] is None else grads[k] + g
             for k, ctx, backward, owns, fresh, routes in plan:
@@ -356,6 +356,27 @@ def _own_home(home: GradHome, shape: tuple, dtype) -> GradHome:
     GradHome.move([home], [np.empty(math.prod(shape), dtype).reshape(shape)])
     home.free()
     return home
+
+
+class _Given:
+    """A gradient given to `backward(gradient=...)` in the step: a value of the step (its slot),
+    or a tensor, array or number from outside it (a tensor's current .data, an array as it is
+    now). A replay converts and checks it as eager's backward does at each call (the output's
+    shape and dtype, no NaN or inf)."""
+
+    __slots__ = ("source", "out")
+
+    def __init__(self, recorder: "_Recorder", given, out: np.ndarray):
+        array = given.data if isinstance(given, Tensor) else given
+        slot = recorder.slots.get(id(array)) if isinstance(array, np.ndarray) else None
+        # (held weakly until the recording ends: what only the step held, it made without an op)
+        self.source = slot if slot is not None else (
+            weakref.ref(given) if isinstance(given, (Tensor, np.ndarray)) else given)
+        self.out = Tensor._wrap(np.broadcast_to(np.empty((), out.dtype), out.shape), True)
+
+    def value(self, slots: list) -> np.ndarray:
+        g = self.source
+        return _initial_grad(self.out, slots[g] if type(g) is int else g, "backward", False)
 
 
 class _Call:
@@ -534,6 +555,7 @@ class _Recorder:
         self.calls = 0  # @replayed calls so far
         self.reached: list = []  # the arguments of the @replayed call running and of its calls
         self.depth = 0
+        self.gradient = None  # what backward(gradient=...) got, while it runs (see _noting)
         self.clock = _clock[0]
         self.inputs = []
         for i, a in enumerate(args):
@@ -640,8 +662,11 @@ class _Recorder:
         self._check_clock("before backward()")
         b = _Backward()
         b.release, b.roots, b.plan = not retain_graph, [], []
+        given, self.gradient = self.gradient, None  # backward(gradient=...)'s, as passed
         for r, g in zip(roots, root_grads):
             g = g.data if isinstance(g, Tensor) else g
+            if given is not None:  # read again at each replay, as eager reads it at each call
+                g = _Given(self, given, r.data)
             b.roots.append((self._kernel_index(r._ctx), self.slots.get(id(g), g)))
         for node in graph_nodes(roots):
             routes = []
@@ -736,6 +761,15 @@ class _Recorder:
             for name in k.held:
                 ctx.__dict__[name] = None
         self._check_kept_tensors()
+        for e in self.events:  # a gradient given to backward() that only the step held: refused
+            for _, g in e.roots if isinstance(e, _Backward) else ():
+                if type(g) is _Given and isinstance(g.source, weakref.ref):
+                    g.source = g.source()
+                    if g.source is None:
+                        raise JitError(
+                            "tc.jit: backward(gradient=...) gets a tensor or array the step made "
+                            "without an op; a replay would reuse its first value. Make it outside "
+                            "the step and pass it in, or build it with tensor ops")
         made = {id(t.grad) for t, before in self.grads_before  # .grad tensors new in the step
                 if t.grad is not None and t.grad is not before}
         for k in self.kernels:
@@ -924,6 +958,17 @@ def _detaching(original: Callable) -> Callable:
     return detach
 
 
+def _noting(original: Callable) -> Callable:
+    @functools.wraps(original)
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
+        # the engine sees the gradient converted: the recorder notes it as given (see _Given)
+        recorder = _state.recorder
+        if recorder is not None and not recorder.depth:
+            recorder.gradient = gradient
+        return original(self, gradient, retain_graph, create_graph)
+    return backward
+
+
 def _guard(on: bool) -> None:
     with _guard_lock:
         users, originals = _guard_users
@@ -933,6 +978,8 @@ def _guard(on: bool) -> None:
                 setattr(Tensor, name, _refusing(name, originals[name]))
             originals["detach"] = Tensor.__dict__["detach"]
             Tensor.detach = _detaching(originals["detach"])
+            originals["backward"] = Tensor.__dict__["backward"]
+            Tensor.backward = _noting(originals["backward"])
         if not on and users == 1:
             for name, method in originals.items():
                 setattr(Tensor, name, method)
@@ -1092,6 +1139,12 @@ def _compare(old: _Entry, new: _Entry, call: int) -> None:
             for (pa, ca), (pb, cb) in zip(a.consts, b.consts):
                 if pa != pb or not _same_value(ca, cb):
                     fail(i, b, f"argument {pb} is {_show(cb)} now, {_show(ca)} when recorded")
+        elif isinstance(a, _Backward):
+            for (ka, ga), (kb, gb) in zip(a.roots, b.roots):
+                va, vb = (g.source if type(g) is _Given else g for g in (ga, gb))
+                if ka != kb or type(ga) is not type(gb) or not _same_value(va, vb):
+                    fail(i, b, f"backward() gets the gradient {_show(vb)} now, {_show(va)} when "
+                               "recorded")
         elif isinstance(a, _Call):
             if a.fn is not b.fn:
                 fail(i, b, f"calls {b.fn.__qualname__}, not {a.fn.__qualname__}")
