@@ -147,6 +147,7 @@ class Optimizer:
         self.foreach = type(self).foreach_default if foreach is None else bool(foreach)
         self._plans: list[_Plan | None] = []  # per group: its buckets, built at a step
         self._homes: dict[int, tuple] = {}  # id(p) -> (p, GradHome): see grad_homes
+        self._order: list[list[Tensor]] = []  # each group's parameters, as `state` follows them
         for group in _as_groups(owner, params):
             self.add_param_group(group)
 
@@ -176,12 +177,39 @@ class Optimizer:
         group = {"params": params, **{k: v for k, v in param_group.items() if k != "params"},
                  **self._checked(hyper, where)}
         self.param_groups.append(group)
+        self._order.append(list(params))
         for p in params:
             self.state.append({})
             self._decays.append(bool(self._decay_filter(p)))
             self._tmp.append(None)
             self._decayed_grad.append(None)
             self._master.append(None)
+
+    def _follow_params(self) -> None:
+        """After a group's "params" list was changed in place (a parameter removed, added or
+        moved): each parameter's state follows it, as PyTorch's (keyed by the tensor) does; a
+        new one starts with none. The lists kept in the order of `params` were wrong until now:
+        another parameter's moments, or a NumPy broadcast error."""
+        if len(self._order) == len(self.param_groups) and all(
+                len(g["params"]) == len(kept) and all(map(is_, g["params"], kept))
+                for g, kept in zip(self.param_groups, self._order)):
+            return
+        lists = (self.state, self._decays, self._tmp, self._decayed_grad, self._master)
+        was = {id(p): [values[i] for values in lists]
+               for i, p in enumerate(p for kept in self._order for p in kept)}
+        self._order = [list(g["params"]) for g in self.param_groups]
+        for values in lists:
+            values.clear()
+        for p in (p for kept in self._order for p in kept):
+            entry = was.get(id(p)) or [{}, bool(self._decay_filter(p)), None, None, None]
+            for values, value in zip(lists, entry):
+                values.append(value)
+        self._plans = []  # (their buckets hold positions in those lists)
+        kept = {id(p) for p in self.params}
+        for key, (p, home) in list(self._homes.items()):
+            if key not in kept:  # (tc.jit's kernels write new arrays for it from now on)
+                home.retire()
+                del self._homes[key]
 
     def __getstate__(self) -> dict:
         # A copy (deepcopy, pickle) makes its fused plans again: copied, the parameters' arrays
@@ -252,6 +280,7 @@ class Optimizer:
         updated together over flat buffers (`_Bucket`); a parameter the fused update cannot
         take this step (no gradient, float16, a gradient of another dtype) goes through
         `_step_one`, with the same formula and the same result bit for bit."""
+        self._follow_params()
         states, start = self.state, 0
         with no_grad():
             for gi, group in enumerate(self.param_groups):
@@ -425,6 +454,7 @@ class Optimizer:
     def state_dict(self) -> dict:
         """The defaults, each group's hyperparameters (its "params" as positions in the flat
         order) and per-parameter state (copied), in the order of `params`."""
+        self._follow_params()
         groups, start = [], 0
         for group in self.param_groups:
             n = len(group["params"])
@@ -442,6 +472,7 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore what `state_dict()` returned, for the same kind of optimizer and parameters
         (grouped the same way); an incomplete state raises StateDictError naming the key."""
+        self._follow_params()
         owner = type(self).__name__
         check_state_keys(owner, state_dict, ("optimizer", "hyperparameters", "param_groups",
                                              "state"))
