@@ -138,6 +138,11 @@ class _Kernel:
                                "(tc.where(mask, x, 0)), or do not jit this step")
             return y
 
+        if (self.lowered is not None and self.lowered.out is not None and not (
+                from_slots or from_items or kwargs or any(f[1] is a for f in feeds))):
+            # Everything bound, nothing fed: the call alone (the entry puts it in a block, and
+            # its output buffer in the slot before the replay: the kernel returns that buffer).
+            return functools.partial(forward, ctx, *a)
         if self.lowered is not None and not (from_slots or from_items or kwargs):
             def run_bound(slots: list, _args: tuple) -> None:  # (the kernel sets what it saves)
                 y = forward(ctx, *a)
@@ -350,6 +355,14 @@ def _adding(home: GradHome, part: np.ndarray) -> Callable:
     return add
 
 
+def _calling(calls: list) -> Callable:
+    """run(slots, args) of consecutive bound kernels: each call, in order."""
+    def run(slots: list, args: tuple) -> None:
+        for call in calls:
+            call()
+    return run
+
+
 def _own_home(home: GradHome, shape: tuple, dtype) -> GradHome:
     """`home` pointed at a new array of its own (a view of a buffer of one, as GradHome counts
     its holders), counted now, before it is handed out."""
@@ -403,7 +416,7 @@ class _Entry:
     """One recorded signature: its events, where the inputs go, what the step returns."""
 
     __slots__ = ("events", "runs", "n_slots", "inputs", "result", "modules", "flags", "tensors",
-                 "states", "requires", "arrays", "held", "pinned", "feeds")
+                 "states", "requires", "arrays", "held", "pinned", "feeds", "slots")
 
     def compile(self) -> None:
         """The runs of the events, with the replay kernels' output buffers, the parameters'
@@ -419,16 +432,25 @@ class _Entry:
                 offer = getattr(a, "grad_homes", None)
                 if callable(offer):
                     homes.update(offer())
-        runs = []
+        runs, block = [], None
         for i, e in enumerate(self.events):
             if isinstance(e, _Kernel):
-                runs.append(e.compile(fixed, inputs, feeds))
+                run = e.compile(fixed, inputs, feeds)
+                if type(run) is functools.partial:  # consecutive bound kernels: one run
+                    if block is None:
+                        block = []
+                        runs.append(_calling(block))
+                    block.append(run)
+                    continue
+                runs.append(run)
             elif isinstance(e, _Call):  # (kernels after it: see _Call.compile)
                 runs.append(e.compile(self, any(isinstance(later, _Kernel)
                                                 for later in self.events[i + 1:])))
             else:
                 runs.append(e.compile(homes))
+            block = None
         self.feeds = feeds
+        self.slots = [fixed.get(s) for s in range(self.n_slots)]  # (see _Kernel.compile)
         if getattr(self, "runs", None) is None:
             self.runs = runs
         else:  # in place: a replay running these runs goes on with the new ones
@@ -439,7 +461,7 @@ class _Entry:
         return all(map(operator.is_, map(_DATA, self.tensors), self.arrays))
 
     def replay(self, args: tuple):
-        slots = [None] * self.n_slots
+        slots = self.slots.copy()
         for pos, s in self.inputs:
             a = args[pos]
             slots[s] = a.data if isinstance(a, Tensor) else a
