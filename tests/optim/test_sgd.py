@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
 import tinygrad_course as tc
+from tinygrad_course.inplace import BackwardError
 from tinygrad_course.optim import SGD
 
 
@@ -39,3 +41,19 @@ def test_sgd_has_no_state():
     p.grad = tc.Tensor(np.ones(3))
     opt.step()
     assert opt.state_dict()["state"] == [{}]
+
+
+def test_a_step_that_fails_on_one_parameter_still_marks_the_ones_it_changed():
+    # The per-parameter path bumps the versions once for all, after the loop: a failure half way
+    # must still mark the parameters already written, or a graph that saved them would backward
+    # silently through the changed values.
+    a = tc.Tensor(np.ones(3), requires_grad=True)
+    b = tc.Tensor(np.ones(3), requires_grad=True)
+    saved = a * a  # saves a
+    a.grad, b.grad = tc.Tensor(np.ones(3)), tc.Tensor(np.ones(4))  # b's has the wrong shape
+    before = a.version
+    with pytest.raises(ValueError, match="params\\[1\\]"):
+        SGD([a, b], lr=0.1).step()
+    assert a.version > before
+    with pytest.raises(BackwardError, match="changed in place"):
+        saved.sum().backward()
