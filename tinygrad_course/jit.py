@@ -484,12 +484,12 @@ class _Entry:
         dtypes are still those the step was recorded with (a frozen layer gets no gradient; a
         model made float64 computes in float64, not in buffers recorded for float32), and each
         input that was a parameter or buffer of the model is that one again."""
-        if (list(map(_TRAINING, self.modules)) != self.flags
-                or list(map(_REQUIRES, self.tensors)) != self.requires
+        if (self.modules and list(map(_TRAINING, self.modules)) != self.flags
+                or self.tensors and list(map(_REQUIRES, self.tensors)) != self.requires
                 or self.pinned and not all(inputs[pos] is t or _array_of(inputs[pos]) is t.data
                                            for pos, t in self.pinned)):
             return False
-        if not self.holds_arrays():
+        if self.tensors and not self.holds_arrays():
             # A parameter's array was replaced (p.data = ..., load into a new array): with the
             # same shapes and dtypes, the kernels are bound to the new arrays; else record again.
             if list(map(_STATE, self.tensors)) != self.states:
