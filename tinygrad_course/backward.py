@@ -92,10 +92,11 @@ def backward_pass(roots: Sequence[Tensor], root_grads: Sequence, retain_graph: b
                     if parent is not None and parent.epoch != node.epoch:  # a change in between?
                         check_input(node, inp, parent)
                     send(parent, inp, gi)
-                cut = cut or gi is None and parent is not None
+                cut = cut or gi is None and parent is not None and wanted is None
             if not retain_graph:
                 _release(node)
-    # Nodes a None gradient cut off never ran: they let go of their arrays too, as PyTorch's do.
+    # Nodes a None gradient cut off never ran: they let go of their arrays too, as PyTorch's do
+    # (backward only: tc.grad leaves the nodes it had no need to run as they are).
     for node in [n for n in graph_nodes(roots) if n.saved is not None] if cut and not retain_graph else ():
         _release(node)
     result = []
@@ -221,7 +222,7 @@ def _initial_grad(out, g, op: str, create_graph: bool):
         raise BackwardError(f"{op}: the output has shape {out.shape}, so a gradient must be given "
                             "(backward() without arguments only works for a scalar, e.g. loss.sum())")
     gd = np.array(1, out.data.dtype).reshape(out.data.shape) if g is None else (  # np.ones is slower
-        g.data if isinstance(g, Tensor) else np.asarray(g, dtype=out.data.dtype))
+        np.asarray(g.data if isinstance(g, Tensor) else g, dtype=out.data.dtype))  # (cast, as PyTorch's)
     if gd.shape != out.data.shape:
         raise ValueError(f"{op}: gradient has shape {gd.shape} but the output has shape {out.shape}")
     if g is not None and not np.all(np.isfinite(gd)):

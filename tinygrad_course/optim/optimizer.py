@@ -148,6 +148,7 @@ class Optimizer:
         self._plans: list[_Plan | None] = []  # per group: its buckets, built at a step
         self._homes: dict[int, tuple] = {}  # id(p) -> (p, GradHome): see grad_homes
         self._order: list[list[Tensor]] = []  # each group's parameters, as `state` follows them
+        self._left: dict[int, tuple] = {}  # id(p) -> (p, its entries) for a parameter taken out
         for group in _as_groups(owner, params):
             self.add_param_group(group)
 
@@ -164,6 +165,7 @@ class Optimizer:
             raise TypeError(f"{owner}.add_param_group: a parameter group is a dict with a "
                             f"'params' entry, e.g. {{'params': layer.parameters(), 'lr': 0.1}}; "
                             f"got {type(param_group).__name__}")
+        self._follow_params()  # (a parameter taken out of a group just before: see there)
         where = "" if not self.param_groups else f" param_groups[{len(self.param_groups)}]"
         params = param_group["params"]
         params = _param_list(owner + where, [params] if isinstance(params, Tensor) else params)
@@ -179,30 +181,45 @@ class Optimizer:
         self.param_groups.append(group)
         self._order.append(list(params))
         for p in params:
-            self.state.append({})
-            self._decays.append(bool(self._decay_filter(p)))
-            self._tmp.append(None)
-            self._decayed_grad.append(None)
-            self._master.append(None)
+            for values, value in zip(self._lists(), self._entries_of(p)):
+                values.append(value)
+
+    def _lists(self) -> tuple:
+        """The per-parameter lists, in the order of `params`."""
+        return self.state, self._decays, self._tmp, self._decayed_grad, self._master
+
+    def _entries_of(self, p: Tensor) -> list:
+        """A parameter's entries in `_lists()`: its own if it was taken out of a group before
+        (PyTorch keeps state[p] too: an unfrozen layer resumes its moments), else new ones."""
+        p_left, entries = self._left.pop(id(p), (None, None))
+        if p_left is p:
+            return entries
+        return [{}, bool(self._decay_filter(p)), None, None, None]
 
     def _follow_params(self) -> None:
         """After a group's "params" list was changed in place (a parameter removed, added or
-        moved): each parameter's state follows it, as PyTorch's (keyed by the tensor) does; a
-        new one starts with none. The lists kept in the order of `params` were wrong until now:
-        another parameter's moments, or a NumPy broadcast error."""
+        moved): each parameter's state follows it, as PyTorch's (keyed by the tensor) does; one
+        taken out keeps its state aside for when it comes back. The lists kept in the order of
+        `params` were wrong until now: another parameter's moments, or a NumPy broadcast error."""
         if len(self._order) == len(self.param_groups) and all(
                 len(g["params"]) == len(kept) and all(map(is_, g["params"], kept))
                 for g, kept in zip(self.param_groups, self._order)):
             return
-        lists = (self.state, self._decays, self._tmp, self._decayed_grad, self._master)
-        was = {id(p): [values[i] for values in lists]
-               for i, p in enumerate(p for kept in self._order for p in kept)}
-        self._order = [list(g["params"]) for g in self.param_groups]
+        order = [list(g["params"]) for g in self.param_groups]
+        everyone = [p for kept in order for p in kept]
+        if len({id(p) for p in everyone}) < len(everyone):
+            twice = next(p for i, p in enumerate(everyone) if any(q is p for q in everyone[:i]))
+            raise ValueError(f"{type(self).__name__}: a parameter (shape {twice.shape}) is in the "
+                             "parameter groups twice (added to a group's params list in place); "
+                             "a parameter belongs to one group, once: remove the second one")
+        lists = self._lists()
+        for i, p in enumerate(p for kept in self._order for p in kept):
+            self._left[id(p)] = (p, [values[i] for values in lists])
+        self._order = order
         for values in lists:
             values.clear()
-        for p in (p for kept in self._order for p in kept):
-            entry = was.get(id(p)) or [{}, bool(self._decay_filter(p)), None, None, None]
-            for values, value in zip(lists, entry):
+        for p in everyone:
+            for values, value in zip(lists, self._entries_of(p)):
                 values.append(value)
         self._plans = []  # (their buckets hold positions in those lists)
         kept = {id(p) for p in self.params}
