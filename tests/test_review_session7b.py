@@ -95,6 +95,15 @@ def test_tc_grad_casts_grad_outputs_to_the_outputs_dtype():
     assert g.dtype == np.float32 and np.array_equal(g.data, [2.0, 4.0])
 
 
+def test_tc_grad_create_graph_with_float64_grad_outputs_that_require_grad_as_torchs():
+    x, g = leaf(), tc.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    r, = tc.grad(x * x, [x], grad_outputs=g, create_graph=True)  # torch: float32 [1, 4]
+    assert r.dtype == np.float32 and np.array_equal(r.data, [1.0, 4.0])
+    gx, gg = tc.grad(r.sum(), [x, g])  # torch: float32 [2, 4] and float64 [1, 2]
+    assert gx.dtype == np.float32 and np.array_equal(gx.data, [2.0, 4.0])
+    assert gg.dtype == np.float64 and np.array_equal(gg.data, [1.0, 2.0])
+
+
 def test_a_float16_output_with_a_float32_gradient_gives_a_float16_grad():
     h = leaf(np.float16)
     (h * 2).backward(gradient=tc.Tensor(np.array([1.5, 2.0], np.float32)))
@@ -397,6 +406,21 @@ def _mlp():
 X = tc.Tensor(RNG.standard_normal((5, 3)).astype(np.float32))
 
 
+def _training_step(holder, make_opt):
+    """make_step for compare(): one step of an optimizer made by make_opt (kept in holder)."""
+    def make_step(m):
+        opt = holder["opt"] = make_opt(m.parameters())
+
+        def step(x):
+            opt.zero_grad()
+            loss = (m(x) ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    return make_step
+
+
 def _between(holder):
     def between(m, i):
         opt = holder["opt"]
@@ -416,17 +440,38 @@ def _between(holder):
 def test_a_jitted_step_around_a_removal_and_a_re_addition_equals_eager(name, foreach):
     holder = {}
 
-    def make_step(m):
-        opt = holder["opt"] = OPTIMIZERS[name](m.parameters(), foreach=foreach)
-
-        def step(x):
-            opt.zero_grad()
-            loss = (m(x) ** 2).sum()
-            loss.backward()
-            opt.step()
-            return loss
-        return step
+    make_step = _training_step(holder, lambda ps: OPTIMIZERS[name](ps, foreach=foreach))
     assert_same(compare(make_step, [(X,)] * 9, _mlp, _between(holder)))
+
+
+class _Small(nn.Module):
+    def __init__(self, dtype):
+        super().__init__()
+        rng = np.random.default_rng(4)
+        self.w = nn.Parameter(tc.Tensor(rng.standard_normal((3, 4)).astype(dtype)))
+        self.b = nn.Parameter(tc.Tensor(rng.standard_normal(4).astype(dtype)))
+        self.v = nn.Parameter(tc.Tensor(rng.standard_normal((4, 2)).astype(dtype)))
+
+    def forward(self, x):
+        return (x @ self.w + self.b).tanh() @ self.v
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_a_jitted_step_with_a_parameter_out_scaled_and_back_equals_eager(dtype):
+    holder, x = {}, tc.Tensor(X.data.astype(dtype))
+
+    make_step = _training_step(holder, lambda ps: optim.Adam(
+        ps, lr=0.01, weight_decay=0.1, decay_filter=lambda p: True))
+
+    def between(m, i):
+        group = holder["opt"].param_groups[0]["params"]
+        if i == 2:
+            holder["out"] = group.pop(0)
+        if i == 3:  # (float16: its master copy no longer matches, so it is made again)
+            holder["out"].data = holder["out"].data * holder["out"].data.dtype.type(0.5)
+        if i == 4:
+            group.append(holder["out"])
+    assert_same(compare(make_step, [(x,)] * 7, lambda: _Small(dtype), between))
 
 
 def _jitted_run(edit, keep):
