@@ -7,12 +7,12 @@ create_graph with a gradient that requires grad), eager and tc.jit alike; a para
 put back (in place or with add_param_group, its data scaled or its dtype changed while out) steps
 exactly as if it had its own optimizer that paused, for every optimizer, foreach or not, float16
 master weights, weight decay with a filter; jitted steps around removals equal eager's and a
-kept .grad never changes. Bugs (xfail, strict): a finite float32 gradient that overflows a float16
-output is reported as "contains NaN or inf"; load_state_dict keeps the stale state of removed
-parameters (PyTorch's replaces state whole); a deepcopy or pickle of the optimizer loses the state
-of a removed parameter (`_left` is keyed by the original tensors' ids); `_left` keeps the old
+kept .grad never changes. Bugs found, fixed since: a finite float32 gradient that overflowed a
+float16 output was reported as "contains NaN or inf" (the check now reads the gradient as given); load_state_dict kept the stale state of removed
+parameters (PyTorch's replaces state whole); a deepcopy or pickle of the optimizer lost the state
+of a removed parameter (`_left` was keyed by the original tensors' ids); `_left` kept the old
 buckets' whole flat buffers alive, and parameters that have no state at all; a parameter removed
-and put back under tc.jit no longer gets its gradient written into the flat buffer (speed only).
+and put back under tc.jit no longer got its gradient written into the flat buffer (speed only).
 """
 import copy
 import gc
@@ -111,10 +111,6 @@ def test_a_float16_output_with_a_float32_gradient_gives_a_float16_grad():
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.xfail(strict=True, reason="b480861 casts a Tensor gradient at the root before the "
-                   "NaN/inf check: a finite float32 gradient beyond float16's range becomes inf and "
-                   "is refused as 'the upstream gradient contains NaN or inf', which it does not; "
-                   "torch gives h.grad = [inf, 2] (before b480861 the Tensor case did too)")
 def test_a_finite_gradient_that_overflows_a_float16_output_is_not_called_nan_or_inf():
     h = leaf(np.float16)
     try:
@@ -284,9 +280,6 @@ def test_state_dict_with_a_parameter_out_loads_into_a_fresh_optimizer_of_the_res
     assert all(np.array_equal(p.data, q.data) for p, q in zip(ps, qs))
 
 
-@pytest.mark.xfail(strict=True, reason="load_state_dict replaces `state` but not `_left`: a parameter "
-                   "taken out before the load comes back with its moments from before the load; "
-                   "torch's load_state_dict replaces opt.state whole, so it starts fresh there")
 def test_a_parameter_out_during_load_state_dict_comes_back_with_the_loaded_state():
     ps = _params()
     opt = _stepped_adam(ps)
@@ -310,10 +303,6 @@ def test_a_deepcopy_after_a_removal_steps_as_the_original():
 
 
 @pytest.mark.parametrize("how", ["deepcopy", "pickle"])
-@pytest.mark.xfail(strict=True, reason="`_left` is keyed by id(p): in a deepcopy or an unpickled copy "
-                   "the keys are the original tensors' ids, so the copied parameter, put back, "
-                   "starts with no state (torch's state is keyed by the tensor: the copy keeps it); "
-                   "__getstate__ resets _homes but does not re-key _left")
 def test_a_copy_of_the_optimizer_keeps_the_state_of_a_removed_parameter(how):
     ps = _params()
     opt = _stepped_adam(ps)
@@ -337,10 +326,6 @@ def test_like_torch_a_removed_parameter_with_state_stays_alive_with_it():
 
 
 @pytest.mark.parametrize("stepped", [True, False])
-@pytest.mark.xfail(strict=True, reason="`_left` keeps every parameter taken out, with its scratch, "
-                   "also one with no state (SGD, or never stepped): after del opt.param_groups[1] "
-                   "and del of the model it lives as long as the optimizer; torch keeps only the "
-                   "tensors in opt.state (plain SGD or an unstepped Adam has none)")
 def test_a_removed_parameter_without_state_is_not_kept_alive(stepped):
     a, b = _params()[:2]
     opt = optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1)
@@ -354,11 +339,6 @@ def test_a_removed_parameter_without_state_is_not_kept_alive(stepped):
     assert alive() is None
 
 
-@pytest.mark.xfail(strict=True, reason="what `_left` keeps of a fused parameter are views: its state "
-                   "and scratch are slices of the old bucket's flat buffers, so taking out one bias "
-                   "keeps the whole group's old moments and scratch alive (3x the group's size for "
-                   "Adam) next to the new buckets'; torch keeps that parameter's own state only "
-                   "(a copy of the views, and no scratch, would do)")
 def test_a_removed_parameter_does_not_keep_the_old_buckets_flat_buffers_alive():
     ps = _params()
     opt = _stepped_adam(ps, steps=1)
@@ -517,11 +497,6 @@ def test_a_kept_grad_never_changes_around_a_jitted_removal_and_re_addition():
                 assert np.array_equal(g.data, copy_)
 
 
-@pytest.mark.xfail(strict=True, reason="speed only: _follow_params deletes a removed parameter's "
-                   "GradHome from _homes; the replay kernels keep the old (retired) one, and the "
-                   "parameter put back gets a new one they never see, so its gradient is a new "
-                   "array at each replay and every fused step gathers the whole bucket again "
-                   "(keeping the home, retired, for when it comes back would do)")
 def test_a_parameter_put_back_under_tc_jit_gets_its_gradient_in_the_flat_buffer_again():
     _, homed = _jitted_run(_out_and_back, keep=False)
     assert homed[2] == [True] * 4  # (before the removal)

@@ -212,26 +212,35 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: a parameter (shape {twice.shape}) is in the "
                              "parameter groups twice (added to a group's params list in place); "
                              "a parameter belongs to one group, once: remove the second one")
-        lists = self._lists()
-        for i, p in enumerate(p for kept in self._order for p in kept):
-            self._left[id(p)] = (p, [values[i] for values in lists])
+        lists, present = self._lists(), {id(p) for p in everyone}
+        was = {id(p): (p, [values[i] for values in lists])
+               for i, p in enumerate(p for kept in self._order for p in kept)}
+        for key, (p, (state, decays, _, _, master)) in was.items():
+            if key not in present and (state or master is not None):  # set aside: its state, alone (not views of a
+                # bucket's flat buffers, which it would keep alive), without the scratch buffers
+                state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
+                self._left[key] = (p, [state, decays, None, None, master])
         self._order = order
         for values in lists:
             values.clear()
         for p in everyone:
-            for values, value in zip(lists, self._entries_of(p)):
+            entries = was.get(id(p))
+            for values, value in zip(lists, entries[1] if entries else self._entries_of(p)):
                 values.append(value)
         self._plans = []  # (their buckets hold positions in those lists)
-        kept = {id(p) for p in self.params}
-        for key, (p, home) in list(self._homes.items()):
-            if key not in kept:  # (tc.jit's kernels write new arrays for it from now on)
-                home.retire()
-                del self._homes[key]
+        for key, (p, home) in self._homes.items():
+            if key not in present:  # (tc.jit's kernels write new arrays for it from now on; the
+                home.retire()        # home stays, so they write into the buckets' again on return)
 
     def __getstate__(self) -> dict:
         # A copy (deepcopy, pickle) makes its fused plans again: copied, the parameters' arrays
-        # would no longer be views of the copied flat buffers.
-        return {**self.__dict__, "_plans": [], "_homes": {}}
+        # would no longer be views of the copied flat buffers. What was set aside is keyed by
+        # id, which a copy changes: it travels as a list.
+        return {**self.__dict__, "_plans": [], "_homes": {}, "_left": list(self._left.values())}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._left = {id(p): (p, entries) for p, entries in state.get("_left", ())}
 
     @property
     def params(self) -> list[Tensor]:
@@ -533,6 +542,7 @@ class Optimizer:
         for group, values in zip(self.param_groups, groups):
             group.update(values)
         self.state = loaded
+        self._left.clear()  # (the loaded state replaces all of it, as PyTorch's does)
 
     def _checked_names(self, hyper: dict, where: str) -> dict:
         """`hyper` with every hyperparameter of this optimizer and no other, validated."""
