@@ -7,7 +7,7 @@ Holds: the user's gradient array or tensor is never a leaf's .grad nor written b
 backward (a leaf as the root, identity-like ops, tc.grad, create_graph, tc.jit replays); bool,
 int, list, 0-d and read-only broadcast gradients are cast; parameters permuted or replaced by new
 tensors in place keep (or start) state as separate optimizers do, foreach or not, eager and
-jitted; a copy's set-aside state is its own.
+jitted, also moved between two optimizers and back; a copy's set-aside state is its own.
 Bugs (xfail, strict): an object-dtype gradient (it converts to float, and did before 22e387b)
 now gets NumPy's bare "ufunc 'isfinite' not supported"; a complex gradient for a real output
 loses its imaginary part with a ComplexWarning (torch refuses it); leaf.backward(gradient=...)
@@ -367,3 +367,31 @@ def test_a_parameter_whose_data_changed_shape_while_out_gets_a_named_error(forea
     out.grad = tc.Tensor(np.ones((4, 2), np.float32))
     with pytest.raises(ValueError, match="Adam"):
         opt.step()
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+def test_a_jitted_step_with_a_parameter_moved_between_two_optimizers_and_back_equals_eager(foreach):
+    holder = {}
+
+    def make_step(m):
+        ps = list(m.parameters())
+        o1 = holder["o1"] = optim.Adam(ps[:2], lr=0.1, foreach=foreach)
+        o2 = holder["o2"] = optim.Momentum(ps[2:], lr=0.1, beta=0.9, foreach=foreach)
+
+        def step(x):
+            o1.zero_grad()
+            o2.zero_grad()
+            loss = (m(x) ** 2).sum()
+            loss.backward()
+            o1.step()
+            o2.step()
+            return loss
+        return step
+
+    def between(m, i):
+        one, two = holder["o1"].param_groups[0]["params"], holder["o2"].param_groups[0]["params"]
+        if i == 2:  # (o1 keeps its Adam state aside; o2 starts it fresh, as torch's would)
+            two.append(one.pop(1))
+        if i == 4:
+            one.append(two.pop())
+    assert_same(compare(make_step, [(X,)] * 7, _mlp, between))
