@@ -227,7 +227,7 @@ def _initial_grad(out, g, op: str, create_graph: bool):
         given.astype(out.data.dtype, copy=False))
     if gd.shape != out.data.shape:
         raise ValueError(f"{op}: gradient has shape {gd.shape} but the output has shape {out.shape}")
-    if g is not None and not np.all(np.isfinite(given)):
+    if g is not None and not np.all(np.isfinite(given if given.dtype.kind == "f" else gd)):
         raise ValueError(f"{op}: the upstream gradient contains NaN or inf")
     # Under create_graph a gradient of another dtype is cast by an op, which keeps its graph.
     return (g if isinstance(g, Tensor) else Tensor._wrap(gd)).astype(out.data.dtype) if create_graph else gd

@@ -682,6 +682,10 @@ class _Recorder:
             raise JitError("tc.jit: tc.grad and backward(create_graph=True) cannot be replayed; run "
                            "that step without tc.jit")
         self._check_clock("before backward()")
+        if any(r._ctx is None for r in roots):
+            raise JitError("tc.jit: backward() of a leaf tensor (one no op of the step made) cannot be "
+                           "replayed; it only adds its gradient to its .grad: do that outside the "
+                           "step, or run the step without tc.jit")
         b = _Backward()
         b.release, b.roots, b.plan = not retain_graph, [], []
         given, self.gradient = self.gradient, None  # backward(gradient=...)'s, as passed

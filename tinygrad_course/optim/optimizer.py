@@ -228,9 +228,17 @@ class Optimizer:
             for values, value in zip(lists, entries[1] if entries else self._entries_of(p)):
                 values.append(value)
         self._plans = []  # (their buckets hold positions in those lists)
-        for key, (p, home) in self._homes.items():
-            if key not in present:  # (tc.jit's kernels write new arrays for it from now on; the
-                home.retire()        # home stays, so they write into the buckets' again on return)
+        self._drop_homes(present)
+
+    def _drop_homes(self, present: set) -> None:
+        """Retire the gradient homes of parameters no longer in a group (tc.jit's kernels write
+        new arrays for them); one set aside keeps its home, to write the buckets' again on its
+        return, the others are forgotten (nothing keeps the parameter alive)."""
+        for key, (p, home) in list(self._homes.items()):
+            if key not in present:
+                home.retire()
+                if key not in self._left:
+                    del self._homes[key]
 
     def __getstate__(self) -> dict:
         # A copy (deepcopy, pickle) makes its fused plans again: copied, the parameters' arrays
@@ -334,7 +342,7 @@ class Optimizer:
         if g.shape != w.shape:  # NumPy would broadcast it into the update, silently
             raise ValueError(f"{type(self).__name__}.step: params[{i}] has shape {w.shape} but "
                              f"its .grad has shape {g.shape}; a gradient has its parameter's shape")
-        if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype):
+        if tmp is None or (tmp.dtype is not w.dtype and tmp.dtype != w.dtype) or tmp.shape != w.shape:
             if w.dtype.itemsize < 4:
                 w, g, tmp = self._float32_master(i, w, g)
             else:
@@ -398,7 +406,8 @@ class Optimizer:
         if (w.dtype.itemsize < 4 or g.dtype != w.dtype or g.shape != w.shape
                 or w.size > self.foreach_bucket_size
                 or keeps_state and any(isinstance(v, np.ndarray) and v.dtype != w.dtype
-                                       for v in s.values())):
+                                       for v in s.values())
+                or any(isinstance(v, np.ndarray) and v.shape != w.shape for v in s.values())):
             return None
         scalars = sorted((k, v) for k, v in s.items() if not isinstance(v, np.ndarray))
         arrays = sorted(k for k, v in s.items() if isinstance(v, np.ndarray))
@@ -439,6 +448,12 @@ class Optimizer:
 
     def _buffers_for(self, i: int, w: np.ndarray) -> np.ndarray:
         # First step, or the parameter changed dtype (Module.to): scratch and state follow it.
+        for k, v in self.state[i].items():
+            if isinstance(v, np.ndarray) and v.shape != w.shape:
+                raise ValueError(f"{type(self).__name__}.step: params[{i}] has shape {w.shape} now, "
+                                 f"but its state {k!r} was made for shape {v.shape} (its .data was "
+                                 "replaced by an array of another shape); make a new optimizer for "
+                                 "it, or take it out of its group and put a new tensor in")
         self._decayed_grad[i] = None
         self.state[i] = {k: (v.astype(w.dtype) if isinstance(v, np.ndarray) else v)
                          for k, v in self.state[i].items()}
@@ -453,7 +468,7 @@ class Optimizer:
                 or not np.array_equal(master.astype(w.dtype), w)):  # first step, or w was set
             master = self._master[i] = w.astype(np.float32)
         tmp = self._tmp[i]
-        if tmp is None or tmp.dtype != np.float32:
+        if tmp is None or tmp.dtype != np.float32 or tmp.shape != master.shape:
             tmp = self._buffers_for(i, master)
         return master, g.astype(np.float32), tmp
 
@@ -543,6 +558,7 @@ class Optimizer:
             group.update(values)
         self.state = loaded
         self._left.clear()  # (the loaded state replaces all of it, as PyTorch's does)
+        self._drop_homes({id(p) for p in self.params})
 
     def _checked_names(self, hyper: dict, where: str) -> dict:
         """`hyper` with every hyperparameter of this optimizer and no other, validated."""
