@@ -611,3 +611,24 @@ def test_a_nan_put_into_the_root_gradient_is_refused_at_replay():
     w.grad = None
     with pytest.raises(ValueError, match="NaN"):
         f(tc.Tensor(X))
+
+
+@pytest.mark.parametrize("number", [0, 1, 2, 0.5])
+def test_a_python_number_as_the_gradient_replays_as_eager(number):
+    # A whole number was once taken for a slot of the step: gradient=1 read the step's second
+    # value at every replay.
+    grads = []
+    for use_jit in (False, True):
+        w = tc.Tensor(np.float32(3.0), requires_grad=True)
+
+        def step(x, w=w):
+            (x * w).backward(gradient=number)
+        f = tc.jit(step) if use_jit else step
+        out = []
+        for _ in range(3):
+            w.grad = None
+            f(tc.Tensor(np.float32(5.0)))
+            out.append(w.grad.data.copy())
+        grads.append(out)
+    assert all(np.array_equal(a, b) for a, b in zip(*grads))
+    assert grads[0][0] == 5.0 * number

@@ -377,19 +377,20 @@ class _Given:
     now). A replay converts and checks it as eager's backward does at each call (the output's
     shape and dtype, no NaN or inf)."""
 
-    __slots__ = ("source", "out")
+    __slots__ = ("slot", "source", "out")
 
     def __init__(self, recorder: "_Recorder", given, out: np.ndarray):
         array = given.data if isinstance(given, Tensor) else given
-        slot = recorder.slots.get(id(array)) if isinstance(array, np.ndarray) else None
+        self.slot = recorder.slots.get(id(array)) if isinstance(array, np.ndarray) else None
         # (held weakly until the recording ends: what only the step held, it made without an op)
-        self.source = slot if slot is not None else (
+        self.source = None if self.slot is not None else (
             weakref.ref(given) if isinstance(given, (Tensor, np.ndarray)) else given)
+        # (_initial_grad checks and casts against an output: one of the output's shape and dtype)
         self.out = Tensor._wrap(np.broadcast_to(np.empty((), out.dtype), out.shape), True)
 
     def value(self, slots: list) -> np.ndarray:
-        g = self.source
-        return _initial_grad(self.out, slots[g] if type(g) is int else g, "backward", False)
+        g = self.source if self.slot is None else slots[self.slot]
+        return _initial_grad(self.out, g, "backward", False)
 
 
 class _Call:
@@ -791,7 +792,7 @@ class _Recorder:
             for _, g in e.roots if isinstance(e, _Backward) else ():
                 if type(g) is _Given and isinstance(g.source, weakref.ref):
                     g.source = g.source()
-                    if g.source is None:
+                    if g.source is None and g.slot is None:
                         raise JitError(
                             "tc.jit: backward(gradient=...) gets a tensor or array the step made "
                             "without an op; a replay would reuse its first value. Make it outside "
@@ -1167,9 +1168,13 @@ def _compare(old: _Entry, new: _Entry, call: int) -> None:
                     fail(i, b, f"argument {pb} is {_show(cb)} now, {_show(ca)} when recorded")
         elif isinstance(a, _Backward):
             for (ka, ga), (kb, gb) in zip(a.roots, b.roots):
-                va, vb = (g.source if type(g) is _Given else g for g in (ga, gb))
-                if ka != kb or type(ga) is not type(gb) or not _same_value(va, vb):
-                    fail(i, b, f"backward() gets the gradient {_show(vb)} now, {_show(va)} when "
+                if type(ga) is _Given and type(gb) is _Given:  # a step value's slot, or a value
+                    same = ga.slot == gb.slot and _same_value(ga.source, gb.source)
+                else:
+                    same = type(ga) is type(gb) and _same_value(ga, gb)
+                if ka != kb or not same:
+                    shown = [_show(g.source) if type(g) is _Given else _show(g) for g in (gb, ga)]
+                    fail(i, b, f"backward() gets the gradient {shown[0]} now, {shown[1]} when "
                                "recorded")
         elif isinstance(a, _Call):
             if a.fn is not b.fn:
