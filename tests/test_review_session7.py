@@ -278,7 +278,7 @@ def test_bound_kernels_do_run_as_blocks_in_the_replay():
     for i in range(3):
         assert np.array_equal(f(tc.Tensor(X + i)).data, step(tc.Tensor(X + i)).data)
     entry = next(iter(f.cache.values()))[0]
-    assert any(getattr(r, "__qualname__", "").startswith("_calling") for r in entry.runs)
+    assert any(getattr(r, "__qualname__", "").startswith("_block") for r in entry.runs)
 
 
 # ---- 098b12e: an optimizer's params list edited in place ---------------------------------------

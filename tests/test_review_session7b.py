@@ -1,6 +1,6 @@
 """Review of b480861: backward(gradient=t) casts a gradient tensor to the output's dtype at the
 root; tc.grad leaves the nodes a None gradient cut off; an optimizer keeps the entries of a
-parameter taken out of a group (`_left`) for when it comes back, and refuses one put in twice.
+parameter taken out of a group (`_set_aside`) for when it comes back, and refuses one put in twice.
 
 Holds: the cast (float64, integer, bool, 0-d, views, float16 outputs, tc.grad's grad_outputs,
 create_graph with a gradient that requires grad), eager and tc.jit alike; a parameter removed and
@@ -10,7 +10,7 @@ master weights, weight decay with a filter; jitted steps around removals equal e
 kept .grad never changes. Bugs found, fixed since: a finite float32 gradient that overflowed a
 float16 output was reported as "contains NaN or inf" (the check now reads the gradient as given); load_state_dict kept the stale state of removed
 parameters (PyTorch's replaces state whole); a deepcopy or pickle of the optimizer lost the state
-of a removed parameter (`_left` was keyed by the original tensors' ids); `_left` kept the old
+of a removed parameter (`_set_aside` was keyed by the original tensors' ids); `_set_aside` kept the old
 buckets' whole flat buffers alive, and parameters that have no state at all; a parameter removed
 and put back under tc.jit no longer got its gradient written into the flat buffer (speed only).
 """

@@ -257,8 +257,8 @@ def test_a_copys_set_aside_state_is_its_own_and_goes_to_its_own_tensor(how):
     opt.param_groups[0]["params"].pop(1)
     opt.state_dict()  # (sets it aside)
     qs, twin = copy.deepcopy((ps, opt)) if how == "deepcopy" else pickle.loads(pickle.dumps((ps, opt)))
-    (p_left, entries), = opt._left.values()
-    (q_left, twin_entries), = twin._left.values()
+    (p_left, entries), = opt._set_aside.values()
+    (q_left, twin_entries), = twin._set_aside.values()
     assert p_left is ps[1] and q_left is qs[1]
     assert not any(np.shares_memory(a, b) for a, b in zip(entries[0].values(), twin_entries[0].values())
                    if isinstance(a, np.ndarray))

@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
-import itertools
 import math
 import operator
 import threading
@@ -51,8 +50,6 @@ _STATE = operator.attrgetter("requires_grad", "data.shape", "data.dtype")
 _TRAINING = operator.attrgetter("training")
 _REQUIRES = operator.attrgetter("requires_grad")
 _DATA = operator.attrgetter("data")
-_GRAD = operator.attrgetter("grad")
-_NONES = itertools.repeat(None)
 
 
 class JitError(RuntimeError):
@@ -104,7 +101,9 @@ class _Kernel:
                  "out", "shape", "name", "scope", "consts", "held", "lowered", "result")
 
     def compile(self, fixed: dict, inputs: set, feeds: list) -> Callable:
-        """run(slots, args): fill the argument list from the slots, run forward. `fixed` maps
+        """run(slots, args): fill the argument list from the slots, run forward; or, for a replay
+        kernel with every argument bound and its own output buffer, the call alone (a
+        functools.partial of no arguments, which the entry runs in a block: see _block). `fixed` maps
         the slots that are a replay kernel's own output buffer (the same array at every replay)
         to that array: bound into the arguments now, as are the parameters' arrays (the entry
         checks before each replay, and after each @replayed call, that they still are). An
@@ -317,7 +316,7 @@ class _Backward:
 
         def run(args: tuple) -> bool:
             ts = known or [leaf if type(leaf) is not int else args[leaf] for leaf, _ in leaves]
-            if any(map(operator.is_not, map(_GRAD, ts), _NONES)) or not all(map(GradHome.free, lent)):
+            if any(t.grad is not None for t in ts) or not all(map(GradHome.free, lent)):
                 return False
             for home in own:
                 if not home.free():
@@ -355,7 +354,7 @@ def _adding(home: GradHome, part: np.ndarray) -> Callable:
     return add
 
 
-def _calling(calls: list) -> Callable:
+def _block(calls: list) -> Callable:
     """run(slots, args) of consecutive bound kernels: each call, in order."""
     def run(slots: list, args: tuple) -> None:
         for call in calls:
@@ -364,8 +363,9 @@ def _calling(calls: list) -> Callable:
 
 
 def _own_home(home: GradHome, shape: tuple, dtype) -> GradHome:
-    """`home` pointed at a new array of its own (a view of a buffer of one, as GradHome counts
-    its holders), counted now, before it is handed out."""
+    """`home` pointed at a new array of its own: a view of a flat buffer of one (GradHome counts
+    the holders of the view and of its `.base`), its holders counted now, before it is handed
+    out (the first `free()` takes the counts)."""
     GradHome.move([home], [np.empty(math.prod(shape), dtype).reshape(shape)])
     home.free()
     return home
@@ -440,7 +440,7 @@ class _Entry:
                 if type(run) is functools.partial:  # consecutive bound kernels: one run
                     if block is None:
                         block = []
-                        runs.append(_calling(block))
+                        runs.append(_block(block))
                     block.append(run)
                     continue
                 runs.append(run)
@@ -578,7 +578,7 @@ class _Recorder:
         self.calls = 0  # @replayed calls so far
         self.reached: list = []  # the arguments of the @replayed call running and of its calls
         self.depth = 0
-        self.gradient = None  # what backward(gradient=...) got, while it runs (see _noting)
+        self.gradient = None  # what backward(gradient=...) got, while it runs (see _noting_gradient)
         self.clock = _clock[0]
         self.inputs = []
         for i, a in enumerate(args):
@@ -985,14 +985,15 @@ def _detaching(original: Callable) -> Callable:
     return detach
 
 
-def _noting(original: Callable) -> Callable:
+def _noting_gradient(original: Callable) -> Callable:
+    """Tensor.backward while a step records: the recorder notes the gradient as it was given
+    (the engine's hook sees it converted), for a replay to read it again (see _Given)."""
     @functools.wraps(original)
-    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
-        # the engine sees the gradient converted: the recorder notes it as given (see _Given)
+    def backward(self, gradient=None, *args, **kwargs):
         recorder = _state.recorder
         if recorder is not None and not recorder.depth:
             recorder.gradient = gradient
-        return original(self, gradient, retain_graph, create_graph)
+        return original(self, gradient, *args, **kwargs)
     return backward
 
 
@@ -1006,7 +1007,7 @@ def _guard(on: bool) -> None:
             originals["detach"] = Tensor.__dict__["detach"]
             Tensor.detach = _detaching(originals["detach"])
             originals["backward"] = Tensor.__dict__["backward"]
-            Tensor.backward = _noting(originals["backward"])
+            Tensor.backward = _noting_gradient(originals["backward"])
         if not on and users == 1:
             for name, method in originals.items():
                 setattr(Tensor, name, method)

@@ -69,10 +69,16 @@ def same_dtype(dtype, *args) -> bool:
     return all(a.dtype == dtype for a in args if isinstance(a, np.ndarray))
 
 
-def unbroadcast_free(args: list, out: np.ndarray) -> list[bool]:
-    """For each argument, whether its gradient needs no sum over broadcast axes (an array of
-    the output's shape): a bind writes only those (a rule's closures keep no argument)."""
+def output_shaped(args: list, out: np.ndarray) -> list[bool]:
+    """For each argument, whether it is an array of the output's shape (its gradient needs no
+    sum over broadcast axes). Taken when the rule runs: a rule's closures keep no argument."""
     return [isinstance(a, np.ndarray) and a.shape == out.shape for a in args]
+
+
+def writes_whole(shaped: list[bool], outs: list) -> bool:
+    """Whether every gradient a bind must write (`outs[i]` not None) is of the output's shape,
+    so the bind can write it with `out=` (`shaped` from `output_shaped`)."""
+    return all(whole or target is None for whole, target in zip(shaped, outs))
 
 
 def lowering(op: type) -> Callable:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..inplace import change
-from ..lowering import Lowered, grad_buffer, lowering, same_dtype, unbroadcast_free
+from ..lowering import Lowered, grad_buffer, lowering, output_shaped, same_dtype, writes_whole
 from ..tensor import Tensor
 from .common import as_scalar
 
@@ -51,20 +51,16 @@ class Mul(Function):
         return (g * y if nx else None), (g * x if ny else None)
 
 
-def _none(x) -> bool:
-    return x is None
-
-
 @lowering(Add)
 def _add_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
     """Add's replay kernel: the sum into a buffer (the gradient is g itself)."""
     if out.ndim == 0:  # 0-d math gives NumPy scalars, which cannot be written into
         return None
     z = np.empty_like(out)
-    fits, whole = same_dtype(out.dtype, *args), unbroadcast_free(args, out)
+    fits, shaped = same_dtype(out.dtype, *args), output_shaped(args, out)
 
     def bind(g, outs):  # (a copy of g for each input, as eager gives a leaf its own)
-        if not fits or g.dtype != out.dtype or not all(map(bool.__or__, whole, map(_none, outs))):
+        if not fits or g.dtype != out.dtype or not writes_whole(shaped, outs):
             return None
         dx, dy = outs
 
@@ -96,10 +92,10 @@ def _mul_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
         return (np.multiply(g, y, grad_buffer(grads, 0, z.shape, dtype)) if nx else None,
                 np.multiply(g, x, grad_buffer(grads, 1, z.shape, dtype)) if ny else None)
 
-    fits, whole = same_dtype(dtype, *args), unbroadcast_free(args, out)
+    fits, shaped = same_dtype(dtype, *args), output_shaped(args, out)
 
     def bind(g, outs):
-        if not fits or g.dtype != dtype or not all(map(bool.__or__, whole, map(_none, outs))):
+        if not fits or g.dtype != dtype or not writes_whole(shaped, outs):
             return None
         dx, dy = outs
 

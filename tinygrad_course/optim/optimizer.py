@@ -148,7 +148,7 @@ class Optimizer:
         self._plans: list[_Plan | None] = []  # per group: its buckets, built at a step
         self._homes: dict[int, tuple] = {}  # id(p) -> (p, GradHome): see grad_homes
         self._order: list[list[Tensor]] = []  # each group's parameters, as `state` follows them
-        self._left: dict[int, tuple] = {}  # id(p) -> (p, its entries) for a parameter taken out
+        self._set_aside: dict[int, tuple] = {}  # id(p) -> (p, its entries): one taken out of a group
         for group in _as_groups(owner, params):
             self.add_param_group(group)
 
@@ -185,22 +185,25 @@ class Optimizer:
                 values.append(value)
 
     def _lists(self) -> tuple:
-        """The per-parameter lists, in the order of `params`."""
+        """The per-parameter lists, in the order of `params`: state, whether weight decay
+        applies, and the scratch, decayed-gradient and float16 master buffers."""
         return self.state, self._decays, self._tmp, self._decayed_grad, self._master
 
+    def _new_entries(self, p: Tensor, state: dict | None = None, master=None) -> list:
+        """A parameter's entries in `_lists()`, without scratch buffers (made at its next step)."""
+        return [{} if state is None else state, bool(self._decay_filter(p)), None, None, master]
+
     def _entries_of(self, p: Tensor) -> list:
-        """A parameter's entries in `_lists()`: its own if it was taken out of a group before
+        """A parameter's entries in `_lists()`: those set aside when it was taken out of a group
         (PyTorch keeps state[p] too: an unfrozen layer resumes its moments), else new ones."""
-        p_left, entries = self._left.pop(id(p), (None, None))
-        if p_left is p:
-            return entries
-        return [{}, bool(self._decay_filter(p)), None, None, None]
+        aside, entries = self._set_aside.pop(id(p), (None, None))
+        return entries if aside is p else self._new_entries(p)
 
     def _follow_params(self) -> None:
         """After a group's "params" list was changed in place (a parameter removed, added or
         moved): each parameter's state follows it, as PyTorch's (keyed by the tensor) does; one
-        taken out keeps its state aside for when it comes back. The lists kept in the order of
-        `params` were wrong until now: another parameter's moments, or a NumPy broadcast error."""
+        taken out is set aside for when it comes back. The lists kept in the order of `params`
+        were wrong until now: another parameter's moments, or a NumPy broadcast error."""
         if len(self._order) == len(self.param_groups) and all(
                 len(g["params"]) == len(kept) and all(map(is_, g["params"], kept))
                 for g, kept in zip(self.param_groups, self._order)):
@@ -213,19 +216,20 @@ class Optimizer:
                              "parameter groups twice (added to a group's params list in place); "
                              "a parameter belongs to one group, once: remove the second one")
         lists, present = self._lists(), {id(p) for p in everyone}
-        was = {id(p): (p, [values[i] for values in lists])
-               for i, p in enumerate(p for kept in self._order for p in kept)}
-        for key, (p, (state, decays, _, _, master)) in was.items():
-            if key not in present and (state or master is not None):  # set aside: its state, alone (not views of a
-                # bucket's flat buffers, which it would keep alive), without the scratch buffers
+        before = [p for kept in self._order for p in kept]
+        was = {id(p): (p, [values[i] for values in lists]) for i, p in enumerate(before)}
+        for key, (p, (state, _, _, _, master)) in was.items():
+            if key not in present and (state or master is not None):
+                # its own copy of the state (views would keep the old buckets' flat buffers
+                # alive), and no scratch buffers
                 state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
-                self._left[key] = (p, [state, decays, None, None, master])
+                self._set_aside[key] = (p, self._new_entries(p, state, master))
         self._order = order
         for values in lists:
             values.clear()
         for p in everyone:
-            entries = was.get(id(p))
-            for values, value in zip(lists, entries[1] if entries else self._entries_of(p)):
+            entries = was[id(p)][1] if id(p) in was else self._entries_of(p)
+            for values, value in zip(lists, entries):
                 values.append(value)
         self._plans = []  # (their buckets hold positions in those lists)
         self._drop_homes(present)
@@ -237,18 +241,21 @@ class Optimizer:
         for key, (p, home) in list(self._homes.items()):
             if key not in present:
                 home.retire()
-                if key not in self._left:
+                if key not in self._set_aside:
                     del self._homes[key]
 
     def __getstate__(self) -> dict:
         # A copy (deepcopy, pickle) makes its fused plans again: copied, the parameters' arrays
         # would no longer be views of the copied flat buffers. What was set aside is keyed by
         # id, which a copy changes: it travels as a list.
-        return {**self.__dict__, "_plans": [], "_homes": {}, "_left": list(self._left.values())}
+        return {**self.__dict__, "_plans": [], "_homes": {},
+                "_set_aside": list(self._set_aside.values())}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._left = {id(p): (p, entries) for p, entries in state.get("_left", ())}
+        self._set_aside = {id(p): (p, entries) for p, entries in state.get("_set_aside", ())}
+        if "_order" not in state:  # (pickled before groups were followed: as they are now)
+            self._order = [list(g["params"]) for g in self.param_groups]
 
     @property
     def params(self) -> list[Tensor]:
@@ -557,7 +564,7 @@ class Optimizer:
         for group, values in zip(self.param_groups, groups):
             group.update(values)
         self.state = loaded
-        self._left.clear()  # (the loaded state replaces all of it, as PyTorch's does)
+        self._set_aside.clear()  # (the loaded state replaces all of it, as PyTorch's does)
         self._drop_homes({id(p) for p in self.params})
 
     def _checked_names(self, hyper: dict, where: str) -> dict:
