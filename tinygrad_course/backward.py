@@ -221,13 +221,13 @@ def _initial_grad(out, g, op: str, create_graph: bool):
     if g is None and out.data.size != 1:
         raise BackwardError(f"{op}: the output has shape {out.shape}, so a gradient must be given "
                             "(backward() without arguments only works for a scalar, e.g. loss.sum())")
-    given = None if g is None else np.asarray(g.data if isinstance(g, Tensor) else g)
+    raw = None if g is None else np.asarray(g.data if isinstance(g, Tensor) else g)
     # (cast to the output's dtype, as PyTorch's; a finite value may overflow float16 to inf there)
     gd = np.array(1, out.data.dtype).reshape(out.data.shape) if g is None else (  # np.ones is slower
-        given.astype(out.data.dtype, copy=False))
+        raw.astype(out.data.dtype, copy=False))
     if gd.shape != out.data.shape:
         raise ValueError(f"{op}: gradient has shape {gd.shape} but the output has shape {out.shape}")
-    if g is not None and not np.all(np.isfinite(given if given.dtype.kind == "f" else gd)):
+    if g is not None and not np.all(np.isfinite(raw if raw.dtype.kind == "f" else gd)):
         raise ValueError(f"{op}: the upstream gradient contains NaN or inf")
     # Under create_graph a gradient of another dtype is cast by an op, which keeps its graph.
     return (g if isinstance(g, Tensor) else Tensor._wrap(gd)).astype(out.data.dtype) if create_graph else gd

@@ -115,10 +115,12 @@ class _Kernel:
         forward = self.forward if self.lowered is None else self.lowered.forward
         from_slots = tuple((pos, s) for pos, s in self.from_slots
                            if s not in fixed and s not in inputs)
+        fed = False  # (an argument is a step input, put in at each replay)
         for pos, s in self.from_slots:
             a[pos] = fixed.get(s)
             if s in inputs:
                 feeds.append((s, a, pos))
+                fed = True
         for pos, t in self.from_tensors:
             a[pos] = t.data
         from_items = tuple(self.from_items)
@@ -138,7 +140,7 @@ class _Kernel:
             return y
 
         if (self.lowered is not None and self.lowered.out is not None and not (
-                from_slots or from_items or kwargs or any(f[1] is a for f in feeds))):
+                from_slots or from_items or kwargs or fed)):
             # Everything bound, nothing fed: the call alone (the entry puts it in a block, and
             # its output buffer in the slot before the replay: the kernel returns that buffer).
             return functools.partial(forward, ctx, *a)

@@ -38,9 +38,10 @@ class Lowered:
     one array twice), so a leaf takes it as its `.grad` without the engine's checks; leave it
     False unless that holds (a leaf given an array that is also elsewhere would share it).
     `bind(g, outs)`: backward bound to its buffers, for tc.jit's fixed schedule (see Target): a
-    function of no arguments that reads the gradient from array `g` and writes input i's into
-    `outs[i].array` (None: not needed), the same NumPy calls as `backward`; or None where it
-    cannot (another dtype, a broadcast), and tc.jit routes gradients as eager does."""
+    function of no arguments that reads the gradient from array `g` (of the output's dtype and
+    shape) and writes input i's into `outs[i].array` (None: not needed), the same NumPy calls as
+    `backward`; or None where it cannot (a broadcast), and tc.jit routes gradients as eager
+    does. Leave `bind` None where the op's inputs are of another dtype than its output."""
 
     __slots__ = ("forward", "backward", "grads", "out", "fresh", "bind")
 

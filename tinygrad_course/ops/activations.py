@@ -40,14 +40,11 @@ def _relu_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
             return ReLU.backward(ctx, g)
         return np.multiply(g, mask, grad_buffer(grads, 0, z.shape, dtype))
 
-    fits = same_dtype(dtype, *args)
-
     def bind(g, outs):
-        if g.dtype != dtype or not fits:
-            return None
         dx = outs[0]
         return lambda: np.multiply(g, mask, dx.array)
-    return Lowered(forward, backward, grads, out=z, fresh=True, bind=bind)
+    return Lowered(forward, backward, grads, out=z, fresh=True,
+                   bind=bind if same_dtype(dtype, *args) else None)
 
 
 class LeakyReLU(Function):
@@ -118,11 +115,7 @@ def _tanh_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
         np.subtract(1, dx, dx)
         return np.multiply(g, dx, dx)
 
-    fits = same_dtype(dtype, *args)
-
     def bind(g, outs):
-        if g.dtype != dtype or not fits:
-            return None
         target = outs[0]
 
         def run():
@@ -130,7 +123,8 @@ def _tanh_kernels(ctx, args: list, out: np.ndarray) -> Lowered:
             np.subtract(1, dx, dx)
             np.multiply(g, dx, dx)
         return run
-    return Lowered(forward, backward, grads, out=t, fresh=True, bind=bind)
+    return Lowered(forward, backward, grads, out=t, fresh=True,
+                   bind=bind if same_dtype(dtype, *args) else None)
 
 
 def _logsumexp(x: np.ndarray, axes: tuple) -> np.ndarray:

@@ -57,10 +57,10 @@ def _add_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
     if out.ndim == 0:  # 0-d math gives NumPy scalars, which cannot be written into
         return None
     z = np.empty_like(out)
-    fits, shaped = same_dtype(out.dtype, *args), output_shaped(args, out)
+    shaped = output_shaped(args, out)
 
     def bind(g, outs):  # (a copy of g for each input, as eager gives a leaf its own)
-        if not fits or g.dtype != out.dtype or not writes_whole(shaped, outs):
+        if not writes_whole(shaped, outs):
             return None
         dx, dy = outs
 
@@ -70,7 +70,8 @@ def _add_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
             if dy is not None:
                 np.copyto(dy.array, g)
         return run
-    return Lowered(lambda ctx, x, y: np.add(x, y, z), Add.backward, out=z, bind=bind)
+    return Lowered(lambda ctx, x, y: np.add(x, y, z), Add.backward, out=z,
+                   bind=bind if same_dtype(out.dtype, *args) else None)
 
 
 @lowering(Mul)
@@ -92,10 +93,10 @@ def _mul_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
         return (np.multiply(g, y, grad_buffer(grads, 0, z.shape, dtype)) if nx else None,
                 np.multiply(g, x, grad_buffer(grads, 1, z.shape, dtype)) if ny else None)
 
-    fits, shaped = same_dtype(dtype, *args), output_shaped(args, out)
+    shaped = output_shaped(args, out)
 
     def bind(g, outs):
-        if not fits or g.dtype != dtype or not writes_whole(shaped, outs):
+        if not writes_whole(shaped, outs):
             return None
         dx, dy = outs
 
@@ -106,7 +107,8 @@ def _mul_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
             if dy is not None:
                 np.multiply(g, x, dy.array)
         return run
-    return Lowered(forward, backward, grads, out=z, fresh=True, bind=bind)
+    return Lowered(forward, backward, grads, out=z, fresh=True,
+                   bind=bind if same_dtype(dtype, *args) else None)
 
 
 class Div(Function):

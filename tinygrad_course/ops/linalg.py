@@ -134,8 +134,6 @@ def _linear_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
     fits = same_dtype(dtype, *args) and (args[2] is None or args[2].shape == out.shape[1:])
 
     def bind(g, outs):
-        if not fits or g.dtype != dtype:
-            return None
         dx, dw, db = outs
 
         def run():
@@ -147,7 +145,7 @@ def _linear_kernels(ctx, args: list, out: np.ndarray) -> Lowered | None:
             if db is not None:
                 np.matmul(ones, g, db.array)
         return run
-    return Lowered(forward, backward, grads, out=z, fresh=True, bind=bind)
+    return Lowered(forward, backward, grads, out=z, fresh=True, bind=bind if fits else None)
 
 
 def matmul(a, b) -> Tensor:
